@@ -1,0 +1,17 @@
+//! wasess keeps multi-tenant WhatsApp Web connections clean: one live connection per tenant
+//! user, one pending QR per user, one user per phone number, and no reconnect loops.
+//!
+//! Layers, and the direction of their dependencies:
+//! `cli → protocol ← daemon → registry, backend`. [`model`] and [`time`] are plain data shared
+//! by all of them; only the registry touches the database, only the backends touch WhatsApp.
+
+pub mod backend;
+pub mod cli;
+pub mod credentials;
+pub mod daemon;
+pub mod exit;
+pub mod model;
+pub mod paths;
+pub mod protocol;
+pub mod registry;
+pub mod time;

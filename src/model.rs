@@ -1,0 +1,343 @@
+//! Plain data shared by the registry, the protocol and the CLI: what a connection is, what a
+//! rule decided, what a report counted. These types are also the `--json` output schema, so
+//! fields are only ever added, never renamed.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+/// The state of a user's connection (DESIGN.md, "States of a connection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Disconnected,
+    PendingQr,
+    Connected,
+    Conflict,
+    LoggedOut,
+    Paused,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Disconnected,
+        Status::PendingQr,
+        Status::Connected,
+        Status::Conflict,
+        Status::LoggedOut,
+        Status::Paused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Disconnected => "DISCONNECTED",
+            Status::PendingQr => "PENDING_QR",
+            Status::Connected => "CONNECTED",
+            Status::Conflict => "CONFLICT",
+            Status::LoggedOut => "LOGGED_OUT",
+            Status::Paused => "PAUSED",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().to_ascii_uppercase().replace('-', "_");
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == wanted)
+            .ok_or_else(|| {
+                format!(
+                    "unknown status '{text}' (one of: disconnected, pending_qr, connected, \
+                     conflict, logged_out, paused)"
+                )
+            })
+    }
+}
+
+/// One user's connection row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub user: String,
+    pub status: Status,
+    pub phone_number: Option<String>,
+    pub qr_issued_at: Option<Timestamp>,
+    pub qr_expires_at: Option<Timestamp>,
+    pub last_connected_at: Option<Timestamp>,
+    pub reconnect_attempts: u32,
+    pub node_id: Option<String>,
+    pub reason: String,
+    pub paused_until: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+/// Why a connect may or may not start: the five rules of DESIGN.md, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    Allowed,
+    UnknownUser,
+    AlreadyConnected,
+    QrPending,
+    NumberTaken,
+    ConnectInProgress,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Allowed => "allowed",
+            ReasonCode::UnknownUser => "unknown_user",
+            ReasonCode::AlreadyConnected => "already_connected",
+            ReasonCode::QrPending => "qr_pending",
+            ReasonCode::NumberTaken => "number_taken",
+            ReasonCode::ConnectInProgress => "connect_in_progress",
+        }
+    }
+}
+
+/// The answer of `check`, and of a refused `connect`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub user: String,
+    pub allowed: bool,
+    pub reason_code: ReasonCode,
+    pub message: String,
+    /// The user's connection as it is now, when the user exists.
+    pub existing: Option<Connection>,
+}
+
+/// A phone number held by more than one connection row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictGroup {
+    pub phone_number: String,
+    /// Newest first: the first row is the one `resolve-conflicts` keeps.
+    pub holders: Vec<ConflictHolder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictHolder {
+    pub user: String,
+    pub status: Status,
+    pub last_connected_at: Option<Timestamp>,
+    pub node_id: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictReport {
+    pub conflicts: Vec<ConflictGroup>,
+}
+
+/// What `resolve-conflicts` did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub dry_run: bool,
+    /// Numbers that had more than one holder.
+    pub resolved: u64,
+    /// Rows that lost the number.
+    pub disconnected: u64,
+    /// Rows that kept it (one per number).
+    pub kept: u64,
+    pub actions: Vec<ResolveAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveAction {
+    pub phone_number: String,
+    pub kept: String,
+    pub detached: Vec<DetachedHolder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetachedHolder {
+    pub user: String,
+    /// Status before the detach; a `CONNECTED` holder's live session must be closed.
+    pub status: Status,
+    pub node_id: Option<String>,
+}
+
+/// What a cleanup pass did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupReport {
+    pub dry_run: bool,
+    /// `PENDING_QR` rows whose QR expired, now `DISCONNECTED`.
+    pub expired_qr: u64,
+    /// Lock rows past their expiry, deleted.
+    pub expired_locks: u64,
+    /// `CONNECTED` rows of this node with no live session behind them, now `DISCONNECTED`.
+    pub stale_sessions: u64,
+    /// Rows owned by nodes that stopped heart-beating, now `DISCONNECTED`.
+    pub dead_node_sessions: u64,
+    /// `PAUSED` rows whose pause ended, now `DISCONNECTED`.
+    pub ended_pauses: u64,
+    /// Credential stores no row needs, deleted.
+    pub orphan_stores: u64,
+    /// Events older than the retention period, deleted.
+    pub pruned_events: u64,
+    /// The users whose rows changed.
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub total: u64,
+    pub connected: u64,
+    pub pending_qr: u64,
+    pub disconnected: u64,
+    pub conflict: u64,
+    pub paused: u64,
+    pub logged_out: u64,
+    pub duplicate_numbers: u64,
+    pub locks_held: u64,
+    /// Connections per owning node (rows that have one).
+    pub by_node: Vec<NodeCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeCount {
+    pub node_id: String,
+    pub connections: u64,
+    pub connected: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub user: String,
+    pub created_at: Timestamp,
+    pub status: Status,
+    pub phone_number: Option<String>,
+}
+
+/// What `reset-sessions` cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetReport {
+    pub users: Vec<ResetUser>,
+    pub locks_released: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetUser {
+    pub user: String,
+    pub previous_status: Status,
+    pub previous_phone: Option<String>,
+    pub node_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub node_id: String,
+    pub started_at: Timestamp,
+    pub last_seen: Timestamp,
+    pub version: String,
+    /// Whether it heart-beat within the grace period.
+    pub alive: bool,
+    pub connected: u64,
+}
+
+/// One entry of the event outbox, which is also the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub at: Timestamp,
+    pub kind: EventKind,
+    pub user: Option<String>,
+    pub from_status: Option<Status>,
+    pub to_status: Option<Status>,
+    pub reason: String,
+    pub node_id: Option<String>,
+    /// Kind-specific details (a QR payload, a message's text, a pairing's number).
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A connection changed status.
+    State,
+    /// A new QR code (or pair code) for a pending pairing.
+    Qr,
+    /// A pairing ended: paired, rejected, expired, cancelled or failed.
+    Pairing,
+    /// A message arrived on a user's connection.
+    Message,
+    /// A message was sent through a user's connection.
+    MessageSent,
+    /// A user was added or removed.
+    User,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 6] = [
+        EventKind::State,
+        EventKind::Qr,
+        EventKind::Pairing,
+        EventKind::Message,
+        EventKind::MessageSent,
+        EventKind::User,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::State => "state",
+            EventKind::Qr => "qr",
+            EventKind::Pairing => "pairing",
+            EventKind::Message => "message",
+            EventKind::MessageSent => "message_sent",
+            EventKind::User => "user",
+        }
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown event kind '{text}' (one of: state, qr, pairing, message, \
+                     message_sent, user)"
+                )
+            })
+    }
+}
+
+/// The conflict policy applied when a scanned number is already held by another user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The older holder is logged out and loses the number; the new link stays.
+    #[default]
+    NewestWins,
+    /// The new link is logged out and the connect fails.
+    RejectNew,
+}
+
+impl FromStr for ConflictPolicy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "newest-wins" => Ok(ConflictPolicy::NewestWins),
+            "reject-new" => Ok(ConflictPolicy::RejectNew),
+            other => Err(format!(
+                "unknown conflict policy '{other}' (newest-wins or reject-new)"
+            )),
+        }
+    }
+}

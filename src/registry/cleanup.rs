@@ -1,0 +1,246 @@
+//! The periodic cleanup (DESIGN.md, "Periodic cleanup"): expired QR codes, expired locks, rows
+//! no live session backs, sessions of nodes that stopped heart-beating, ended pauses, old
+//! events. Each step reads only the rows it changes, through an index on its condition.
+//! Credential stores live on disk, so the caller deletes orphans (see
+//! [`Registry::stores_needed`]).
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::db::{args, Tx};
+use super::events::{self, NewEvent};
+use super::rows::{self, connection_columns};
+use super::{Error, Registry};
+use crate::model::{CleanupReport, Connection, EventKind, Status};
+use crate::time::Timestamp;
+
+/// What a cleanup pass may assume about live sessions.
+#[derive(Debug, Clone, Default)]
+pub struct CleanupScope {
+    /// Users with a live session on this node. `None` when unknown (offline cleanup): then
+    /// `CONNECTED` rows are left alone, since a stopped daemon resumes them on start.
+    pub live_sessions: Option<HashSet<String>>,
+    /// Users pairing on this node right now; their `PENDING_QR` rows are theirs to expire.
+    pub pairing: HashSet<String>,
+}
+
+impl Registry {
+    pub async fn cleanup(
+        &self,
+        scope: &CleanupScope,
+        dry_run: bool,
+    ) -> Result<CleanupReport, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let mut report = CleanupReport {
+            dry_run,
+            ..CleanupReport::default()
+        };
+
+        // Locks first, so a dry run counts exactly what a real run deletes.
+        let lock_cutoff = args![now.millis()];
+        report.expired_locks = if dry_run {
+            count(
+                &mut tx,
+                "SELECT COUNT(*) FROM connect_locks WHERE expires_at <= $1",
+                lock_cutoff,
+            )
+            .await?
+        } else {
+            tx.execute(
+                "DELETE FROM connect_locks WHERE expires_at <= $1",
+                lock_cutoff,
+            )
+            .await?
+        };
+
+        let expired_qr = select(
+            &mut tx,
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND qr_expires_at <= $1"
+            ),
+            args![now.millis()],
+        )
+        .await?;
+        // A pairing running here expires itself, on time and with word to its waiting client.
+        for row in expired_qr
+            .into_iter()
+            .filter(|row| !scope.pairing.contains(&row.user))
+        {
+            report.expired_qr += 1;
+            report.users.push(row.user.clone());
+            if !dry_run {
+                self.expire_pairing(&mut tx, row, now).await?;
+            }
+        }
+
+        let dead_nodes: Vec<(String,)> = tx
+            .fetch_all(
+                "SELECT node_id FROM nodes WHERE last_seen < $1 AND node_id <> $2",
+                args![
+                    now.minus(self.settings.node_grace).millis(),
+                    self.node_id.as_str()
+                ],
+            )
+            .await?;
+        for (node,) in dead_nodes {
+            let orphaned = select(
+                &mut tx,
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE node_id = $1 \
+                     AND status IN ('CONNECTED', 'PENDING_QR')"
+                ),
+                args![node.as_str()],
+            )
+            .await?;
+            for row in orphaned {
+                report.dead_node_sessions += 1;
+                report.users.push(row.user.clone());
+                if !dry_run {
+                    let reason = format!("node {node} lost");
+                    self.disconnect_row(&mut tx, row, &reason, now).await?;
+                }
+            }
+            if !dry_run {
+                tx.execute(
+                    "DELETE FROM connect_locks WHERE node_id = $1",
+                    args![node.as_str()],
+                )
+                .await?;
+            }
+        }
+
+        if let Some(live) = &scope.live_sessions {
+            let mine = select(
+                &mut tx,
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'CONNECTED'"
+                ),
+                args![self.node_id.as_str()],
+            )
+            .await?;
+            for row in mine.into_iter().filter(|row| !live.contains(&row.user)) {
+                report.stale_sessions += 1;
+                report.users.push(row.user.clone());
+                if !dry_run {
+                    self.disconnect_row(&mut tx, row, "stale: no live session", now)
+                        .await?;
+                }
+            }
+        }
+
+        let ended = select(
+            &mut tx,
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE status = 'PAUSED' AND paused_until <= $1"
+            ),
+            args![now.millis()],
+        )
+        .await?;
+        for row in ended {
+            report.ended_pauses += 1;
+            report.users.push(row.user.clone());
+            if !dry_run {
+                self.disconnect_row(&mut tx, row, "pause ended", now)
+                    .await?;
+            }
+        }
+
+        let event_cutoff = args![now.minus(self.settings.event_retention).millis()];
+        report.pruned_events = if dry_run {
+            count(
+                &mut tx,
+                "SELECT COUNT(*) FROM events WHERE at < $1",
+                event_cutoff,
+            )
+            .await?
+        } else {
+            tx.execute("DELETE FROM events WHERE at < $1", event_cutoff)
+                .await?
+        };
+
+        report.users.sort();
+        report.users.dedup();
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn expire_pairing(
+        &self,
+        tx: &mut Tx,
+        before: Connection,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let after = Connection {
+            status: Status::Disconnected,
+            phone_number: None,
+            qr_issued_at: None,
+            qr_expires_at: None,
+            reason: "QR code not scanned in time".into(),
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(tx, &before, &after).await?;
+        tx.execute(
+            "DELETE FROM connect_locks WHERE user_key = $1",
+            args![before.user.as_str()],
+        )
+        .await?;
+        let event = NewEvent::new(
+            EventKind::Pairing,
+            &before.user,
+            after.reason.clone(),
+            json!({ "result": "expired" }),
+        );
+        events::append(tx, now, &self.node_id, event).await?;
+        Ok(())
+    }
+
+    async fn disconnect_row(
+        &self,
+        tx: &mut Tx,
+        before: Connection,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let pending = before.status == Status::PendingQr;
+        let after = Connection {
+            status: Status::Disconnected,
+            phone_number: if pending {
+                None
+            } else {
+                before.phone_number.clone()
+            },
+            qr_issued_at: None,
+            qr_expires_at: None,
+            reconnect_attempts: 0,
+            paused_until: None,
+            reason: reason.to_string(),
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(tx, &before, &after).await
+    }
+}
+
+async fn select(
+    tx: &mut Tx,
+    sql: &'static str,
+    args: Vec<super::db::Arg>,
+) -> Result<Vec<Connection>, Error> {
+    rows::into_connections(tx.fetch_all(sql, args).await?)
+}
+
+async fn count(tx: &mut Tx, sql: &'static str, args: Vec<super::db::Arg>) -> Result<u64, Error> {
+    let (n,): (i64,) = tx.fetch_one(sql, args).await?;
+    Ok(n.max(0) as u64)
+}

@@ -1,0 +1,562 @@
+//! The five rules, the connect lock, and the pairing that follows (DESIGN.md, "The rules").
+//!
+//! A connect attempt is identified by an `owner` token. [`Registry::start_connect`] checks the
+//! rules, takes the lock and marks the row `PENDING_QR` in one transaction; every later step
+//! of that pairing names the owner, so a step from an attempt that lost its lock (expired,
+//! cancelled, cleaned up) changes nothing.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::db::{args, Tx};
+use super::events::{self, NewEvent};
+use super::rows::{self, connection_columns};
+use super::{Error, PhoneNumber, Registry, UserKey};
+use crate::model::{
+    ConflictPolicy, Connection, DetachedHolder, EventKind, ReasonCode, Status, Verdict,
+};
+use crate::time::{format_duration, Timestamp};
+
+/// What [`Registry::acquire_lock`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    Acquired {
+        expires_at: Timestamp,
+    },
+    Held {
+        owner: String,
+        expires_at: Timestamp,
+    },
+}
+
+/// What [`Registry::complete_pairing`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairingOutcome {
+    /// The user is `CONNECTED`; `displaced` lost the number (newest-wins) and must be logged
+    /// out by whichever node runs their session.
+    Paired {
+        connection: Connection,
+        displaced: Vec<DetachedHolder>,
+    },
+    /// reject-new: another user holds the number; the new link must be logged out.
+    Rejected { holders: Vec<String> },
+}
+
+/// How a pairing ended without a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairingEnd {
+    Expired,
+    Cancelled,
+    Failed(String),
+}
+
+impl PairingEnd {
+    fn result(&self) -> &'static str {
+        match self {
+            PairingEnd::Expired => "expired",
+            PairingEnd::Cancelled => "cancelled",
+            PairingEnd::Failed(_) => "failed",
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            PairingEnd::Expired => "QR code not scanned in time".into(),
+            PairingEnd::Cancelled => "pairing cancelled".into(),
+            PairingEnd::Failed(why) => format!("pairing failed: {why}"),
+        }
+    }
+}
+
+pub(crate) const MESSAGE_ALREADY_CONNECTED: &str = "already connected: disconnect first";
+pub(crate) const MESSAGE_QR_PENDING: &str =
+    "a QR code is already pending: scan it or wait for it to expire";
+pub(crate) const MESSAGE_NUMBER_TAKEN: &str = "number already registered to another account";
+
+fn verdict(
+    user: &str,
+    reason_code: ReasonCode,
+    message: String,
+    existing: Option<Connection>,
+) -> Verdict {
+    Verdict {
+        user: user.to_string(),
+        allowed: reason_code == ReasonCode::Allowed,
+        reason_code,
+        message,
+        existing,
+    }
+}
+
+/// Rules 1–5, read inside `tx`.
+async fn evaluate(
+    tx: &mut Tx,
+    user: &str,
+    phone: Option<&PhoneNumber>,
+    now: Timestamp,
+) -> Result<Verdict, Error> {
+    let Some(existing) = rows::load(tx, user).await? else {
+        let message = Error::UnknownUser(user.to_string()).to_string();
+        return Ok(verdict(user, ReasonCode::UnknownUser, message, None));
+    };
+    if existing.status == Status::Connected {
+        let message = MESSAGE_ALREADY_CONNECTED.to_string();
+        return Ok(verdict(
+            user,
+            ReasonCode::AlreadyConnected,
+            message,
+            Some(existing),
+        ));
+    }
+    if existing.status == Status::PendingQr && existing.qr_expires_at.is_some_and(|at| at > now) {
+        let message = MESSAGE_QR_PENDING.to_string();
+        return Ok(verdict(
+            user,
+            ReasonCode::QrPending,
+            message,
+            Some(existing),
+        ));
+    }
+    if let Some(phone) = phone {
+        if let Some(holder) = holder_of(tx, phone, user).await? {
+            let message = format!("{MESSAGE_NUMBER_TAKEN} ({phone} is held by {holder})");
+            return Ok(verdict(
+                user,
+                ReasonCode::NumberTaken,
+                message,
+                Some(existing),
+            ));
+        }
+    }
+    let lock: Option<(String, i64)> = tx
+        .fetch_optional(
+            "SELECT owner, expires_at FROM connect_locks WHERE user_key = $1 AND expires_at > $2",
+            args![user, now.millis()],
+        )
+        .await?;
+    if let Some((_, expires_at)) = lock {
+        let left = now.until(Timestamp(expires_at));
+        let message = format!(
+            "another connect attempt is in progress (its lock expires in {})",
+            format_duration(left)
+        );
+        return Ok(verdict(
+            user,
+            ReasonCode::ConnectInProgress,
+            message,
+            Some(existing),
+        ));
+    }
+    Ok(verdict(
+        user,
+        ReasonCode::Allowed,
+        "allowed: no rule refuses a connect".into(),
+        Some(existing),
+    ))
+}
+
+/// Another user whose row holds `phone` (a logged-out row holds nothing).
+async fn holder_of(tx: &mut Tx, phone: &PhoneNumber, user: &str) -> Result<Option<String>, Error> {
+    let holder: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT user_key FROM whatsapp_connections WHERE phone_number = $1 \
+             AND user_key <> $2 AND status <> 'LOGGED_OUT' ORDER BY user_key LIMIT 1",
+            args![phone.as_str(), user],
+        )
+        .await?;
+    Ok(holder.map(|(user,)| user))
+}
+
+/// The conditional upsert that is the lock: it inserts, or takes over an expired lock, and
+/// returns nothing when an unexpired lock exists. One statement, so two writers cannot both
+/// see "free" and both win.
+async fn take_lock(
+    tx: &mut Tx,
+    user: &str,
+    owner: &str,
+    node_id: &str,
+    now: Timestamp,
+    ttl: Duration,
+) -> Result<LockOutcome, Error> {
+    let expires_at = now.plus(ttl);
+    let taken: Option<(String,)> = tx
+        .fetch_optional(
+            "INSERT INTO connect_locks (user_key, owner, node_id, acquired_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_key) DO UPDATE SET owner = excluded.owner, \
+             node_id = excluded.node_id, acquired_at = excluded.acquired_at, \
+             expires_at = excluded.expires_at WHERE connect_locks.expires_at <= $4 \
+             RETURNING owner",
+            args![user, owner, node_id, now.millis(), expires_at.millis()],
+        )
+        .await?;
+    if taken.is_some() {
+        return Ok(LockOutcome::Acquired { expires_at });
+    }
+    let (holder, held_until): (String, i64) = tx
+        .fetch_one(
+            "SELECT owner, expires_at FROM connect_locks WHERE user_key = $1",
+            args![user],
+        )
+        .await?;
+    Ok(LockOutcome::Held {
+        owner: holder,
+        expires_at: Timestamp(held_until),
+    })
+}
+
+async fn holds_lock(tx: &mut Tx, user: &str, owner: &str) -> Result<bool, Error> {
+    let found: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT CAST(1 AS BIGINT) FROM connect_locks WHERE user_key = $1 AND owner = $2",
+            args![user, owner],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
+async fn drop_lock(tx: &mut Tx, user: &str, owner: &str) -> Result<bool, Error> {
+    let removed = tx
+        .execute(
+            "DELETE FROM connect_locks WHERE user_key = $1 AND owner = $2",
+            args![user, owner],
+        )
+        .await?;
+    Ok(removed > 0)
+}
+
+impl Registry {
+    /// Rules 1–5 for `user` (and, for pair-code logins, the number known up front), without
+    /// acting: what `check` prints.
+    pub async fn can_connect(
+        &self,
+        user: &UserKey,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Verdict, Error> {
+        let mut tx = self.db.read().await?;
+        let found = evaluate(&mut tx, user.as_str(), phone, self.now()).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Takes the connect lock on `user` for `owner`, unless an unexpired lock exists.
+    pub async fn acquire_lock(&self, user: &UserKey, owner: &str) -> Result<LockOutcome, Error> {
+        let mut tx = self.db.write().await?;
+        rows::load_existing(&mut tx, user.as_str()).await?;
+        let outcome = take_lock(
+            &mut tx,
+            user.as_str(),
+            owner,
+            &self.node_id,
+            self.now(),
+            self.settings.lock_ttl,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Releases `owner`'s lock on `user`; false when it did not hold it.
+    pub async fn release_lock(&self, user: &UserKey, owner: &str) -> Result<bool, Error> {
+        let mut tx = self.db.write().await?;
+        let released = drop_lock(&mut tx, user.as_str(), owner).await?;
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    /// Marks the user `PENDING_QR`; the caller must hold the lock.
+    pub async fn begin_pairing(&self, user: &UserKey, owner: &str) -> Result<Connection, Error> {
+        let mut tx = self.db.write().await?;
+        let before = rows::load_existing(&mut tx, user.as_str()).await?;
+        if !holds_lock(&mut tx, user.as_str(), owner).await? {
+            return Err(Error::LockLost(user.to_string()));
+        }
+        let after = self.pending(&before);
+        self.write_change(&mut tx, &before, &after).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Rules, lock and `PENDING_QR` in one transaction: the start of every connect. Refusals
+    /// come back as [`Error::Refused`] with the verdict, and change nothing.
+    pub async fn start_connect(
+        &self,
+        user: &UserKey,
+        owner: &str,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Connection, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let found = evaluate(&mut tx, user.as_str(), phone, now).await?;
+        if !found.allowed {
+            return Err(Error::Refused(Box::new(found)));
+        }
+        let lock = take_lock(
+            &mut tx,
+            user.as_str(),
+            owner,
+            &self.node_id,
+            now,
+            self.settings.lock_ttl,
+        )
+        .await?;
+        if let LockOutcome::Held { expires_at, .. } = lock {
+            let message = format!(
+                "another connect attempt is in progress (its lock expires in {})",
+                format_duration(now.until(expires_at))
+            );
+            let refused = verdict(
+                user.as_str(),
+                ReasonCode::ConnectInProgress,
+                message,
+                found.existing,
+            );
+            return Err(Error::Refused(Box::new(refused)));
+        }
+        let before = found
+            .existing
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        let after = self.pending(&before);
+        self.write_change(&mut tx, &before, &after).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    fn pending(&self, before: &Connection) -> Connection {
+        let now = self.now();
+        Connection {
+            status: Status::PendingQr,
+            phone_number: None,
+            qr_issued_at: None,
+            qr_expires_at: Some(now.plus(self.settings.qr_ttl)),
+            reconnect_attempts: 0,
+            node_id: Some(self.node_id.clone()),
+            reason: "waiting for the QR code to be scanned".into(),
+            paused_until: None,
+            updated_at: now,
+            ..before.clone()
+        }
+    }
+
+    /// Records a new QR code (or pair code) of `owner`'s pending pairing and emits its event.
+    pub async fn record_qr(
+        &self,
+        user: &UserKey,
+        owner: &str,
+        code: &str,
+        valid_for: Duration,
+        pair_code: bool,
+    ) -> Result<Connection, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let mut row = rows::load_existing(&mut tx, user.as_str()).await?;
+        if row.status != Status::PendingQr || !holds_lock(&mut tx, user.as_str(), owner).await? {
+            return Err(Error::LockLost(user.to_string()));
+        }
+        row.qr_issued_at = Some(now);
+        row.updated_at = now;
+        rows::save(&mut tx, &row).await?;
+        let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
+        let code_expires_at = now.plus(valid_for).min(pairing_expires_at);
+        let event = NewEvent::new(
+            EventKind::Qr,
+            user.as_str(),
+            if pair_code {
+                "new pair code"
+            } else {
+                "new QR code"
+            },
+            json!({
+                "code": code,
+                "pair_code": pair_code,
+                "code_expires_at": code_expires_at,
+                "pairing_expires_at": pairing_expires_at,
+            }),
+        );
+        events::append(&mut tx, now, &self.node_id, event).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// A phone scanned `owner`'s QR and reported `phone`: apply the conflict policy, connect
+    /// the user, release the lock, all in one transaction.
+    pub async fn complete_pairing(
+        &self,
+        user: &UserKey,
+        owner: &str,
+        phone: &PhoneNumber,
+        policy: ConflictPolicy,
+    ) -> Result<PairingOutcome, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let before = rows::load_existing(&mut tx, user.as_str()).await?;
+        if before.status != Status::PendingQr || !holds_lock(&mut tx, user.as_str(), owner).await? {
+            return Err(Error::LockLost(user.to_string()));
+        }
+        let holders = rows::into_connections(
+            tx.fetch_all(
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE phone_number = $1 AND user_key <> $2 \
+                     ORDER BY user_key"
+                ),
+                args![phone.as_str(), user.as_str()],
+            )
+            .await?,
+        )?;
+        let blocking: Vec<String> = holders
+            .iter()
+            .filter(|holder| holder.status != Status::LoggedOut)
+            .map(|holder| holder.user.clone())
+            .collect();
+
+        if policy == ConflictPolicy::RejectNew && !blocking.is_empty() {
+            let after = Connection {
+                status: Status::Disconnected,
+                phone_number: None,
+                qr_issued_at: None,
+                qr_expires_at: None,
+                reason: format!("{MESSAGE_NUMBER_TAKEN} ({phone})"),
+                updated_at: now,
+                ..before.clone()
+            };
+            self.write_change(&mut tx, &before, &after).await?;
+            drop_lock(&mut tx, user.as_str(), owner).await?;
+            let event = NewEvent::new(
+                EventKind::Pairing,
+                user.as_str(),
+                after.reason.clone(),
+                json!({ "result": "rejected", "phone_number": phone, "holders": blocking }),
+            );
+            events::append(&mut tx, now, &self.node_id, event).await?;
+            tx.commit().await?;
+            return Ok(PairingOutcome::Rejected { holders: blocking });
+        }
+
+        let mut displaced = Vec::new();
+        for holder in holders {
+            let after = Connection {
+                status: Status::LoggedOut,
+                phone_number: None,
+                qr_issued_at: None,
+                qr_expires_at: None,
+                reconnect_attempts: 0,
+                paused_until: None,
+                reason: format!("number {phone} was paired by {user}: logged out (newest wins)"),
+                updated_at: now,
+                ..holder.clone()
+            };
+            self.write_change(&mut tx, &holder, &after).await?;
+            displaced.push(DetachedHolder {
+                user: holder.user,
+                status: holder.status,
+                node_id: holder.node_id,
+            });
+        }
+        let after = Connection {
+            status: Status::Connected,
+            phone_number: Some(phone.to_string()),
+            qr_issued_at: None,
+            qr_expires_at: None,
+            last_connected_at: Some(now),
+            reconnect_attempts: 0,
+            node_id: Some(self.node_id.clone()),
+            reason: format!("paired with {phone}"),
+            paused_until: None,
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(&mut tx, &before, &after).await?;
+        drop_lock(&mut tx, user.as_str(), owner).await?;
+        let displaced_users: Vec<&str> = displaced.iter().map(|d| d.user.as_str()).collect();
+        let event = NewEvent::new(
+            EventKind::Pairing,
+            user.as_str(),
+            after.reason.clone(),
+            json!({ "result": "paired", "phone_number": phone, "displaced": displaced_users }),
+        );
+        events::append(&mut tx, now, &self.node_id, event).await?;
+        tx.commit().await?;
+        Ok(PairingOutcome::Paired {
+            connection: after,
+            displaced,
+        })
+    }
+
+    /// Ends `owner`'s pairing without a scan: the row goes back to `DISCONNECTED` and the lock
+    /// is released. Returns `None` when the pairing was no longer `owner`'s to end.
+    pub async fn end_pairing(
+        &self,
+        user: &UserKey,
+        owner: &str,
+        end: PairingEnd,
+    ) -> Result<Option<Connection>, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let Some(before) = rows::load(&mut tx, user.as_str()).await? else {
+            return Ok(None);
+        };
+        let owned = holds_lock(&mut tx, user.as_str(), owner).await?;
+        let lock_free = !owned
+            && tx
+                .fetch_optional::<(i64,)>(
+                    "SELECT CAST(1 AS BIGINT) FROM connect_locks WHERE user_key = $1",
+                    args![user.as_str()],
+                )
+                .await?
+                .is_none();
+        let mine = before.node_id.as_deref() == Some(self.node_id.as_str());
+        if before.status != Status::PendingQr || !(owned || (lock_free && mine)) {
+            if owned {
+                drop_lock(&mut tx, user.as_str(), owner).await?;
+            }
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let after = Connection {
+            status: Status::Disconnected,
+            phone_number: None,
+            qr_issued_at: None,
+            qr_expires_at: None,
+            reason: end.reason(),
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(&mut tx, &before, &after).await?;
+        drop_lock(&mut tx, user.as_str(), owner).await?;
+        let event = NewEvent::new(
+            EventKind::Pairing,
+            user.as_str(),
+            after.reason.clone(),
+            json!({ "result": end.result() }),
+        );
+        events::append(&mut tx, now, &self.node_id, event).await?;
+        tx.commit().await?;
+        Ok(Some(after))
+    }
+
+    /// Saves `after` and appends its state event when anything an operator reads changed.
+    pub(crate) async fn write_change(
+        &self,
+        tx: &mut Tx,
+        before: &Connection,
+        after: &Connection,
+    ) -> Result<(), Error> {
+        rows::save(tx, after).await?;
+        if before.status != after.status
+            || before.reason != after.reason
+            || before.phone_number != after.phone_number
+        {
+            events::append(
+                tx,
+                after.updated_at,
+                &self.node_id,
+                NewEvent::state(before, after),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

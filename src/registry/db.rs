@@ -1,0 +1,352 @@
+//! One registry, two databases.
+//!
+//! The approach: every statement is written once, in the SQL that SQLite and PostgreSQL share
+//! (`$1` placeholders, `ON CONFLICT … DO UPDATE … WHERE`, `RETURNING`, partial indexes,
+//! `COUNT(*) FILTER`), and run through [`Tx`], an enum over the two sqlx transaction types that
+//! binds a small set of value types ([`Arg`]) the same way on both. Row structs derive `FromRow`
+//! once and decode from either backend. Times are integer milliseconds, so no date type differs
+//! between the two. Where the dialects truly differ (transaction start, row locks, event
+//! ordering) the code asks [`Tx::is_postgres`] at that one spot. Each backend keeps its own
+//! migration history under `migrations/<backend>/`.
+//!
+//! SQLite write transactions start with `BEGIN IMMEDIATE`, so a writer takes the database lock
+//! up front and waits (busy timeout) instead of failing on a lock upgrade; that serialises
+//! writers, which is what makes read-check-write sequences safe there. PostgreSQL gets the same
+//! guarantee from a transaction-scoped advisory lock that every write transaction takes first:
+//! writes are short (milliseconds), and serialising them makes every check-then-write sequence
+//! safe across nodes without retry loops, and hands out event ids in commit order (see
+//! `events`). The conditional lock upsert and the unique indexes still hold on their own, so a
+//! writer that bypasses wasess cannot break the invariants either.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+
+use super::Error;
+
+/// How long a SQLite writer waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The advisory-lock key PostgreSQL write transactions serialise on ("wasess" in ASCII).
+const PG_WRITE_LOCK: i64 = 0x7761_7365_7373;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A value bound to a `$n` placeholder.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Self {
+        Arg::Int(value)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(value: Option<i64>) -> Self {
+        Arg::OptInt(value)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Self {
+        Arg::Text(value.to_string())
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(value: &String) -> Self {
+        Arg::Text(value.clone())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(value: String) -> Self {
+        Arg::Text(value)
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(value: Option<&str>) -> Self {
+        Arg::OptText(value.map(str::to_string))
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(value: Option<String>) -> Self {
+        Arg::OptText(value)
+    }
+}
+
+/// `args![a, b, c]` builds the bind list of a statement.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::registry::db::Arg::from($value)),*]
+    };
+}
+pub(crate) use args;
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Int(value) => query.bind(value),
+                Arg::OptInt(value) => query.bind(value),
+                Arg::Text(value) => query.bind(value),
+                Arg::OptText(value) => query.bind(value),
+            };
+        }
+        query
+    }};
+}
+
+/// A row type that decodes from both backends.
+pub(crate) trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// Opens `url` (`sqlite:PATH`, a bare path, or `postgres://…`) and applies migrations.
+    pub(crate) async fn open(url: &str) -> Result<Db, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Self::open_sqlite(Path::new(path)).await
+        }
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Db, Error> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before it is acknowledged, even across power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|error| Error::open(path.display(), error))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|error| Error::Migrate(error.to_string()))?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    async fn open_postgres(url: &str) -> Result<Db, Error> {
+        let options = PgConnectOptions::from_str(url).map_err(|error| Error::open(url, error))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|error| Error::open(redact(url), error))?;
+        // The migrator takes an advisory lock, so nodes starting together migrate once.
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|error| Error::Migrate(error.to_string()))?;
+        Ok(Db::Postgres(pool))
+    }
+
+    /// A transaction that will write.
+    pub(crate) async fn write(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
+    /// A transaction that only reads (a consistent snapshot, no write lock).
+    pub(crate) async fn read(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// Versions of the migrations this build knows and the database has applied.
+    pub(crate) async fn migration_versions(&self) -> Result<(Vec<i64>, Vec<i64>), Error> {
+        let known: Vec<i64> = match self {
+            Db::Sqlite(_) => sqlx::migrate!("migrations/sqlite")
+                .iter()
+                .map(|m| m.version)
+                .collect(),
+            Db::Postgres(_) => sqlx::migrate!("migrations/postgres")
+                .iter()
+                .map(|m| m.version)
+                .collect(),
+        };
+        let mut tx = self.read().await?;
+        let applied: Vec<(i64,)> = tx
+            .fetch_all(
+                "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+                args![],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((known, applied.into_iter().map(|(v,)| v).collect()))
+    }
+}
+
+impl Tx {
+    /// Runs a statement; returns the number of rows it changed.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<u64, Error> {
+        let affected = match self {
+            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        };
+        Ok(affected)
+    }
+
+    pub(crate) async fn fetch_all<T: Record>(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, Error> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Tx::Postgres(tx) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: Record>(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, Error> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            Tx::Postgres(tx) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_one<T: Record>(
+        &mut self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<T, Error> {
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("query returned no row: {sql}")))
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Hides the password of a database URL in messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://wasess:s3cret@db:5432/wasess"),
+            "postgres://wasess:***@db:5432/wasess"
+        );
+        assert_eq!(redact("postgres://db/wasess"), "postgres://db/wasess");
+        assert_eq!(
+            redact("/var/lib/wasess/registry.db"),
+            "/var/lib/wasess/registry.db"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! The session registry: who may connect, who holds which number, and what happened.
+//!
+//! It owns the database (SQLite by default, PostgreSQL for several nodes; see [`db`] for how
+//! one codebase serves both) and keeps the invariants of DESIGN.md there, not in memory:
+//! one connection row per user (primary key), at most one `CONNECTED` row per number (partial
+//! unique index), one connect lock per user taken by a single conditional upsert. Every public
+//! operation is one transaction, and every state change it makes appends an event in that same
+//! transaction. Time comes from an injected [`Clock`], so expiry is tested without sleeping.
+
+mod cleanup;
+mod conflicts;
+mod connect;
+pub(crate) mod db;
+mod error;
+mod events;
+mod lifecycle;
+mod nodes;
+mod phone;
+mod rows;
+mod stats;
+mod user_key;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use cleanup::CleanupScope;
+pub use connect::{LockOutcome, PairingEnd, PairingOutcome};
+pub use db::redact;
+pub use error::Error;
+pub use lifecycle::{Change, Scope};
+pub use phone::PhoneNumber;
+pub use user_key::UserKey;
+
+use crate::model::{Connection, Event, Status};
+use crate::time::{Clock, SystemClock, Timestamp};
+use db::Db;
+
+/// Timings and policies the registry applies; the daemon fills them from its config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a pending QR may wait for a scan (DESIGN.md: 5 min).
+    pub qr_ttl: Duration,
+    /// How long a connect lock lives when its holder vanishes (DESIGN.md: 5 min).
+    pub lock_ttl: Duration,
+    /// How long a node may go without a heartbeat before its sessions count as lost.
+    pub node_grace: Duration,
+    /// How long events are kept.
+    pub event_retention: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            qr_ttl: Duration::from_secs(5 * 60),
+            lock_ttl: Duration::from_secs(5 * 60),
+            node_grace: Duration::from_secs(60),
+            event_retention: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// A handle on the registry database; cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    node_id: String,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field(
+                "backend",
+                &if self.db.is_postgres() {
+                    "postgres"
+                } else {
+                    "sqlite"
+                },
+            )
+            .field("node_id", &self.node_id)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Opens (creating and migrating as needed) the registry at `url`: `sqlite:PATH`, a plain
+    /// file path, or `postgres://…`.
+    pub async fn open(url: &str, node_id: &str) -> Result<Registry, Error> {
+        Self::open_with(url, node_id, Arc::new(SystemClock), Settings::default()).await
+    }
+
+    pub async fn open_with(
+        url: &str,
+        node_id: &str,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Registry, Error> {
+        Ok(Registry {
+            db: Db::open(url).await?,
+            clock,
+            node_id: node_id.to_string(),
+            settings,
+        })
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// The user's connection row.
+    pub async fn connection(&self, user: &UserKey) -> Result<Connection, Error> {
+        let mut tx = self.db.read().await?;
+        let row = rows::load_existing(&mut tx, user.as_str()).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Connection rows, by user key, optionally only those in `status` or owned by `node`.
+    pub async fn connections(
+        &self,
+        status: Option<Status>,
+        node: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Connection>, Error> {
+        let mut tx = self.db.read().await?;
+        let rows = tx
+            .fetch_all(
+                concat!(
+                    "SELECT ",
+                    rows::connection_columns!(),
+                    " FROM whatsapp_connections WHERE ($1 IS NULL OR status = $1) \
+                     AND ($2 IS NULL OR node_id = $2) ORDER BY user_key LIMIT $3"
+                ),
+                db::args![status.map(|s| s.as_str()), node, i64::from(limit)],
+            )
+            .await?;
+        tx.commit().await?;
+        rows::into_connections(rows)
+    }
+
+    /// Events after `id` (oldest first): what a subscriber resuming from `id` missed.
+    pub async fn events_after(
+        &self,
+        id: i64,
+        user: Option<&UserKey>,
+        limit: u32,
+    ) -> Result<Vec<Event>, Error> {
+        let mut tx = self.db.read().await?;
+        let found = events::after(&mut tx, id, user.map(UserKey::as_str), limit).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// The audit trail: the newest `limit` events since `since`, oldest first.
+    pub async fn log(
+        &self,
+        user: Option<&UserKey>,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Event>, Error> {
+        let mut tx = self.db.read().await?;
+        let found = events::recent(&mut tx, user.map(UserKey::as_str), since, limit).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    pub async fn last_event_id(&self) -> Result<i64, Error> {
+        let mut tx = self.db.read().await?;
+        let id = events::last_id(&mut tx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Migrations this build knows and migrations the database has applied, for `doctor`.
+    pub async fn migration_versions(&self) -> Result<(Vec<i64>, Vec<i64>), Error> {
+        self.db.migration_versions().await
+    }
+
+    /// SQLite's own consistency check (`ok` when healthy); PostgreSQL checks itself.
+    pub async fn integrity_check(&self) -> Result<String, Error> {
+        if self.db.is_postgres() {
+            return Ok("ok".into());
+        }
+        let mut tx = self.db.read().await?;
+        let (result,): (String,) = tx.fetch_one("PRAGMA quick_check", db::args![]).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+}

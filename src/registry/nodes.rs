@@ -1,0 +1,72 @@
+//! Nodes: every running `wasessd` registers and heart-beats here, so the others can tell when
+//! it is gone and take over its users (see `cleanup`).
+
+use sqlx::FromRow;
+
+use super::db::args;
+use super::{Error, Registry};
+use crate::model::NodeInfo;
+use crate::time::Timestamp;
+
+#[derive(FromRow)]
+struct NodeRow {
+    node_id: String,
+    started_at: i64,
+    last_seen: i64,
+    version: String,
+    connected: i64,
+}
+
+impl Registry {
+    /// Registers this node (or re-registers it after a restart).
+    pub async fn register_node(&self, version: &str) -> Result<(), Error> {
+        let now = self.now().millis();
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "INSERT INTO nodes (node_id, started_at, last_seen, version) VALUES ($1, $2, $2, $3) \
+             ON CONFLICT (node_id) DO UPDATE SET started_at = excluded.started_at, \
+             last_seen = excluded.last_seen, version = excluded.version",
+            args![self.node_id.as_str(), now, version],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn heartbeat(&self) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "UPDATE nodes SET last_seen = $2 WHERE node_id = $1",
+            args![self.node_id.as_str(), self.now().millis()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>, Error> {
+        let alive_after = self.now().minus(self.settings.node_grace);
+        let mut tx = self.db.read().await?;
+        let found: Vec<NodeRow> = tx
+            .fetch_all(
+                "SELECT n.node_id, n.started_at, n.last_seen, n.version, \
+                 (SELECT COUNT(*) FROM whatsapp_connections c \
+                  WHERE c.node_id = n.node_id AND c.status = 'CONNECTED') AS connected \
+                 FROM nodes n ORDER BY n.node_id",
+                args![],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(found
+            .into_iter()
+            .map(|row| NodeInfo {
+                alive: Timestamp(row.last_seen) >= alive_after,
+                node_id: row.node_id,
+                started_at: Timestamp(row.started_at),
+                last_seen: Timestamp(row.last_seen),
+                version: row.version,
+                connected: row.connected.max(0) as u64,
+            })
+            .collect())
+    }
+}

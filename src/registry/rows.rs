@@ -1,0 +1,106 @@
+//! Row types as the database returns them, and their conversion into [`crate::model`] types.
+
+use sqlx::FromRow;
+
+use super::db::{args, Tx};
+use super::Error;
+use crate::model::{Connection, Status};
+use crate::time::Timestamp;
+
+/// The columns of `whatsapp_connections`, in [`ConnectionRow`]'s order.
+macro_rules! connection_columns {
+    () => {
+        "user_key, status, phone_number, qr_issued_at, qr_expires_at, last_connected_at, \
+         reconnect_attempts, node_id, reason, paused_until, updated_at"
+    };
+}
+pub(crate) use connection_columns;
+
+#[derive(Debug, FromRow)]
+pub(crate) struct ConnectionRow {
+    user_key: String,
+    status: String,
+    phone_number: Option<String>,
+    qr_issued_at: Option<i64>,
+    qr_expires_at: Option<i64>,
+    last_connected_at: Option<i64>,
+    reconnect_attempts: i64,
+    node_id: Option<String>,
+    reason: String,
+    paused_until: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = Error;
+
+    fn try_from(row: ConnectionRow) -> Result<Self, Error> {
+        Ok(Connection {
+            status: parse_status(&row.status)?,
+            user: row.user_key,
+            phone_number: row.phone_number,
+            qr_issued_at: row.qr_issued_at.map(Timestamp),
+            qr_expires_at: row.qr_expires_at.map(Timestamp),
+            last_connected_at: row.last_connected_at.map(Timestamp),
+            reconnect_attempts: u32::try_from(row.reconnect_attempts).unwrap_or(u32::MAX),
+            node_id: row.node_id,
+            reason: row.reason,
+            paused_until: row.paused_until.map(Timestamp),
+            updated_at: Timestamp(row.updated_at),
+        })
+    }
+}
+
+pub(crate) fn parse_status(text: &str) -> Result<Status, Error> {
+    text.parse()
+        .map_err(|_| Error::Internal(format!("unknown status '{text}' in the registry")))
+}
+
+pub(crate) fn into_connections(rows: Vec<ConnectionRow>) -> Result<Vec<Connection>, Error> {
+    rows.into_iter().map(Connection::try_from).collect()
+}
+
+/// The user's row, or `None` when the user does not exist.
+pub(crate) async fn load(tx: &mut Tx, user: &str) -> Result<Option<Connection>, Error> {
+    let row: Option<ConnectionRow> = tx
+        .fetch_optional(
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE user_key = $1"
+            ),
+            args![user],
+        )
+        .await?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection, Error> {
+    load(tx, user)
+        .await?
+        .ok_or_else(|| Error::UnknownUser(user.to_string()))
+}
+
+/// Writes every column of `row` back.
+pub(crate) async fn save(tx: &mut Tx, row: &Connection) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE whatsapp_connections SET status = $2, phone_number = $3, qr_issued_at = $4, \
+         qr_expires_at = $5, last_connected_at = $6, reconnect_attempts = $7, node_id = $8, \
+         reason = $9, paused_until = $10, updated_at = $11 WHERE user_key = $1",
+        args![
+            row.user.as_str(),
+            row.status.as_str(),
+            row.phone_number.clone(),
+            row.qr_issued_at.map(Timestamp::millis),
+            row.qr_expires_at.map(Timestamp::millis),
+            row.last_connected_at.map(Timestamp::millis),
+            i64::from(row.reconnect_attempts),
+            row.node_id.clone(),
+            row.reason.as_str(),
+            row.paused_until.map(Timestamp::millis),
+            row.updated_at.millis(),
+        ],
+    )
+    .await?;
+    Ok(())
+}

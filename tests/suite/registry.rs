@@ -1,0 +1,985 @@
+//! The registry's rules, locks, pairing, conflicts, cleanup and stats, on every database the
+//! environment offers (see `support::databases`).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use wasess::model::{ConflictPolicy, EventKind, ReasonCode, Status};
+use wasess::registry::{
+    Change, CleanupScope, Error, LockOutcome, PairingEnd, PairingOutcome, PhoneNumber, Registry,
+    Scope, Settings, UserKey,
+};
+use wasess::time::Timestamp;
+
+use crate::support::databases::{clock, TestDb, START};
+
+fn user(key: &str) -> UserKey {
+    UserKey::parse(key).expect("valid user key")
+}
+
+fn phone(number: &str) -> PhoneNumber {
+    PhoneNumber::parse(number).expect("valid phone")
+}
+
+async fn with_user(registry: &Registry, key: &str) -> UserKey {
+    let key = user(key);
+    registry.add_user(&key).await.expect("add user");
+    key
+}
+
+/// Runs `test` once per database.
+macro_rules! on_every_db {
+    (|$db:ident, $registry:ident, $clock:ident| $body:block) => {
+        for $db in TestDb::all().await {
+            let $clock = clock();
+            let $registry = $db.open("node-1", $clock.clone()).await;
+            $body
+            $registry.close().await;
+            $db.finish().await;
+        }
+    };
+}
+
+/// Connects `key` to `number` through the whole pairing path.
+async fn pair(registry: &Registry, key: &UserKey, number: &str) -> PairingOutcome {
+    let owner = format!("attempt-{key}");
+    registry
+        .start_connect(key, &owner, None)
+        .await
+        .expect("start connect");
+    registry
+        .complete_pairing(key, &owner, &phone(number), ConflictPolicy::NewestWins)
+        .await
+        .expect("complete pairing")
+}
+
+fn refusal(result: Result<impl std::fmt::Debug, Error>) -> ReasonCode {
+    match result {
+        Err(Error::Refused(verdict)) => verdict.reason_code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The invariants of DESIGN.md, read straight from the rows.
+async fn assert_invariants(registry: &Registry, context: &str) {
+    let rows = registry
+        .connections(None, None, u32::MAX)
+        .await
+        .expect("connections");
+    let mut connected_numbers = HashSet::new();
+    for row in &rows {
+        if row.status == Status::Connected {
+            let number = row
+                .phone_number
+                .clone()
+                .expect("CONNECTED row has a number");
+            assert!(
+                connected_numbers.insert(number.clone()),
+                "{context}: {number} CONNECTED twice"
+            );
+        }
+        if row.status == Status::PendingQr {
+            assert!(
+                row.qr_expires_at.is_some(),
+                "{context}: pending without expiry"
+            );
+        }
+    }
+    let users: HashSet<&str> = rows.iter().map(|r| r.user.as_str()).collect();
+    assert_eq!(users.len(), rows.len(), "{context}: one row per user");
+}
+
+#[tokio::test]
+async fn users_are_added_listed_and_removed_with_their_rows() {
+    on_every_db!(|db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        assert!(matches!(
+            registry.add_user(&alice).await,
+            Err(Error::UserExists(_))
+        ));
+        let listed = registry.users(100).await.expect("users");
+        assert_eq!(listed.len(), 1, "{}", db.name);
+        assert_eq!(listed[0].status, Status::Disconnected);
+
+        registry
+            .start_connect(&alice, "a1", None)
+            .await
+            .expect("start");
+        let removed = registry.remove_user(&alice).await.expect("remove");
+        assert_eq!(removed.status, Status::PendingQr);
+        assert!(registry.users(100).await.expect("users").is_empty());
+        assert_eq!(registry.stats().await.expect("stats").locks_held, 0);
+
+        // A removed user is refused by rule 1, never resurrected by a foreign-key error.
+        let verdict = registry.can_connect(&alice, None).await.expect("verdict");
+        assert_eq!(verdict.reason_code, ReasonCode::UnknownUser);
+        assert_eq!(
+            refusal(registry.start_connect(&alice, "a2", None).await),
+            ReasonCode::UnknownUser
+        );
+        assert!(matches!(
+            registry.acquire_lock(&alice, "a3").await,
+            Err(Error::UnknownUser(_))
+        ));
+        assert!(matches!(
+            registry.remove_user(&alice).await,
+            Err(Error::UnknownUser(_))
+        ));
+    });
+}
+
+#[tokio::test]
+async fn each_rule_refuses_with_its_reason_and_message() {
+    on_every_db!(|db, registry, clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let bob = with_user(&registry, "bob@example.com").await;
+        let ghost = user("ghost@example.com");
+
+        let verdict = registry.can_connect(&ghost, None).await.expect("verdict");
+        assert!(!verdict.allowed);
+        assert_eq!(verdict.reason_code, ReasonCode::UnknownUser);
+
+        let verdict = registry.can_connect(&alice, None).await.expect("verdict");
+        assert!(verdict.allowed, "{}: {verdict:?}", db.name);
+
+        // Rule 3: a pending QR.
+        registry
+            .start_connect(&alice, "a1", None)
+            .await
+            .expect("start");
+        let verdict = registry.can_connect(&alice, None).await.expect("verdict");
+        assert_eq!(verdict.reason_code, ReasonCode::QrPending);
+        assert_eq!(
+            verdict.message,
+            "a QR code is already pending: scan it or wait for it to expire"
+        );
+
+        // Rule 2: already connected.
+        registry
+            .complete_pairing(
+                &alice,
+                "a1",
+                &phone("573001234567"),
+                ConflictPolicy::NewestWins,
+            )
+            .await
+            .expect("pair");
+        let verdict = registry.can_connect(&alice, None).await.expect("verdict");
+        assert_eq!(verdict.reason_code, ReasonCode::AlreadyConnected);
+        assert_eq!(verdict.message, "already connected: disconnect first");
+        assert_eq!(
+            verdict.existing.expect("row").phone_number.as_deref(),
+            Some("573001234567")
+        );
+
+        // Rule 4: a number known up front that another user holds.
+        let verdict = registry
+            .can_connect(&bob, Some(&phone("+57 300 123 4567")))
+            .await
+            .expect("verdict");
+        assert_eq!(verdict.reason_code, ReasonCode::NumberTaken);
+        assert!(verdict
+            .message
+            .starts_with("number already registered to another account"));
+        let verdict = registry
+            .can_connect(&bob, Some(&phone("573009999999")))
+            .await
+            .expect("verdict");
+        assert!(verdict.allowed);
+
+        // Rule 5: an unexpired lock, until it expires.
+        let taken = registry.acquire_lock(&bob, "b1").await.expect("lock");
+        assert!(matches!(taken, LockOutcome::Acquired { .. }));
+        let verdict = registry.can_connect(&bob, None).await.expect("verdict");
+        assert_eq!(verdict.reason_code, ReasonCode::ConnectInProgress);
+        assert!(verdict.message.contains("5m"), "{}", verdict.message);
+        assert!(matches!(
+            registry.acquire_lock(&bob, "b2").await.expect("lock"),
+            LockOutcome::Held { owner, .. } if owner == "b1"
+        ));
+        clock.advance(Duration::from_secs(5 * 60));
+        assert!(
+            registry
+                .can_connect(&bob, None)
+                .await
+                .expect("verdict")
+                .allowed
+        );
+        assert!(matches!(
+            registry.acquire_lock(&bob, "b2").await.expect("lock"),
+            LockOutcome::Acquired { .. }
+        ));
+        assert!(!registry.release_lock(&bob, "b1").await.expect("release"));
+        assert!(registry.release_lock(&bob, "b2").await.expect("release"));
+    });
+}
+
+#[tokio::test]
+async fn a_pending_qr_expires_after_its_ttl() {
+    on_every_db!(|_db, registry, clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let pending = registry
+            .start_connect(&alice, "a1", None)
+            .await
+            .expect("start");
+        assert_eq!(pending.status, Status::PendingQr);
+        assert_eq!(
+            pending.qr_expires_at,
+            Some(START.plus(Duration::from_secs(300)))
+        );
+        registry
+            .record_qr(
+                &alice,
+                "a1",
+                "2@ref,key,id,adv",
+                Duration::from_secs(60),
+                false,
+            )
+            .await
+            .expect("qr");
+
+        clock.advance(Duration::from_secs(299));
+        assert_eq!(
+            registry
+                .can_connect(&alice, None)
+                .await
+                .expect("verdict")
+                .reason_code,
+            ReasonCode::QrPending
+        );
+        clock.advance(Duration::from_secs(2));
+        let report = registry
+            .cleanup(&CleanupScope::default(), false)
+            .await
+            .expect("cleanup");
+        assert_eq!(report.expired_qr, 1);
+        let row = registry.connection(&alice).await.expect("row");
+        assert_eq!(row.status, Status::Disconnected);
+        assert_eq!(row.reason, "QR code not scanned in time");
+        assert!(
+            registry
+                .can_connect(&alice, None)
+                .await
+                .expect("verdict")
+                .allowed
+        );
+        // The expired attempt can no longer complete.
+        assert!(matches!(
+            registry
+                .complete_pairing(
+                    &alice,
+                    "a1",
+                    &phone("573001234567"),
+                    ConflictPolicy::NewestWins
+                )
+                .await,
+            Err(Error::LockLost(_))
+        ));
+    });
+}
+
+#[tokio::test]
+async fn newest_wins_logs_out_the_older_holder() {
+    on_every_db!(|db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let bob = with_user(&registry, "bob@example.com").await;
+        pair(&registry, &alice, "573001234567").await;
+        let outcome = pair(&registry, &bob, "+57 300 123 4567").await;
+        let PairingOutcome::Paired {
+            connection,
+            displaced,
+        } = outcome
+        else {
+            panic!("{}: bob should win", db.name);
+        };
+        assert_eq!(connection.status, Status::Connected);
+        assert_eq!(displaced.len(), 1);
+        assert_eq!(displaced[0].user, "alice@example.com");
+        assert_eq!(displaced[0].status, Status::Connected);
+
+        let alice_row = registry.connection(&alice).await.expect("row");
+        assert_eq!(alice_row.status, Status::LoggedOut);
+        assert_eq!(alice_row.phone_number, None);
+        assert!(
+            alice_row.reason.contains("bob@example.com"),
+            "{}",
+            alice_row.reason
+        );
+        assert_eq!(registry.stats().await.expect("stats").locks_held, 0);
+        assert!(registry
+            .detect_conflicts()
+            .await
+            .expect("detect")
+            .is_empty());
+        assert_invariants(&registry, db.name).await;
+
+        let log = registry
+            .log(Some(&alice), Timestamp(0), 100)
+            .await
+            .expect("log");
+        let states: Vec<_> = log
+            .iter()
+            .filter(|e| e.kind == EventKind::State)
+            .map(|e| e.to_status.expect("state event has a status"))
+            .collect();
+        assert_eq!(
+            states,
+            [Status::PendingQr, Status::Connected, Status::LoggedOut]
+        );
+    });
+}
+
+#[tokio::test]
+async fn reject_new_keeps_the_holder_and_frees_the_newcomer() {
+    on_every_db!(|_db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let bob = with_user(&registry, "bob@example.com").await;
+        pair(&registry, &alice, "573001234567").await;
+        registry
+            .start_connect(&bob, "b1", None)
+            .await
+            .expect("start");
+        let outcome = registry
+            .complete_pairing(
+                &bob,
+                "b1",
+                &phone("573001234567"),
+                ConflictPolicy::RejectNew,
+            )
+            .await
+            .expect("complete");
+        assert_eq!(
+            outcome,
+            PairingOutcome::Rejected {
+                holders: vec!["alice@example.com".into()]
+            }
+        );
+        let bob_row = registry.connection(&bob).await.expect("row");
+        assert_eq!(bob_row.status, Status::Disconnected);
+        assert!(bob_row
+            .reason
+            .starts_with("number already registered to another account"));
+        assert_eq!(
+            registry.connection(&alice).await.expect("row").status,
+            Status::Connected
+        );
+        assert!(
+            registry
+                .can_connect(&bob, None)
+                .await
+                .expect("verdict")
+                .allowed
+        );
+    });
+}
+
+#[tokio::test]
+async fn pairings_end_by_expiry_cancel_or_failure_and_free_the_lock() {
+    on_every_db!(|_db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        for (end, reason) in [
+            (PairingEnd::Expired, "QR code not scanned in time"),
+            (PairingEnd::Cancelled, "pairing cancelled"),
+            (
+                PairingEnd::Failed("WhatsApp unreachable".into()),
+                "pairing failed: WhatsApp unreachable",
+            ),
+        ] {
+            registry
+                .start_connect(&alice, "a1", None)
+                .await
+                .expect("start");
+            // Another attempt cannot end it.
+            assert!(registry
+                .end_pairing(&alice, "intruder", end.clone())
+                .await
+                .expect("end")
+                .is_none());
+            let row = registry
+                .end_pairing(&alice, "a1", end)
+                .await
+                .expect("end")
+                .expect("ended");
+            assert_eq!(row.status, Status::Disconnected);
+            assert_eq!(row.reason, reason);
+            assert!(
+                registry
+                    .can_connect(&alice, None)
+                    .await
+                    .expect("verdict")
+                    .allowed
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn live_session_changes_follow_the_state_machine() {
+    on_every_db!(|_db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        pair(&registry, &alice, "573001234567").await;
+        let row = registry
+            .apply(
+                &alice,
+                Change::Reconnecting {
+                    attempt: 1,
+                    max: 3,
+                    reason: "network lost".into(),
+                },
+                Scope::OwnedHere,
+            )
+            .await
+            .expect("apply")
+            .expect("applied");
+        assert_eq!(row.status, Status::Connected);
+        assert_eq!(row.reconnect_attempts, 1);
+        let row = registry
+            .apply(
+                &alice,
+                Change::Conflict {
+                    reason: "stream replaced".into(),
+                },
+                Scope::OwnedHere,
+            )
+            .await
+            .expect("apply")
+            .expect("applied");
+        assert_eq!(row.status, Status::Conflict);
+        assert_eq!(row.reconnect_attempts, 0);
+        // A row in CONFLICT is not live: network events no longer apply.
+        assert!(registry
+            .apply(
+                &alice,
+                Change::Reconnecting {
+                    attempt: 1,
+                    max: 3,
+                    reason: "network lost".into()
+                },
+                Scope::OwnedHere
+            )
+            .await
+            .expect("apply")
+            .is_none());
+
+        // Another node's session events do not touch this node's row.
+        let other = Registry::open(&_db.url, "node-2").await.expect("open");
+        assert!(other
+            .apply(
+                &alice,
+                Change::LoggedOut { reason: "x".into() },
+                Scope::OwnedHere
+            )
+            .await
+            .expect("apply")
+            .is_none());
+        other.close().await;
+    });
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_a_second_connected_row_per_number() {
+    on_every_db!(|db, registry, _clock| {
+        with_user(&registry, "alice@example.com").await;
+        with_user(&registry, "bob@example.com").await;
+        db.raw(
+            "UPDATE whatsapp_connections SET status = 'CONNECTED', phone_number = '573001234567' \
+             WHERE user_key = 'alice@example.com'",
+        )
+        .await
+        .expect("first connected row");
+        let second = db
+            .raw(
+                "UPDATE whatsapp_connections SET status = 'CONNECTED', \
+                 phone_number = '573001234567' WHERE user_key = 'bob@example.com'",
+            )
+            .await;
+        assert!(
+            second.is_err(),
+            "{}: second CONNECTED row accepted",
+            db.name
+        );
+        let duplicate_row = db
+            .raw(
+                "INSERT INTO whatsapp_connections (user_key, status, updated_at) \
+                 VALUES ('bob@example.com', 'DISCONNECTED', 0)",
+            )
+            .await;
+        assert!(
+            duplicate_row.is_err(),
+            "{}: second row per user accepted",
+            db.name
+        );
+        let orphan = db
+            .raw(
+                "INSERT INTO whatsapp_connections (user_key, status, updated_at) \
+                 VALUES ('nobody@example.com', 'DISCONNECTED', 0)",
+            )
+            .await;
+        assert!(orphan.is_err(), "{}: row without a user accepted", db.name);
+    });
+}
+
+/// Rows with duplicate numbers, as the old system's database holds them.
+const LEGACY_IMPORT: &str = "
+INSERT INTO users (user_key, created_at) VALUES
+  ('ana@old.example', 0), ('ben@old.example', 0), ('cid@old.example', 0),
+  ('dee@old.example', 0), ('eve@old.example', 0), ('fay@old.example', 0);
+INSERT INTO whatsapp_connections (user_key, status, phone_number, last_connected_at, updated_at) VALUES
+  ('ana@old.example', 'CONNECTED',    '573001111111', 3000, 3000),
+  ('ben@old.example', 'DISCONNECTED', '573001111111', 1000, 1000),
+  ('cid@old.example', 'CONFLICT',     '573001111111', 2000, 2000),
+  ('dee@old.example', 'DISCONNECTED', '573002222222', 5000, 5000),
+  ('eve@old.example', 'CONNECTED',    '573002222222', 4000, 4000),
+  ('fay@old.example', 'CONNECTED',    '573003333333', 4000, 4000);
+";
+
+#[tokio::test]
+async fn legacy_duplicates_are_detected_resolved_and_gone() {
+    on_every_db!(|db, registry, _clock| {
+        db.raw(LEGACY_IMPORT).await.expect("legacy import");
+        let conflicts = registry.detect_conflicts().await.expect("detect");
+        assert_eq!(conflicts.len(), 2, "{}", db.name);
+        assert_eq!(conflicts[0].phone_number, "573001111111");
+        let order: Vec<&str> = conflicts[0]
+            .holders
+            .iter()
+            .map(|h| h.user.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["ana@old.example", "cid@old.example", "ben@old.example"]
+        );
+        assert_eq!(registry.stats().await.expect("stats").duplicate_numbers, 2);
+
+        let preview = registry
+            .resolve_conflicts(true, None)
+            .await
+            .expect("dry run");
+        assert_eq!(
+            (preview.resolved, preview.disconnected, preview.kept),
+            (2, 3, 2)
+        );
+        assert_eq!(registry.detect_conflicts().await.expect("detect").len(), 2);
+
+        let only_second = registry
+            .resolve_conflicts(false, Some(&phone("573002222222")))
+            .await
+            .expect("resolve one");
+        assert_eq!((only_second.resolved, only_second.disconnected), (1, 1));
+        assert_eq!(only_second.actions[0].kept, "dee@old.example");
+        assert_eq!(only_second.actions[0].detached[0].user, "eve@old.example");
+        assert_eq!(only_second.actions[0].detached[0].status, Status::Connected);
+
+        let rest = registry
+            .resolve_conflicts(false, None)
+            .await
+            .expect("resolve");
+        assert_eq!((rest.resolved, rest.disconnected, rest.kept), (1, 2, 1));
+        assert!(registry
+            .detect_conflicts()
+            .await
+            .expect("detect")
+            .is_empty());
+        let eve = registry
+            .connection(&user("eve@old.example"))
+            .await
+            .expect("row");
+        assert_eq!(eve.status, Status::Disconnected);
+        assert_eq!(eve.phone_number, None);
+        assert!(eve.reason.contains("kept by dee@old.example"));
+        assert_invariants(&registry, db.name).await;
+    });
+}
+
+#[tokio::test]
+async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
+    for db in TestDb::all().await {
+        let clock = clock();
+        let settings = Settings {
+            node_grace: Duration::from_secs(60),
+            ..Settings::default()
+        };
+        let here = db
+            .open_with("node-1", clock.clone(), settings.clone())
+            .await;
+        let there = db.open_with("node-2", clock.clone(), settings).await;
+        here.register_node("test").await.expect("register");
+        there.register_node("test").await.expect("register");
+
+        let live = with_user(&here, "live@example.com").await;
+        let stale = with_user(&here, "stale@example.com").await;
+        let pending = with_user(&here, "pending@example.com").await;
+        let remote = with_user(&here, "remote@example.com").await;
+        let locked = with_user(&here, "locked@example.com").await;
+        pair(&here, &live, "573001000001").await;
+        pair(&here, &stale, "573001000002").await;
+        here.start_connect(&pending, "p1", None)
+            .await
+            .expect("start");
+        pair(&there, &remote, "573001000003").await;
+        here.acquire_lock(&locked, "l1").await.expect("lock");
+
+        clock.advance(Duration::from_secs(301));
+        here.heartbeat().await.expect("heartbeat");
+        let scope = CleanupScope {
+            live_sessions: Some(HashSet::from([live.to_string()])),
+            ..CleanupScope::default()
+        };
+        let preview = here.cleanup(&scope, true).await.expect("dry run");
+        assert_eq!(
+            (
+                preview.expired_qr,
+                preview.expired_locks,
+                preview.stale_sessions,
+                preview.dead_node_sessions
+            ),
+            (1, 2, 1, 1),
+            "{}: {preview:?}",
+            db.name
+        );
+        assert_eq!(here.stats().await.expect("stats").connected, 3);
+
+        let report = here.cleanup(&scope, false).await.expect("cleanup");
+        assert_eq!(
+            (
+                report.expired_qr,
+                report.expired_locks,
+                report.stale_sessions,
+                report.dead_node_sessions
+            ),
+            (1, 2, 1, 1)
+        );
+        assert_eq!(
+            report.users,
+            [
+                "pending@example.com",
+                "remote@example.com",
+                "stale@example.com"
+            ]
+        );
+        let remote_row = here.connection(&remote).await.expect("row");
+        assert_eq!(remote_row.status, Status::Disconnected);
+        assert_eq!(remote_row.reason, "node node-2 lost");
+        assert_eq!(
+            here.connection(&live).await.expect("row").status,
+            Status::Connected
+        );
+        assert_eq!(
+            here.cleanup(&scope, false).await.expect("again"),
+            wasess::model::CleanupReport::default()
+        );
+        let nodes = here.nodes().await.expect("nodes");
+        assert_eq!(
+            nodes
+                .iter()
+                .map(|n| (n.node_id.as_str(), n.alive))
+                .collect::<Vec<_>>(),
+            [("node-1", true), ("node-2", false)]
+        );
+        here.close().await;
+        there.close().await;
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn stats_count_every_status() {
+    on_every_db!(|_db, registry, _clock| {
+        for key in ["a@x.io", "b@x.io", "c@x.io", "d@x.io"] {
+            with_user(&registry, key).await;
+        }
+        pair(&registry, &user("a@x.io"), "573001000001").await;
+        pair(&registry, &user("b@x.io"), "573001000002").await;
+        registry
+            .apply(
+                &user("b@x.io"),
+                Change::Conflict {
+                    reason: "replaced".into(),
+                },
+                Scope::OwnedHere,
+            )
+            .await
+            .expect("conflict");
+        registry
+            .start_connect(&user("c@x.io"), "c1", None)
+            .await
+            .expect("start");
+        let stats = registry.stats().await.expect("stats");
+        assert_eq!(
+            (
+                stats.total,
+                stats.connected,
+                stats.conflict,
+                stats.pending_qr,
+                stats.disconnected,
+                stats.locks_held
+            ),
+            (4, 1, 1, 1, 1, 1)
+        );
+        assert_eq!(stats.by_node[0].node_id, "node-1");
+        assert_eq!(stats.by_node[0].connected, 1);
+    });
+}
+
+#[tokio::test]
+async fn reset_clears_numbers_qr_and_locks() {
+    on_every_db!(|_db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let bob = with_user(&registry, "bob@example.com").await;
+        pair(&registry, &alice, "573001234567").await;
+        registry
+            .start_connect(&bob, "b1", None)
+            .await
+            .expect("start");
+
+        let one = registry.reset(Some(&alice)).await.expect("reset one");
+        assert_eq!(one.users.len(), 1);
+        assert_eq!(one.users[0].previous_phone.as_deref(), Some("573001234567"));
+        assert_eq!(
+            registry.connection(&bob).await.expect("row").status,
+            Status::PendingQr
+        );
+        let all = registry.reset(None).await.expect("reset all");
+        assert_eq!(all.users.len(), 1);
+        assert_eq!(all.locks_released, 1);
+        for key in [&alice, &bob] {
+            let row = registry.connection(key).await.expect("row");
+            assert_eq!((row.status, row.phone_number), (Status::Disconnected, None));
+            assert!(
+                registry
+                    .can_connect(key, None)
+                    .await
+                    .expect("verdict")
+                    .allowed
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn events_resume_after_an_id_without_gaps() {
+    on_every_db!(|_db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let bob = with_user(&registry, "bob@example.com").await;
+        let all = registry.events_after(0, None, 1000).await.expect("events");
+        assert_eq!(all.len(), 2);
+        pair(&registry, &alice, "573001234567").await;
+        pair(&registry, &bob, "573001234567").await;
+        let after = registry
+            .events_after(all[1].id, None, 1000)
+            .await
+            .expect("events");
+        let ids: Vec<i64> = after.iter().map(|e| e.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(after.iter().all(|e| e.id > all[1].id));
+        let only_alice = registry
+            .events_after(0, Some(&alice), 1000)
+            .await
+            .expect("events");
+        assert!(only_alice
+            .iter()
+            .all(|e| e.user.as_deref() == Some("alice@example.com")));
+        assert_eq!(
+            registry.last_event_id().await.expect("last"),
+            after.last().expect("some").id
+        );
+    });
+}
+
+/// 32 tasks race to connect one user, then 32 users race to pair one number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_tasks_have_exactly_one_winner() {
+    for db in TestDb::all().await {
+        let clock = clock();
+        let registry = db.open("node-1", clock.clone()).await;
+        let target = with_user(&registry, "race@example.com").await;
+        let mut attempts = Vec::new();
+        for i in 0..32 {
+            let registry = registry.clone();
+            let target = target.clone();
+            attempts.push(tokio::spawn(async move {
+                registry
+                    .start_connect(&target, &format!("task-{i}"), None)
+                    .await
+            }));
+        }
+        let mut winners = 0;
+        for attempt in attempts {
+            match attempt.await.expect("task") {
+                Ok(_) => winners += 1,
+                Err(Error::Refused(verdict)) => assert!(
+                    matches!(
+                        verdict.reason_code,
+                        ReasonCode::QrPending | ReasonCode::ConnectInProgress
+                    ),
+                    "{verdict:?}"
+                ),
+                Err(other) => panic!("{}: {other}", db.name),
+            }
+        }
+        assert_eq!(winners, 1, "{}", db.name);
+
+        for policy in [ConflictPolicy::RejectNew, ConflictPolicy::NewestWins] {
+            let mut racers = Vec::new();
+            for i in 0..32 {
+                let key = with_user(&registry, &format!("{policy:?}-{i}@example.com")).await;
+                registry
+                    .start_connect(&key, "own", None)
+                    .await
+                    .expect("start");
+                racers.push(key);
+            }
+            let number = match policy {
+                ConflictPolicy::RejectNew => "573005550001",
+                ConflictPolicy::NewestWins => "573005550002",
+            };
+            let mut tasks = Vec::new();
+            for key in racers {
+                let registry = registry.clone();
+                tasks.push(tokio::spawn(async move {
+                    registry
+                        .complete_pairing(&key, "own", &phone(number), policy)
+                        .await
+                }));
+            }
+            let mut paired = 0;
+            let mut displaced = 0;
+            for task in tasks {
+                match task.await.expect("task").expect("complete") {
+                    PairingOutcome::Paired { displaced: d, .. } => {
+                        paired += 1;
+                        displaced += d.len();
+                    }
+                    PairingOutcome::Rejected { holders } => assert_eq!(holders.len(), 1),
+                }
+            }
+            match policy {
+                ConflictPolicy::RejectNew => assert_eq!(paired, 1, "{}", db.name),
+                // Each newcomer displaces the one before it: all pair, in turn.
+                ConflictPolicy::NewestWins => {
+                    assert_eq!(paired, 32);
+                    assert_eq!(displaced, 31);
+                }
+            }
+            let holders = registry
+                .connections(Some(Status::Connected), None, u32::MAX)
+                .await
+                .expect("rows")
+                .into_iter()
+                .filter(|row| row.phone_number.as_deref() == Some(number))
+                .count();
+            assert_eq!(holders, 1, "{} {policy:?}", db.name);
+        }
+        assert_invariants(&registry, db.name).await;
+        registry.close().await;
+        db.finish().await;
+    }
+}
+
+const RACE_URL: &str = "WASESS_RACE_URL";
+const RACE_INDEX: &str = "WASESS_RACE_INDEX";
+const RACE_AT: &str = "WASESS_RACE_AT";
+
+/// 4 OS processes race to connect one user and to pair one number (reject-new).
+#[tokio::test]
+async fn racing_processes_have_exactly_one_winner() {
+    for db in TestDb::all().await {
+        let registry = db.open("parent", clock()).await;
+        with_user(&registry, "race@example.com").await;
+        for i in 0..4 {
+            with_user(&registry, &format!("proc-{i}@example.com")).await;
+        }
+        let go = Timestamp(chrono_now_millis() + 1500);
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                std::process::Command::new(std::env::current_exe().expect("test binary"))
+                    .args([
+                        "--exact",
+                        "registry::race_child",
+                        "--ignored",
+                        "--nocapture",
+                    ])
+                    .env(RACE_URL, &db.url)
+                    .env(RACE_INDEX, i.to_string())
+                    .env(RACE_AT, go.millis().to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn child")
+            })
+            .collect();
+        let mut lock_winners = 0;
+        let mut pair_winners = 0;
+        for child in children {
+            let output = child.wait_with_output().expect("child");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with("RACE "))
+                .unwrap_or_else(|| panic!("child printed no result: {stdout}"));
+            lock_winners += usize::from(line.contains("lock=won"));
+            pair_winners += usize::from(line.contains("pair=paired"));
+            assert!(
+                line.contains("lock=won") || line.contains("lock=refused"),
+                "{line}"
+            );
+        }
+        assert_eq!((lock_winners, pair_winners), (1, 1), "{}", db.name);
+        assert_invariants(&registry, db.name).await;
+        registry.close().await;
+        db.finish().await;
+    }
+}
+
+fn chrono_now_millis() -> i64 {
+    use wasess::time::Clock;
+    wasess::time::SystemClock.now().millis()
+}
+
+/// The child half of `racing_processes_have_exactly_one_winner`; does nothing on its own.
+#[tokio::test]
+#[ignore = "run by racing_processes_have_exactly_one_winner in child processes"]
+async fn race_child() {
+    let (Ok(url), Ok(index), Ok(at)) = (
+        std::env::var(RACE_URL),
+        std::env::var(RACE_INDEX),
+        std::env::var(RACE_AT),
+    ) else {
+        return;
+    };
+    let registry = Registry::open(&url, &format!("proc-{index}"))
+        .await
+        .expect("open");
+    let own = user(&format!("proc-{index}@example.com"));
+    let owner = format!("proc-{index}");
+    registry
+        .start_connect(&own, &owner, None)
+        .await
+        .expect("own start");
+    let go = Timestamp(at.parse().expect("instant"));
+    tokio::time::sleep(Timestamp(chrono_now_millis()).until(go)).await;
+
+    let lock = match registry
+        .start_connect(&user("race@example.com"), &owner, None)
+        .await
+    {
+        Ok(_) => "won".to_string(),
+        Err(Error::Refused(verdict)) => format!("refused:{}", verdict.reason_code.as_str()),
+        Err(other) => format!("error:{other}"),
+    };
+    let pair = match registry
+        .complete_pairing(
+            &own,
+            &owner,
+            &phone("573007770000"),
+            ConflictPolicy::RejectNew,
+        )
+        .await
+    {
+        Ok(PairingOutcome::Paired { .. }) => "paired".to_string(),
+        Ok(PairingOutcome::Rejected { .. }) => "rejected".to_string(),
+        Err(other) => format!("error:{other}"),
+    };
+    println!("RACE lock={lock} pair={pair}");
+}
