@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod credentials;
 pub mod daemon;
+pub mod datadir;
 pub mod exit;
 pub mod model;
 pub mod paths;

@@ -1,1 +1,163 @@
-//! stub
+//! Backends: what actually talks to WhatsApp (or pretends to, for tests and demos).
+//!
+//! Everything above this trait is shared: the daemon's supervisor starts sessions through
+//! [`Backend::start`], hears from them through one channel of [`BackendEvent`]s, and acts on
+//! them through [`Session`]. A backend never touches the registry; it reports what happened
+//! and the supervisor decides what it means.
+
+pub mod simulated;
+pub mod whatsapp;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::exit::Exit;
+use crate::protocol::{SentMessage, SimEventKind};
+use crate::registry::{PhoneNumber, UserKey};
+use crate::time::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// WhatsApp could not be reached (network, DNS, TLS) or refused us.
+    #[error("WhatsApp unreachable: {0}")]
+    Unreachable(String),
+    /// The credential store could not be read or written.
+    #[error("credential store error: {0}")]
+    Store(String),
+    /// There are no stored credentials to resume from.
+    #[error("no stored credentials")]
+    NoCredentials,
+    /// The session is not in a state that allows the operation.
+    #[error("{0}")]
+    NotReady(String),
+    /// WhatsApp rejected the operation.
+    #[error("WhatsApp refused: {0}")]
+    Rejected(String),
+    /// Simulator controls on a backend that has none.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Unreachable(_) | Error::Rejected(_) | Error::Store(_) => Exit::Backend,
+            Error::NoCredentials => Exit::NotFound,
+            Error::NotReady(_) => Exit::Refused,
+            Error::Unsupported(_) => Exit::Usage,
+        }
+    }
+}
+
+/// How a session starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartMode {
+    /// A new link by QR code.
+    PairQr,
+    /// A new link by pair code for this number.
+    PairCode(PhoneNumber),
+    /// Log in again with the stored credentials.
+    Resume,
+}
+
+/// Everything a backend needs to start one user's session.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub user: UserKey,
+    /// The user's credential store directory (exists, may be empty).
+    pub store_dir: PathBuf,
+    pub mode: StartMode,
+    /// Tags every event of this session, so events of a replaced session are ignored.
+    pub generation: u64,
+    pub events: mpsc::UnboundedSender<BackendEvent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendEvent {
+    pub user: UserKey,
+    pub generation: u64,
+    pub kind: EventKind,
+}
+
+/// What a session reports. The names follow WhatsApp's own events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// A QR code to show; WhatsApp rotates it after `valid_for`.
+    Qr { code: String, valid_for: Duration },
+    /// A pair code to type on the phone.
+    PairCode { code: String, valid_for: Duration },
+    /// No more QR codes: the pairing is over.
+    QrExhausted,
+    /// The phone scanned; the link belongs to `phone`.
+    Paired { phone: PhoneNumber },
+    /// Pairing failed (bad code, refused by the phone).
+    PairFailed { reason: String },
+    /// The session is up.
+    Connected,
+    /// An established connection dropped unexpectedly.
+    NetworkLost { reason: String },
+    /// Another client took over these credentials (stream replaced / 409).
+    Replaced,
+    /// The link was removed (from the phone, or by WhatsApp).
+    LoggedOut { reason: String },
+    /// WhatsApp banned the number for a while.
+    TemporaryBan { code: i32, until: Option<Timestamp> },
+    /// WhatsApp refuses this client's version.
+    ClientOutdated,
+    /// WhatsApp could not be reached while (re)connecting.
+    ConnectFailed { reason: String },
+    /// A message arrived.
+    Message(IncomingMessage),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IncomingMessage {
+    pub message_id: String,
+    /// The sender's number, when WhatsApp reveals it.
+    pub from: Option<String>,
+    /// The chat it arrived in (a number's JID, or a group's).
+    pub chat: String,
+    pub at: Timestamp,
+    /// `text`, or the kind of a non-text message (`image`, `audio`, …).
+    pub message_type: String,
+    pub text: Option<String>,
+}
+
+/// One user's running session.
+#[async_trait]
+pub trait Session: Send + Sync {
+    /// One reconnect attempt after [`EventKind::NetworkLost`]: `Ok` once connected again.
+    async fn reconnect(&self) -> Result<(), Error>;
+    /// Closes the connection and keeps the credentials.
+    async fn close(&self);
+    /// Unlinks the device on WhatsApp's side, then closes. The caller deletes the store.
+    async fn logout(&self) -> Result<(), Error>;
+    /// Sends a text through this session; returns WhatsApp's message id.
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<String, Error>;
+}
+
+/// Test controls that act as the phone: the simulated backend has them, the real one only
+/// when talking to a test peer.
+#[async_trait]
+pub trait PhoneControls: Send + Sync {
+    async fn scan(&self, user: &UserKey, phone: &PhoneNumber) -> Result<(), Error>;
+    async fn event(&self, user: &UserKey, event: SimEventKind) -> Result<(), Error>;
+    async fn message(&self, user: &UserKey, from: &PhoneNumber, text: &str) -> Result<(), Error>;
+    async fn sent(&self, user: &UserKey) -> Result<Vec<SentMessage>, Error>;
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// `whatsapp` or `simulated`.
+    fn name(&self) -> &'static str;
+    /// Starts a session; its events arrive on `request.events`.
+    async fn start(&self, request: StartRequest) -> Result<Arc<dyn Session>, Error>;
+    /// Phone controls, when this backend has them.
+    fn phone(&self) -> Option<Arc<dyn PhoneControls>> {
+        None
+    }
+}

@@ -1,1 +1,207 @@
-//! stub
+//! `wasess`: the admin CLI. It talks to the daemon over its socket (or, with `--offline`, to
+//! the registry directly for recovery), prints a human rendering or one JSON document, and
+//! exits with DESIGN.md's codes.
+
+pub mod args;
+mod client;
+mod commands;
+pub mod daemon_main;
+mod error;
+mod offline;
+pub mod output;
+pub mod qr;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use args::{Cli, DaemonArgs};
+pub use client::Client;
+pub use error::Error;
+
+use crate::exit::Exit;
+use crate::paths;
+use crate::registry::{PhoneNumber, UserKey};
+use args::{Command, Global, UsersCommand};
+use offline::Offline;
+
+/// What a command produced: its JSON document, its human rendering and its exit code.
+pub struct Outcome {
+    pub json: Value,
+    pub human: String,
+    pub exit: Exit,
+}
+
+impl Outcome {
+    pub fn new(result: &impl Serialize, human: String) -> Outcome {
+        Outcome {
+            json: serde_json::to_value(result).unwrap_or(Value::Null),
+            human,
+            exit: Exit::Ok,
+        }
+    }
+
+    pub fn exit(mut self, exit: Exit) -> Outcome {
+        self.exit = exit;
+        self
+    }
+
+    /// Printed already (streaming commands): nothing left to print.
+    pub fn printed(exit: Exit) -> Outcome {
+        Outcome {
+            json: Value::Null,
+            human: String::new(),
+            exit,
+        }
+    }
+}
+
+/// Runs the CLI; returns the exit code (only `main` exits).
+pub fn run(cli: Cli) -> Exit {
+    let json = cli.global.json;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wasess: error: cannot start: {error}");
+            return Exit::Internal;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(outcome) => {
+            if json {
+                if !outcome.json.is_null() {
+                    println!("{}", pretty(&outcome.json));
+                }
+            } else if !outcome.human.is_empty() {
+                println!("{}", outcome.human);
+            }
+            outcome.exit
+        }
+        Err(error) => {
+            report(&error, json);
+            error.exit()
+        }
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// One line on stderr; with `--json`, also the error as the JSON document on stdout.
+fn report(error: &Error, json: bool) {
+    let message = error.to_string();
+    eprintln!("wasess: error: {message}");
+    if json {
+        let document = serde_json::json!({
+            "error": {
+                "message": message,
+                "exit_code": error.exit().code(),
+                "reason_code": error.reason_code(),
+            }
+        });
+        println!("{}", pretty(&document));
+    }
+}
+
+async fn execute(cli: Cli) -> Result<Outcome, Error> {
+    let global = cli.global;
+    if global.offline && !offline_capable(&cli.command) {
+        return Err(Error::Usage(
+            "--offline only serves detect-conflicts, resolve-conflicts, cleanup, \
+             reset-sessions, stats, list, log and users: this command needs the daemon"
+                .into(),
+        ));
+    }
+    use commands::{admin, connect, sessions, sim, users, watch};
+    match cli.command {
+        Command::Connect(args) => connect::connect(&global, args).await,
+        Command::Check(args) => sessions::check(&global, args).await,
+        Command::Disconnect(args) => sessions::disconnect(&global, args).await,
+        Command::Logout(args) => sessions::logout(&global, args).await,
+        Command::Reconnect(args) => sessions::reconnect(&global, args).await,
+        Command::Send(args) => sessions::send(&global, args).await,
+        Command::DetectConflicts => admin::detect_conflicts(&global).await,
+        Command::ResolveConflicts(args) => admin::resolve_conflicts(&global, args).await,
+        Command::Cleanup(args) => admin::cleanup(&global, args).await,
+        Command::ResetSessions(args) => admin::reset(&global, args).await,
+        Command::Stats => admin::stats(&global).await,
+        Command::List(args) => admin::list(&global, args).await,
+        Command::Log(args) => admin::log(&global, args).await,
+        Command::Nodes => admin::nodes(&global).await,
+        Command::Ping => admin::ping(&global).await,
+        Command::Watch(args) => watch::watch(&global, args).await,
+        Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
+        Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
+        Command::Users(UsersCommand::Remove { user }) => users::remove(&global, &user).await,
+        Command::Sim(command) => sim::run(&global, command).await,
+    }
+}
+
+fn offline_capable(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::DetectConflicts
+            | Command::ResolveConflicts(_)
+            | Command::Cleanup(_)
+            | Command::ResetSessions(_)
+            | Command::Stats
+            | Command::List(_)
+            | Command::Log(_)
+            | Command::Users(_)
+    )
+}
+
+/// Where registry commands get their answers: the daemon, or the registry itself offline.
+pub enum Source {
+    Daemon(PathBuf),
+    Offline(Box<Offline>),
+}
+
+impl Source {
+    pub async fn open(global: &Global) -> Result<Source, Error> {
+        if global.offline {
+            return Ok(Source::Offline(Box::new(Offline::open(global).await?)));
+        }
+        Ok(Source::Daemon(socket_path(global)))
+    }
+
+    async fn client(&self) -> Result<Client, Error> {
+        match self {
+            Source::Daemon(socket) => Client::connect(socket).await,
+            Source::Offline(_) => Err(Error::Usage("this command needs the daemon".into())),
+        }
+    }
+}
+
+pub fn socket_path(global: &Global) -> PathBuf {
+    if let Some(socket) = &global.socket {
+        return socket.clone();
+    }
+    let data_dir = global
+        .data_dir
+        .clone()
+        .unwrap_or_else(paths::default_data_dir);
+    paths::default_socket(&data_dir, false)
+}
+
+pub async fn connect_daemon(global: &Global) -> Result<Client, Error> {
+    Client::connect(&socket_path(global)).await
+}
+
+fn user_key(text: &str) -> Result<UserKey, Error> {
+    UserKey::parse(text).map_err(Error::Usage)
+}
+
+fn phone_number(text: &str) -> Result<PhoneNumber, Error> {
+    PhoneNumber::parse(text).map_err(Error::Usage)
+}
+
+fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}

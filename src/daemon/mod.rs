@@ -1,1 +1,182 @@
-//! stub
+//! `wasessd`: owns the live WhatsApp connections, the registry, the connect locks and the
+//! periodic cleanup, and serves the CLI (and any client) on a local Unix socket.
+//!
+//! [`run`] is the whole daemon: it takes the data dir (one daemon per data dir), opens the
+//! registry, recovers what a previous run left behind, binds the socket, resumes sessions and
+//! serves until told to stop. Stopping closes sessions without logging out (they resume on
+//! the next start) and cancels pairings, so no lock or pending QR outlives the process.
+
+pub mod config;
+mod error;
+mod handlers;
+mod jobs;
+pub mod os;
+mod server;
+pub mod signals;
+pub mod supervisor;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+pub use config::{BackendKind, Config, Settings};
+pub use error::Error;
+pub use signals::Signal;
+
+use crate::backend::simulated::SimulatedBackend;
+use crate::backend::Backend;
+use crate::credentials::CredentialStore;
+use crate::datadir;
+use crate::protocol::{HelloResult, PROTOCOL_VERSION};
+use crate::registry::{redact, Registry};
+use handlers::Context;
+use supervisor::Supervisor;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the daemon until a [`Signal::Stop`] arrives (or the signal channel closes).
+pub async fn run(
+    config: Config,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+) -> Result<(), Error> {
+    datadir::prepare(&config.data_dir)?;
+    let _data_dir = datadir::lock(&config.data_dir)?;
+    datadir::write_node_id(&config.data_dir, &config.node_id)?;
+    let fd_limit = os::raise_fd_limit();
+
+    let registry = Registry::open_with(
+        &config.database_url,
+        &config.node_id,
+        Arc::new(crate::time::SystemClock),
+        config.settings.registry(),
+    )
+    .await?;
+    registry.register_node(VERSION).await?;
+    let recovered = registry.recover_node().await?;
+    if recovered > 0 {
+        info!(
+            pairings = recovered,
+            "ended pairings interrupted by the previous run"
+        );
+    }
+    let store = CredentialStore::open(&config.data_dir)
+        .map_err(|error| Error::io("cannot open the credential stores", error))?;
+    let backend = make_backend(&config)?;
+    let (supervisor, backend_events) =
+        Supervisor::new(registry.clone(), backend, store, config.settings.clone());
+    let event_loop = tokio::spawn(supervisor.clone().run_events(backend_events));
+
+    let listener = bind(&config.socket)?;
+    let (stop, shutdown) = watch::channel(false);
+    let context = Arc::new(Context {
+        supervisor: supervisor.clone(),
+        hello: HelloResult {
+            version: VERSION.into(),
+            protocol: PROTOCOL_VERSION,
+            node_id: config.node_id.clone(),
+            backend: config.backend.name().into(),
+            pid: std::process::id(),
+            database: redact(&config.database_url),
+            started_at: registry.now(),
+        },
+        shutdown: shutdown.clone(),
+    });
+    let server = tokio::spawn(server::serve(listener, context, shutdown.clone()));
+    let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
+    let heartbeat = tokio::spawn(jobs::run_heartbeat(supervisor.clone(), shutdown.clone()));
+    let resume = tokio::spawn(supervisor.clone().resume_all());
+
+    info!(
+        socket = %config.socket.display(),
+        data_dir = %config.data_dir.display(),
+        database = %redact(&config.database_url),
+        backend = config.backend.name(),
+        node = %config.node_id,
+        sessions_possible = fd_limit / 4,
+        "wasessd ready"
+    );
+    os::sd_notify("READY=1\nSTATUS=serving");
+
+    loop {
+        match signals.recv().await {
+            Some(Signal::Reload) => reload(&config, &supervisor),
+            Some(Signal::Stop) | None => break,
+        }
+    }
+
+    info!("stopping");
+    os::sd_notify("STOPPING=1");
+    let _ = stop.send(true);
+    resume.abort();
+    let _ = server.await;
+    supervisor.shutdown().await;
+    let _ = tokio::join!(cleanup, heartbeat);
+    event_loop.abort();
+    let _ = fs::remove_file(&config.socket);
+    registry.close().await;
+    info!("stopped");
+    Ok(())
+}
+
+fn make_backend(config: &Config) -> Result<Arc<dyn Backend>, Error> {
+    Ok(match config.backend {
+        BackendKind::Simulated => Arc::new(SimulatedBackend::new(config.settings.simulated)),
+        BackendKind::Whatsapp => Arc::new(crate::backend::whatsapp::WhatsappBackend::new(
+            config.wa_endpoint.clone(),
+        )),
+    })
+}
+
+/// Re-reads the config file and applies what can change at run time.
+fn reload(config: &Config, supervisor: &Supervisor) {
+    let Some(path) = &config.config_file else {
+        return info!("SIGHUP: no config file to reload");
+    };
+    match Settings::load(path) {
+        Ok(settings) => {
+            supervisor.registry().set_settings(settings.registry());
+            supervisor.set_settings(settings);
+            info!(file = %path.display(), "config reloaded");
+        }
+        Err(error) => warn!(%error, "config not reloaded; keeping the current one"),
+    }
+}
+
+/// Binds the socket in a 0750 directory with mode 0660. A socket file left by a dead daemon
+/// is replaced; one that answers belongs to a live daemon and is not.
+fn bind(socket: &Path) -> Result<UnixListener, Error> {
+    if let Some(dir) = socket.parent() {
+        if !dir.exists() {
+            fs::create_dir_all(dir)
+                .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o750)).map_err(|error| {
+                Error::io(format!("cannot set the mode of {}", dir.display()), error)
+            })?;
+        }
+    }
+    if socket.exists() {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return Err(Error::AlreadyRunning(format!(
+                "another daemon is serving {}",
+                socket.display()
+            )));
+        }
+        fs::remove_file(socket).map_err(|error| {
+            Error::io(format!("cannot remove stale {}", socket.display()), error)
+        })?;
+    }
+    let listener = UnixListener::bind(socket)
+        .map_err(|error| Error::io(format!("cannot listen on {}", socket.display()), error))?;
+    fs::set_permissions(socket, fs::Permissions::from_mode(0o660)).map_err(|error| {
+        Error::io(
+            format!("cannot set the mode of {}", socket.display()),
+            error,
+        )
+    })?;
+    Ok(listener)
+}

@@ -81,7 +81,7 @@ impl Registry {
             .fetch_all(
                 "SELECT node_id FROM nodes WHERE last_seen < $1 AND node_id <> $2",
                 args![
-                    now.minus(self.settings.node_grace).millis(),
+                    now.minus(self.settings().node_grace).millis(),
                     self.node_id.as_str()
                 ],
             )
@@ -155,7 +155,7 @@ impl Registry {
             }
         }
 
-        let event_cutoff = args![now.minus(self.settings.event_retention).millis()];
+        let event_cutoff = args![now.minus(self.settings().event_retention).millis()];
         report.pruned_events = if dry_run {
             count(
                 &mut tx,

@@ -250,7 +250,7 @@ impl Registry {
             owner,
             &self.node_id,
             self.now(),
-            self.settings.lock_ttl,
+            self.settings().lock_ttl,
         )
         .await?;
         tx.commit().await?;
@@ -298,7 +298,7 @@ impl Registry {
             owner,
             &self.node_id,
             now,
-            self.settings.lock_ttl,
+            self.settings().lock_ttl,
         )
         .await?;
         if let LockOutcome::Held { expires_at, .. } = lock {
@@ -329,7 +329,7 @@ impl Registry {
             status: Status::PendingQr,
             phone_number: None,
             qr_issued_at: None,
-            qr_expires_at: Some(now.plus(self.settings.qr_ttl)),
+            qr_expires_at: Some(now.plus(self.settings().qr_ttl)),
             reconnect_attempts: 0,
             node_id: Some(self.node_id.clone()),
             reason: "waiting for the QR code to be scanned".into(),

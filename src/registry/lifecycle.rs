@@ -58,12 +58,21 @@ impl Change {
                 if matches!(before.status, Status::LoggedOut | Status::PendingQr) {
                     return None;
                 }
+                // Already up and never dropped (the first `Connected` after a pairing, or a
+                // resume): nothing an operator needs to read changes.
+                let settled = live && before.reconnect_attempts == 0;
+                if !settled {
+                    after.reason = if live {
+                        "reconnected".into()
+                    } else {
+                        "connected with stored credentials".into()
+                    };
+                    after.last_connected_at = Some(now);
+                }
                 after.status = Status::Connected;
                 after.reconnect_attempts = 0;
-                after.last_connected_at = Some(now);
                 after.node_id = Some(node_id.to_string());
                 after.paused_until = None;
-                after.reason = "connected".into();
             }
             Change::Reconnecting {
                 attempt,
@@ -293,6 +302,7 @@ mod tests {
             .expect("applies");
         assert_eq!(after.reconnect_attempts, 0);
         assert_eq!(after.last_connected_at, Some(Timestamp(5)));
+        assert_eq!(after.reason, "reconnected");
         assert_eq!(after.node_id.as_deref(), Some("n2"));
     }
 }

@@ -21,7 +21,7 @@ mod stats;
 mod user_key;
 mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use cleanup::CleanupScope;
@@ -66,7 +66,8 @@ pub struct Registry {
     db: Db,
     clock: Arc<dyn Clock>,
     node_id: String,
-    settings: Settings,
+    /// Shared by every clone, so a config reload reaches them all.
+    settings: Arc<RwLock<Settings>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -102,7 +103,7 @@ impl Registry {
             db: Db::open(url).await?,
             clock,
             node_id: node_id.to_string(),
-            settings,
+            settings: Arc::new(RwLock::new(settings)),
         })
     }
 
@@ -110,12 +111,18 @@ impl Registry {
         &self.node_id
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
-    pub fn set_settings(&mut self, settings: Settings) {
-        self.settings = settings;
+    pub fn set_settings(&self, settings: Settings) {
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
     }
 
     pub fn now(&self) -> Timestamp {

@@ -3,9 +3,13 @@
 
 use sqlx::FromRow;
 
+use serde_json::json;
+
 use super::db::args;
+use super::events::{self, NewEvent};
+use super::rows::{self, connection_columns};
 use super::{Error, Registry};
-use crate::model::NodeInfo;
+use crate::model::{Connection, EventKind, NodeInfo, Status};
 use crate::time::Timestamp;
 
 #[derive(FromRow)]
@@ -33,6 +37,51 @@ impl Registry {
         Ok(())
     }
 
+    /// After a restart: the pairings this node was running died with its previous process.
+    /// Their rows go back to `DISCONNECTED` and this node's locks are released. Returns how
+    /// many pairings were ended.
+    pub async fn recover_node(&self) -> Result<u64, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let interrupted = rows::into_connections(
+            tx.fetch_all(
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'PENDING_QR'"
+                ),
+                args![self.node_id.as_str()],
+            )
+            .await?,
+        )?;
+        for before in &interrupted {
+            let after = Connection {
+                status: Status::Disconnected,
+                phone_number: None,
+                qr_issued_at: None,
+                qr_expires_at: None,
+                reason: "pairing interrupted by a daemon restart".into(),
+                updated_at: now,
+                ..before.clone()
+            };
+            self.write_change(&mut tx, before, &after).await?;
+            let event = NewEvent::new(
+                EventKind::Pairing,
+                &before.user,
+                after.reason.clone(),
+                json!({ "result": "failed" }),
+            );
+            events::append(&mut tx, now, &self.node_id, event).await?;
+        }
+        tx.execute(
+            "DELETE FROM connect_locks WHERE node_id = $1",
+            args![self.node_id.as_str()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(interrupted.len() as u64)
+    }
+
     pub async fn heartbeat(&self) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
         tx.execute(
@@ -45,7 +94,7 @@ impl Registry {
     }
 
     pub async fn nodes(&self) -> Result<Vec<NodeInfo>, Error> {
-        let alive_after = self.now().minus(self.settings.node_grace);
+        let alive_after = self.now().minus(self.settings().node_grace);
         let mut tx = self.db.read().await?;
         let found: Vec<NodeRow> = tx
             .fetch_all(

@@ -1,0 +1,335 @@
+//! Command-line definitions of both binaries. The completions and man pages are generated
+//! from these, so help texts here are the documentation operators read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::{EventKind, Status};
+use crate::protocol::SimEventKind;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  internal error
+  2  usage error (bad flags, invalid user key or phone number)
+  3  refused by a rule, or conflicts/problems found
+  4  not found (unknown user)
+  5  daemon unreachable
+  6  timed out (QR code not scanned in time)
+  7  WhatsApp backend failure
+  130 cancelled with Ctrl-C";
+
+/// wasess: the admin CLI of wasessd, which keeps multi-tenant WhatsApp Web connections clean.
+#[derive(Debug, Parser)]
+#[command(name = "wasess", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Machine output: one JSON document on stdout, nothing else there.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The daemon's socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]
+    #[arg(long, global = true, env = "WASESS_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Work on the registry directly, with the daemon stopped (recovery commands only).
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]
+    #[arg(long, global = true, env = "WASESS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The registry database, for --offline [default: SQLite in the data dir]
+    #[arg(
+        long,
+        global = true,
+        env = "WASESS_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Link a WhatsApp number to a user: shows the QR code and waits for the scan.
+    Connect(ConnectArgs),
+    /// Says whether a user may connect now, and which rule refuses it.
+    Check(CheckArgs),
+    /// Lists phone numbers held by more than one user (exit 3 when any).
+    DetectConflicts,
+    /// Keeps the newest holder of each duplicated number and detaches the others.
+    ResolveConflicts(ResolveArgs),
+    /// Expires old QR codes and locks, and clears stale sessions and orphan stores now.
+    Cleanup(CleanupArgs),
+    /// Clears sessions: logs out, deletes credentials, frees numbers and locks.
+    ResetSessions(ResetArgs),
+    /// Counts connections by status, duplicated numbers and locks.
+    Stats,
+    /// Lists connections.
+    List(ListArgs),
+    /// Closes a user's connection and keeps its credentials.
+    Disconnect(UserArg),
+    /// Logs a user out: unlinks the device and deletes its credentials.
+    Logout(UserArg),
+    /// Logs a user in again with its stored credentials (after a disconnect or a conflict).
+    Reconnect(UserArg),
+    /// The audit trail: what happened to whom, and why.
+    Log(LogArgs),
+    /// Lists the daemons (nodes) sharing the registry.
+    Nodes,
+    /// Checks that the daemon answers, and how fast.
+    Ping,
+    /// Prints events as they happen (state changes, QR codes, messages).
+    Watch(WatchArgs),
+    /// Sends a text message through a user's own connection.
+    Send(SendArgs),
+    /// Manages tenant users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Acts as the phone, against a daemon running the simulated backend.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The user's key (e.g. alice@example.com).
+    #[arg(long, short)]
+    pub user: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The user's key (e.g. alice@example.com).
+    #[arg(long, short)]
+    pub user: String,
+    /// Log in with an 8-character code typed on the phone instead of scanning a QR code.
+    #[arg(long, requires = "phone")]
+    pub pair_code: bool,
+    /// The phone number, for --pair-code (e.g. +57 300 123 4567).
+    #[arg(long, requires = "pair_code")]
+    pub phone: Option<String>,
+    /// Return after the first QR code; the pairing goes on in the daemon.
+    #[arg(long)]
+    pub detach: bool,
+    /// Also write each QR code to this file (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub qr_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, short)]
+    pub user: String,
+    /// A number known up front (pair-code login): also checks no other user holds it.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this number.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Show what would be cleaned, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["user", "all"])))]
+pub struct ResetArgs {
+    /// Reset this user only.
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Reset every user.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask for confirmation (needed for --all without a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only connections in this status.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<Status>,
+    /// Only connections owned by this node.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this user's events.
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Only events this recent (e.g. 30m, 2h, 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// At most this many events (the newest).
+    #[arg(long, default_value_t = 200)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only this user's events.
+    #[arg(long, short)]
+    pub user: Option<String>,
+    /// Resume after this event id (prints what was missed first).
+    #[arg(long, value_name = "ID")]
+    pub since: Option<i64>,
+    /// Only these kinds (repeatable).
+    #[arg(long = "kind", value_parser = parse_event_kind)]
+    pub kinds: Vec<EventKind>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[arg(long, short)]
+    pub user: String,
+    /// The recipient's number.
+    #[arg(long)]
+    pub to: String,
+    /// The text to send.
+    #[arg(long)]
+    pub text: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Registers a user.
+    Add { user: String },
+    /// Lists users.
+    List {
+        #[arg(long, default_value_t = 10_000)]
+        limit: u32,
+    },
+    /// Removes a user: logs out its session and deletes its credentials and row.
+    Remove { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Scans the user's pending QR code as this phone number.
+    Scan {
+        #[arg(long, short)]
+        user: String,
+        #[arg(long)]
+        phone: String,
+    },
+    /// Makes WhatsApp (or the phone) do something to the user's live session.
+    Event {
+        #[arg(long, short)]
+        user: String,
+        #[arg(value_parser = parse_sim_event)]
+        event: SimEventKind,
+    },
+    /// Delivers an incoming text message to the user.
+    Message {
+        #[arg(long, short)]
+        user: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Lists what the user's session sent.
+    Sent {
+        #[arg(long, short)]
+        user: String,
+    },
+}
+
+fn parse_status(text: &str) -> Result<Status, String> {
+    text.parse()
+}
+
+fn parse_event_kind(text: &str) -> Result<EventKind, String> {
+    text.parse()
+}
+
+fn parse_sim_event(text: &str) -> Result<SimEventKind, String> {
+    text.parse()
+}
+
+/// wasessd: owns the live WhatsApp connections, the registry and the cleanup.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasessd",
+    version,
+    max_term_width = 100,
+    after_help = "\
+Signals: SIGTERM/SIGINT stop gracefully (sessions resume on the next start); SIGHUP reloads the
+config file.
+Exit codes: 0 stopped cleanly, 1 internal error, 2 bad flags or config, 3 another daemon holds
+the data dir."
+)]
+pub struct DaemonArgs {
+    /// Where the registry, credential stores and lock live.
+    #[arg(long, env = "WASESS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The registry: postgres://… to share it between nodes [default: SQLite in the data dir]
+    #[arg(
+        long,
+        env = "WASESS_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The Unix socket to serve [default: <data dir>/run/wasessd.sock]
+    #[arg(long, env = "WASESS_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// whatsapp (the product) or simulated (tests and demos).
+    #[arg(long, value_enum, default_value_t = BackendArg::Whatsapp)]
+    pub backend: BackendArg,
+    /// This node's name in a shared registry [default: the host name]
+    #[arg(long, env = "WASESS_NODE_ID")]
+    pub node_id: Option<String>,
+    /// A TOML file with timings and policies (re-read on SIGHUP).
+    #[arg(long, env = "WASESS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run in the background (writes the pid file).
+    #[arg(long)]
+    pub daemonize: bool,
+    /// The pid file for --daemonize [default: <data dir>/wasessd.pid]
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Point every WhatsApp client at this test peer (ws://…); test builds only.
+    #[cfg(feature = "wa-peer")]
+    #[arg(long, env = "WASESS_WA_ENDPOINT", value_name = "URL")]
+    pub wa_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Whatsapp,
+    Simulated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,8 @@
+//! One file per command group; each command returns an [`Outcome`](super::Outcome).
+
+pub mod admin;
+pub mod connect;
+pub mod sessions;
+pub mod sim;
+pub mod users;
+pub mod watch;

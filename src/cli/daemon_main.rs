@@ -1,0 +1,193 @@
+//! What `wasessd`'s main does: turn flags into a [`Config`], optionally go to the background,
+//! set up logging, and run the daemon on a multi-threaded runtime.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::args::{BackendArg, DaemonArgs, LogFormat};
+use crate::daemon::{self, signals, BackendKind, Config, Settings};
+use crate::exit::Exit;
+use crate::{datadir, paths};
+
+/// How long `--daemonize` waits for the background daemon to serve its socket.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn config(args: &DaemonArgs) -> Result<Config, String> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(paths::default_data_dir);
+    let data_dir = if data_dir.is_relative() {
+        std::env::current_dir()
+            .map_err(|error| format!("cannot resolve {}: {error}", data_dir.display()))?
+            .join(data_dir)
+    } else {
+        data_dir
+    };
+    let settings = match &args.config {
+        Some(file) => Settings::load(file).map_err(|error| error.to_string())?,
+        None => Settings::default(),
+    };
+    let node_id = args.node_id.clone().unwrap_or_else(paths::default_node_id);
+    if node_id.is_empty() || node_id.len() > 64 || node_id.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "invalid node id '{node_id}': 1 to 64 characters, no spaces"
+        ));
+    }
+    #[cfg(feature = "wa-peer")]
+    let wa_endpoint = args.wa_endpoint.clone();
+    #[cfg(not(feature = "wa-peer"))]
+    let wa_endpoint = None;
+    Ok(Config {
+        database_url: args
+            .database_url
+            .clone()
+            .unwrap_or_else(|| paths::default_database_url(&data_dir)),
+        socket: args
+            .socket
+            .clone()
+            .unwrap_or_else(|| paths::default_socket(&data_dir, true)),
+        backend: match args.backend {
+            BackendArg::Whatsapp => BackendKind::Whatsapp,
+            BackendArg::Simulated => BackendKind::Simulated,
+        },
+        node_id,
+        config_file: args.config.clone(),
+        wa_endpoint,
+        settings,
+        data_dir,
+    })
+}
+
+pub fn run(args: DaemonArgs) -> Exit {
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("wasessd: error: {error}");
+            return Exit::Usage;
+        }
+    };
+    if args.daemonize {
+        if let Some(exit) = go_to_background(&args, &config) {
+            return exit;
+        }
+    }
+    init_tracing(args.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wasessd: error: cannot start the runtime: {error}");
+            return Exit::Internal;
+        }
+    };
+    let signals = match signals::listen() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("wasessd: error: cannot listen for signals: {error}");
+            return Exit::Internal;
+        }
+    };
+    match runtime.block_on(daemon::run(config, signals)) {
+        Ok(()) => Exit::Ok,
+        Err(error) => {
+            tracing::error!(%error, "wasessd failed");
+            eprintln!("wasessd: error: {error}");
+            error.exit()
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WASESS_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,whatsapp_rust=warn,wacore=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Forks into the background. Returns `Some(exit)` in the foreground process once the
+/// background daemon serves its socket (or failed to), `None` in the daemon itself.
+fn go_to_background(args: &DaemonArgs, config: &Config) -> Option<Exit> {
+    if let Some(pid) = datadir::holder(&config.data_dir) {
+        eprintln!(
+            "wasessd: error: another wasessd (pid {pid}) is already running on {}",
+            config.data_dir.display()
+        );
+        return Some(Exit::Refused);
+    }
+    if let Err(error) = daemon_dirs(&config.data_dir) {
+        eprintln!("wasessd: error: {error}");
+        return Some(Exit::Internal);
+    }
+    let pid_file = args
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("wasessd.pid"));
+    let log_path = config.data_dir.join("wasessd.log");
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+    {
+        Ok(log) => log,
+        Err(error) => {
+            eprintln!(
+                "wasessd: error: cannot open {}: {error}",
+                log_path.display()
+            );
+            return Some(Exit::Internal);
+        }
+    };
+    let outcome = daemonize::Daemonize::new()
+        .pid_file(&pid_file)
+        .working_directory(&config.data_dir)
+        .stderr(log)
+        .execute();
+    match outcome {
+        daemonize::Outcome::Child(Ok(_)) => None,
+        daemonize::Outcome::Child(Err(error)) => {
+            eprintln!("wasessd: error: cannot daemonize: {error}");
+            Some(Exit::Internal)
+        }
+        daemonize::Outcome::Parent(Err(error)) => {
+            eprintln!("wasessd: error: cannot daemonize: {error}");
+            Some(Exit::Internal)
+        }
+        daemonize::Outcome::Parent(Ok(_)) => Some(wait_ready(&config.socket, &log_path)),
+    }
+}
+
+fn daemon_dirs(data_dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|error| format!("cannot create {}: {error}", data_dir.display()))
+}
+
+fn wait_ready(socket: &Path, log: &Path) -> Exit {
+    let started = Instant::now();
+    while started.elapsed() < READY_TIMEOUT {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            println!(
+                "wasessd is running in the background; logs in {}",
+                log.display()
+            );
+            return Exit::Ok;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "wasessd: error: the background daemon did not start serving {} within {}s; see {}",
+        socket.display(),
+        READY_TIMEOUT.as_secs(),
+        log.display()
+    );
+    Exit::Internal
+}

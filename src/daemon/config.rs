@@ -1,0 +1,239 @@
+//! The daemon's configuration: where things live (flags and environment, fixed for the life of
+//! the process) and how it behaves (a TOML file, re-read on SIGHUP).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::backend::simulated::QrSchedule;
+use crate::model::ConflictPolicy;
+use crate::registry;
+use crate::time::parse_duration;
+
+use super::Error;
+
+/// Which backend runs the sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// whatsapp-rust against WhatsApp's servers: the product.
+    Whatsapp,
+    /// The simulated phone and server, for tests and demos.
+    Simulated,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Whatsapp => "whatsapp",
+            BackendKind::Simulated => "simulated",
+        }
+    }
+}
+
+/// Fixed at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub socket: PathBuf,
+    pub backend: BackendKind,
+    pub node_id: String,
+    pub config_file: Option<PathBuf>,
+    /// Where to point WhatsApp clients instead of WhatsApp's servers (test peers only).
+    pub wa_endpoint: Option<String>,
+    pub settings: Settings,
+}
+
+/// Re-read on SIGHUP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub conflict_policy: ConflictPolicy,
+    pub cleanup_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub qr_ttl: Duration,
+    pub lock_ttl: Duration,
+    pub node_grace: Duration,
+    pub event_retention: Duration,
+    pub max_reconnect_attempts: u32,
+    pub reconnect_backoff: Duration,
+    /// Members of this group may use the socket (besides root and the daemon's own user).
+    pub socket_group: Option<String>,
+    /// Sessions resumed per second after a restart.
+    pub resume_rate: u32,
+    pub simulated: QrSchedule,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let registry = registry::Settings::default();
+        Settings {
+            conflict_policy: ConflictPolicy::NewestWins,
+            cleanup_interval: Duration::from_secs(5 * 60),
+            heartbeat_interval: Duration::from_secs(10),
+            qr_ttl: registry.qr_ttl,
+            lock_ttl: registry.lock_ttl,
+            node_grace: registry.node_grace,
+            event_retention: registry.event_retention,
+            max_reconnect_attempts: 3,
+            reconnect_backoff: Duration::from_secs(2),
+            socket_group: None,
+            resume_rate: 20,
+            simulated: QrSchedule::default(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn registry(&self) -> registry::Settings {
+        registry::Settings {
+            qr_ttl: self.qr_ttl,
+            lock_ttl: self.lock_ttl,
+            node_grace: self.node_grace,
+            event_retention: self.event_retention,
+        }
+    }
+
+    /// Reads `path`; a missing key keeps its default.
+    pub fn load(path: &Path) -> Result<Settings, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| Error::Config(format!("cannot read {}: {error}", path.display())))?;
+        Settings::parse(&text)
+            .map_err(|error| Error::Config(format!("{}: {error}", path.display())))
+    }
+
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let file: FileSettings = toml::from_str(text).map_err(|error| {
+            error
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_string()
+        })?;
+        let mut settings = Settings::default();
+        let duration = |name: &str, value: &Option<String>, into: &mut Duration| {
+            if let Some(text) = value {
+                *into = parse_duration(text).map_err(|error| format!("{name}: {error}"))?;
+            }
+            Ok::<(), String>(())
+        };
+        if let Some(policy) = &file.conflict_policy {
+            settings.conflict_policy = policy.parse()?;
+        }
+        duration(
+            "cleanup_interval",
+            &file.cleanup_interval,
+            &mut settings.cleanup_interval,
+        )?;
+        duration(
+            "heartbeat_interval",
+            &file.heartbeat_interval,
+            &mut settings.heartbeat_interval,
+        )?;
+        duration("qr_ttl", &file.qr_ttl, &mut settings.qr_ttl)?;
+        duration("lock_ttl", &file.lock_ttl, &mut settings.lock_ttl)?;
+        duration("node_grace", &file.node_grace, &mut settings.node_grace)?;
+        duration(
+            "event_retention",
+            &file.event_retention,
+            &mut settings.event_retention,
+        )?;
+        duration(
+            "reconnect_backoff",
+            &file.reconnect_backoff,
+            &mut settings.reconnect_backoff,
+        )?;
+        if let Some(attempts) = file.max_reconnect_attempts {
+            settings.max_reconnect_attempts = attempts;
+        }
+        if let Some(rate) = file.resume_rate {
+            settings.resume_rate = rate.max(1);
+        }
+        settings.socket_group = file.socket_group;
+        if let Some(simulated) = &file.simulated {
+            duration(
+                "simulated.qr_first",
+                &simulated.qr_first,
+                &mut settings.simulated.first,
+            )?;
+            duration(
+                "simulated.qr_next",
+                &simulated.qr_next,
+                &mut settings.simulated.next,
+            )?;
+            if let Some(codes) = simulated.qr_codes {
+                settings.simulated.codes = codes.max(1);
+            }
+        }
+        for (name, value) in [
+            ("cleanup_interval", settings.cleanup_interval),
+            ("heartbeat_interval", settings.heartbeat_interval),
+            ("qr_ttl", settings.qr_ttl),
+            ("lock_ttl", settings.lock_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{name} must be longer than zero"));
+            }
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    conflict_policy: Option<String>,
+    cleanup_interval: Option<String>,
+    heartbeat_interval: Option<String>,
+    qr_ttl: Option<String>,
+    lock_ttl: Option<String>,
+    node_grace: Option<String>,
+    event_retention: Option<String>,
+    max_reconnect_attempts: Option<u32>,
+    reconnect_backoff: Option<String>,
+    socket_group: Option<String>,
+    resume_rate: Option<u32>,
+    simulated: Option<SimulatedSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulatedSettings {
+    qr_first: Option<String>,
+    qr_next: Option<String>,
+    qr_codes: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_overrides_only_what_it_names() {
+        let settings = Settings::parse(
+            "conflict_policy = \"reject-new\"\nqr_ttl = \"90s\"\n[simulated]\nqr_codes = 2\n",
+        )
+        .expect("parse");
+        assert_eq!(settings.conflict_policy, ConflictPolicy::RejectNew);
+        assert_eq!(settings.qr_ttl, Duration::from_secs(90));
+        assert_eq!(settings.simulated.codes, 2);
+        assert_eq!(settings.lock_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (text, expected) in [
+            ("qr_ttl = \"5 parsecs\"", "qr_ttl"),
+            (
+                "conflict_policy = \"oldest-wins\"",
+                "unknown conflict policy",
+            ),
+            ("colour = \"blue\"", "unknown field"),
+            ("cleanup_interval = \"0s\"", "longer than zero"),
+        ] {
+            let error = Settings::parse(text).expect_err(text);
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}

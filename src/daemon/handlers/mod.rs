@@ -1,0 +1,119 @@
+//! Request handlers: one `match` over the method names, one file per command group. Each
+//! handler takes its params struct and returns its result struct (see `protocol`).
+
+mod admin;
+mod events;
+mod sessions;
+mod sim;
+mod users;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::supervisor::Supervisor;
+use super::Error;
+use crate::protocol::{method, HelloResult, Notification, Response};
+use crate::registry::{PhoneNumber, UserKey};
+
+/// What every handler may use.
+pub struct Context {
+    pub supervisor: Arc<Supervisor>,
+    pub hello: HelloResult,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The way back to the client: responses and notifications, one line each.
+#[derive(Clone)]
+pub struct Outbound {
+    lines: mpsc::Sender<String>,
+}
+
+impl Outbound {
+    pub fn new(lines: mpsc::Sender<String>) -> Outbound {
+        Outbound { lines }
+    }
+
+    /// Sends one message; false when the client is gone.
+    async fn send_line(&self, message: &impl Serialize) -> bool {
+        match serde_json::to_string(message) {
+            Ok(mut line) => {
+                line.push('\n');
+                self.lines.send(line).await.is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub async fn send(&self, response: &Response) {
+        self.send_line(response).await;
+    }
+
+    pub async fn notify(&self, method: &str, params: impl Serialize) -> bool {
+        self.send_line(&Notification::new(method, params)).await
+    }
+}
+
+pub async fn dispatch(
+    context: &Context,
+    name: &str,
+    params: Value,
+    out: &Outbound,
+    closed: watch::Receiver<bool>,
+) -> Result<Value, Error> {
+    let supervisor = &context.supervisor;
+    match name {
+        method::HELLO => reply(context.hello.clone()),
+        method::CHECK => reply(sessions::check(supervisor, parse(params)?).await?),
+        method::CONNECT => reply(sessions::connect(supervisor, parse(params)?, out, closed).await?),
+        method::RECONNECT => reply(sessions::reconnect(supervisor, parse(params)?).await?),
+        method::DISCONNECT => reply(sessions::disconnect(supervisor, parse(params)?).await?),
+        method::LOGOUT => reply(sessions::logout(supervisor, parse(params)?).await?),
+        method::SEND => reply(sessions::send(supervisor, parse(params)?).await?),
+        method::DETECT_CONFLICTS => reply(admin::detect_conflicts(supervisor).await?),
+        method::RESOLVE_CONFLICTS => {
+            reply(admin::resolve_conflicts(supervisor, parse(params)?).await?)
+        }
+        method::CLEANUP => reply(admin::cleanup(supervisor, parse(params)?).await?),
+        method::RESET_SESSIONS => reply(admin::reset(supervisor, parse(params)?).await?),
+        method::STATS => reply(admin::stats(supervisor).await?),
+        method::LIST => reply(admin::list(supervisor, parse(params)?).await?),
+        method::LOG => reply(admin::log(supervisor, parse(params)?).await?),
+        method::NODES => reply(admin::nodes(supervisor).await?),
+        method::USERS_ADD => reply(users::add(supervisor, parse(params)?).await?),
+        method::USERS_LIST => reply(users::list(supervisor, parse(params)?).await?),
+        method::USERS_REMOVE => reply(users::remove(supervisor, parse(params)?).await?),
+        method::SUBSCRIBE => reply(events::subscribe(context, parse(params)?, out, closed).await?),
+        method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),
+        method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),
+        method::SIM_MESSAGE => reply(sim::message(supervisor, parse(params)?).await?),
+        method::SIM_SENT => reply(sim::sent(supervisor, parse(params)?).await?),
+        other => Err(Error::UnknownMethod(other.to_string())),
+    }
+}
+
+fn reply(result: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(result).map_err(|error| Error::Io(format!("cannot encode: {error}")))
+}
+
+/// Params of the method; a missing `params` counts as `{}`.
+fn parse<T: DeserializeOwned>(params: Value) -> Result<T, Error> {
+    let params = if params.is_null() {
+        Value::Object(Default::default())
+    } else {
+        params
+    };
+    serde_json::from_value(params)
+        .map_err(|error| Error::InvalidParams(format!("invalid params: {error}")))
+}
+
+pub(crate) fn user_key(text: &str) -> Result<UserKey, Error> {
+    UserKey::parse(text).map_err(Error::InvalidParams)
+}
+
+pub(crate) fn phone_number(text: &str) -> Result<PhoneNumber, Error> {
+    PhoneNumber::parse(text).map_err(Error::InvalidParams)
+}

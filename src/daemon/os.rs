@@ -1,0 +1,77 @@
+//! The few places the daemon talks to the operating system directly: file-descriptor limits,
+//! systemd readiness, and who is on the other end of the socket.
+
+use std::os::unix::net::UnixDatagram;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limit now in force.
+pub fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur as u64
+}
+
+/// Tells systemd (`Type=notify`) something, when started by it; a no-op otherwise.
+pub fn sd_notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(socket) = UnixDatagram::unbound() else {
+        return;
+    };
+    let bytes = path.as_encoded_bytes();
+    let sent = if let Some(name) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|address| socket.send_to_addr(state.as_bytes(), &address))
+    } else {
+        socket.send_to(state.as_bytes(), std::path::Path::new(&path))
+    };
+    if let Err(error) = sent {
+        tracing::warn!(%error, "cannot notify systemd");
+    }
+}
+
+/// The gid of a group by name.
+pub fn group_id(name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let group = fields.next()?;
+        let gid = fields.nth(1)?;
+        (group == name).then(|| gid.parse().ok()).flatten()
+    })
+}
+
+/// Whether process `pid` belongs to group `gid` (primary or supplementary).
+pub fn process_in_group(pid: i32, gid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .filter(|line| line.starts_with("Groups:") || line.starts_with("Gid:"))
+        .flat_map(|line| line.split_whitespace().skip(1))
+        .any(|id| id.parse::<u32>() == Ok(gid))
+}
+
+pub fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}

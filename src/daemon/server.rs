@@ -1,0 +1,266 @@
+//! The socket server: accepts clients, checks who they are, reads one JSON-RPC request per
+//! line and answers each (after any notifications it sends).
+//!
+//! Each connection has a reader (this task), a writer task fed by a channel (so responses and
+//! notifications of concurrent requests never interleave mid-line), and one task per request.
+//! When the client goes away, the `closed` signal tells its running requests (a waiting
+//! `connect` cancels its pairing). Bad lines get an error response; nothing a client sends
+//! can stop the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedReadHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+use super::handlers::{self, Context, Outbound};
+use super::os;
+use crate::exit::Exit;
+use crate::protocol::{code, Request, Response, RpcError, MAX_LINE};
+
+/// Clients served at once; more are told to come back later.
+const MAX_CONNECTIONS: usize = 2048;
+/// Requests one connection may have running at once.
+const MAX_IN_FLIGHT: usize = 16;
+/// How long stopping waits for running requests to answer.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+enum Line {
+    Text(Vec<u8>),
+    TooLong,
+    Eof,
+}
+
+/// Serves `listener` until `shutdown` turns true, then waits (briefly) for clients to finish.
+pub async fn serve(
+    listener: UnixListener,
+    context: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let Ok(permit) = limit.clone().try_acquire_owned() else {
+                        refuse(stream, "too many clients; try again later").await;
+                        continue;
+                    };
+                    if let Err(why) = check_peer(&stream, &context) {
+                        refuse(stream, &why).await;
+                        continue;
+                    }
+                    connections.spawn(serve_client(
+                        stream,
+                        context.clone(),
+                        shutdown.clone(),
+                        permit,
+                    ));
+                }
+                Err(error) => {
+                    // Out of file descriptors, most likely: back off instead of spinning.
+                    warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+/// Root, the daemon's own user, and members of the configured group may connect.
+fn check_peer(stream: &UnixStream, context: &Context) -> Result<(), String> {
+    let credentials = stream
+        .peer_cred()
+        .map_err(|error| format!("cannot identify the client: {error}"))?;
+    let uid = credentials.uid();
+    if uid == 0 || uid == os::current_uid() {
+        return Ok(());
+    }
+    if let Some(group) = context.supervisor.settings().socket_group {
+        if let Some(gid) = os::group_id(&group) {
+            let in_group = credentials.gid() == gid
+                || credentials
+                    .pid()
+                    .is_some_and(|pid| os::process_in_group(pid, gid));
+            if in_group {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!(
+        "permission denied: uid {uid} may not use this socket"
+    ))
+}
+
+async fn refuse(mut stream: UnixStream, why: &str) {
+    debug!(why, "client refused");
+    let response = Response::error(Value::Null, RpcError::application(Exit::Refused, why));
+    if let Ok(mut line) = serde_json::to_string(&response) {
+        line.push('\n');
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), stream.write_all(line.as_bytes())).await;
+    }
+}
+
+async fn serve_client(
+    stream: UnixStream,
+    context: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let (reader, mut writer) = stream.into_split();
+    let (lines, mut outgoing) = mpsc::channel::<String>(256);
+    let writer_task = tokio::spawn(async move {
+        while let Some(line) = outgoing.recv().await {
+            if writer.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+    let out = Outbound::new(lines);
+    let (closed_tx, closed) = watch::channel(false);
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut requests = JoinSet::new();
+    let mut reader = BufReader::new(reader);
+    loop {
+        let line = tokio::select! {
+            line = read_line(&mut reader) => line,
+            _ = shutdown.changed() => break,
+        };
+        match line {
+            Ok(Line::Text(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => {}
+            Ok(Line::Text(bytes)) => {
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                    break;
+                };
+                let (context, out, closed) = (context.clone(), out.clone(), closed.clone());
+                requests.spawn(async move {
+                    answer(&context, &bytes, &out, closed).await;
+                    drop(permit);
+                });
+            }
+            Ok(Line::TooLong) => {
+                let error = RpcError::new(
+                    code::INVALID_REQUEST,
+                    Exit::Usage,
+                    format!("request line longer than {MAX_LINE} bytes"),
+                );
+                out.send(&Response::error(Value::Null, error)).await;
+            }
+            Ok(Line::Eof) | Err(_) => break,
+        }
+        while requests.try_join_next().is_some() {}
+    }
+    let _ = closed_tx.send(true);
+    while requests.join_next().await.is_some() {}
+    drop(out);
+    let _ = writer_task.await;
+}
+
+/// Parses one line and answers it (requests without an id are JSON-RPC notifications: they
+/// run but get no answer).
+async fn answer(context: &Context, bytes: &[u8], out: &Outbound, closed: watch::Receiver<bool>) {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(error) => {
+            let message = format!("not JSON: {error}");
+            let error = RpcError::new(code::PARSE_ERROR, Exit::Usage, message);
+            return out.send(&Response::error(Value::Null, error)).await;
+        }
+    };
+    let id = value.get("id").cloned();
+    let request: Request = match serde_json::from_value(value) {
+        Ok(request) => request,
+        Err(error) => {
+            let message = format!("not a JSON-RPC request: {error}");
+            let error = RpcError::new(code::INVALID_REQUEST, Exit::Usage, message);
+            return out
+                .send(&Response::error(id.unwrap_or(Value::Null), error))
+                .await;
+        }
+    };
+    if request.jsonrpc != "2.0" {
+        let error = RpcError::new(
+            code::INVALID_REQUEST,
+            Exit::Usage,
+            "jsonrpc must be \"2.0\"",
+        );
+        return out
+            .send(&Response::error(id.unwrap_or(Value::Null), error))
+            .await;
+    }
+    let result = handlers::dispatch(context, &request.method, request.params, out, closed).await;
+    let Some(id) = request.id else { return };
+    let response = match result {
+        Ok(value) => Response::ok(id, value),
+        Err(error) => {
+            debug!(method = request.method, %error, "request failed");
+            Response::error(id, error.to_rpc())
+        }
+    };
+    out.send(&response).await;
+}
+
+async fn read_line(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Line> {
+    let mut line = Vec::new();
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if line.is_empty() {
+                Line::Eof
+            } else {
+                Line::Text(line)
+            });
+        }
+        if let Some(end) = available.iter().position(|&byte| byte == b'\n') {
+            let fits = line.len() + end <= MAX_LINE;
+            if fits {
+                line.extend_from_slice(&available[..end]);
+            }
+            reader.consume(end + 1);
+            return Ok(if fits {
+                Line::Text(line)
+            } else {
+                Line::TooLong
+            });
+        }
+        let taken = available.len();
+        if line.len() + taken > MAX_LINE {
+            reader.consume(taken);
+            skip_line(reader).await?;
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(available);
+        reader.consume(taken);
+    }
+}
+
+/// Discards input up to and including the next newline.
+async fn skip_line(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<()> {
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        if let Some(end) = available.iter().position(|&byte| byte == b'\n') {
+            reader.consume(end + 1);
+            return Ok(());
+        }
+        let taken = available.len();
+        reader.consume(taken);
+    }
+}
