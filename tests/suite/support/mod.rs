@@ -1,3 +1,4 @@
-//! Shared test support: databases to run registry tests on, and (in `daemon`) a real wasessd.
+//! Shared test support: databases for registry tests, and a real wasessd for end-to-end ones.
 
+pub mod daemon;
 pub mod databases;
