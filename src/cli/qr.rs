@@ -112,3 +112,91 @@ fn png_bytes(code: &QrCode) -> Result<Vec<u8>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A payload shaped like whatsapp-rust's `PairingQrCode` (ref, noise key, identity key,
+    /// adv secret, platform).
+    const PAYLOAD: &str = "2@Q0H1xVd3mKjz8cFb4yTRuWnZp5sXaLgE9oYhBqJiNvC7tMkD2fUeGwSrPlA6,\
+        xWm3RtYd9k+Hq7LcVbN2pJfGzKsA8uEoT1iXyUe5nQw=,\
+        Fh8sLk2PqW9mZx4vBc7NdR1tYg6uJe3aKo5iSwVyTnM=,\
+        Pq2Lm8Zx7Vb1Nc4Rt6Yu9Ie3Wo5As0Dk+Fh/Gj=,1";
+
+    /// Reads a terminal rendering back into modules, the way a camera sees it.
+    fn modules_from_terminal(text: &str) -> Vec<Vec<bool>> {
+        let clean: String = text.replace("\x1b[30;47m", "").replace("\x1b[0m", "");
+        let mut rows = Vec::new();
+        for line in clean.lines() {
+            let (top, bottom): (Vec<bool>, Vec<bool>) = line
+                .chars()
+                .map(|c| match c {
+                    '█' => (true, true),
+                    '▀' => (true, false),
+                    '▄' => (false, true),
+                    _ => (false, false),
+                })
+                .unzip();
+            rows.push(top);
+            rows.push(bottom);
+        }
+        rows
+    }
+
+    fn decode(rows: &[Vec<bool>]) -> String {
+        // Each module as a 4x4 block, with a wide white margin, as a camera would see it.
+        let scale = 4;
+        let margin = 8;
+        let size = rows.len() * scale + 2 * margin;
+        let width = rows[0].len() * scale + 2 * margin;
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, size, |x, y| {
+            let (mx, my) = (x.checked_sub(margin), y.checked_sub(margin));
+            match (mx, my) {
+                (Some(mx), Some(my)) => {
+                    let dark = rows
+                        .get(my / scale)
+                        .and_then(|row| row.get(mx / scale))
+                        .copied()
+                        .unwrap_or(false);
+                    if dark {
+                        0
+                    } else {
+                        255
+                    }
+                }
+                _ => 255,
+            }
+        });
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in the picture");
+        grids[0].decode().expect("decodes").1
+    }
+
+    #[test]
+    fn the_terminal_rendering_decodes_to_the_exact_payload() {
+        for ansi in [false, true] {
+            let text = render_terminal(PAYLOAD, ansi).expect("render");
+            assert_eq!(
+                decode(&modules_from_terminal(&text)),
+                PAYLOAD,
+                "ansi {ansi}"
+            );
+        }
+    }
+
+    #[test]
+    fn png_and_svg_files_are_written() -> Result<(), String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let png = dir.path().join("qr.png");
+        write_file(PAYLOAD, &png)?;
+        let bytes = std::fs::read(&png).map_err(|e| e.to_string())?;
+        assert_eq!(&bytes[1..4], b"PNG");
+        let svg = dir.path().join("qr.svg");
+        write_file(PAYLOAD, &svg)?;
+        let text = std::fs::read_to_string(&svg).map_err(|e| e.to_string())?;
+        assert!(text.contains("<svg"));
+        assert!(write_file(PAYLOAD, &dir.path().join("qr.gif")).is_err());
+        Ok(())
+    }
+}

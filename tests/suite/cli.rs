@@ -609,3 +609,29 @@ fn sim_commands_are_refused_by_the_real_backend() {
         .fails_with(2);
     assert!(run.stderr.contains("--backend simulated"), "{run}");
 }
+
+#[test]
+fn the_real_backend_fails_fast_offline_and_leaves_nothing_behind() {
+    let daemon = TestDaemon::start_backend("whatsapp", "", &[]);
+    daemon.add_users(&[ALICE]);
+    let started = Instant::now();
+    let run = daemon.cli(&["connect", "--user", ALICE]).fails_with(7);
+    assert!(run.stderr.contains("WhatsApp unreachable"), "{run}");
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    daemon.cli(&["check", "--user", ALICE]).success();
+    let row = daemon.row(ALICE);
+    assert_eq!(row["status"], "DISCONNECTED");
+    assert!(row["reason"]
+        .as_str()
+        .expect("reason")
+        .starts_with("pairing failed"));
+    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert_eq!(
+        daemon.cli(&["--json", "stats"]).success().json()["locks_held"],
+        0
+    );
+}

@@ -1,0 +1,412 @@
+//! The real backend: one whatsapp-rust client per user, each with its own SQLite store under
+//! `DATA_DIR/sessions/<user>/whatsapp.db`, so resetting or logging out one user never touches
+//! another.
+//!
+//! wasess, not the library, owns reconnecting: the client's own auto-reconnect (which retries
+//! forever, silently) is switched off, and each session runs a driver task that calls
+//! `run()` once per attempt. The driver re-runs at once only where WhatsApp expects it (the 515
+//! restart after pairing, a server's routine stream recycle); after a drop or a failed attempt it
+//! reports to the supervisor and waits for its `reconnect()`, so the cap and back-off of
+//! DESIGN.md are the only reconnect policy, and a replaced stream ends the driver for good.
+
+mod recording;
+mod translate;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+use whatsapp_rust::http::UreqHttpClient;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::prelude::{
+    Bot, Client, Event, EventHandler, EventInterest, EventKind as WaKind, Jid, Subscription,
+    TokioRuntime,
+};
+use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+use self::recording::{LastError, RecordingHttp, RecordingTransport};
+use self::translate::{translate, Effect};
+use super::{Backend, BackendEvent, Error, EventKind, Session, StartMode, StartRequest};
+use crate::registry::{PhoneNumber, UserKey};
+use crate::time::{Clock, SystemClock};
+
+pub use translate::translate as translate_event;
+
+/// The store file inside a user's credential directory.
+pub const STORE_FILE: &str = "whatsapp.db";
+/// The client version announced to a test peer, where the version fetch cannot run.
+const PEER_CLIENT_VERSION: (u32, u32, u32) = (2, 3000, 1_023_000_000);
+/// The longest a reconnect attempt may take (version fetch, transport, handshake, login).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long closing waits for the client to flush and let go of its store.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Routine stream recycles re-run at once; more than this many in a row count as a drop.
+const MAX_QUIET_RESTARTS: u32 = 5;
+
+/// The events a session subscribes to; the library does not even build the others.
+const INTEREST: &[WaKind] = &[
+    WaKind::PairingQrCode,
+    WaKind::PairingQrCodesExhausted,
+    WaKind::PairSuccess,
+    WaKind::PairError,
+    WaKind::PairingCode,
+    WaKind::PairingCodeError,
+    WaKind::Connected,
+    WaKind::Disconnected,
+    WaKind::StreamReplaced,
+    WaKind::LoggedOut,
+    WaKind::TemporaryBan,
+    WaKind::ClientOutdated,
+    WaKind::ConnectFailure,
+    WaKind::StreamError,
+    WaKind::Messages,
+];
+
+pub struct WhatsappBackend {
+    /// A test peer to talk to instead of WhatsApp (`--wa-endpoint`, test builds only).
+    endpoint: Option<String>,
+}
+
+impl WhatsappBackend {
+    pub fn new(endpoint: Option<String>) -> WhatsappBackend {
+        if let Some(endpoint) = &endpoint {
+            warn!(%endpoint, "talking to a test WhatsApp endpoint, not WhatsApp's servers");
+        }
+        WhatsappBackend { endpoint }
+    }
+
+    async fn build(
+        &self,
+        store_path: &Path,
+        mode: &StartMode,
+        last_error: &LastError,
+    ) -> Result<Bot, Error> {
+        create_private_file(store_path)?;
+        let location = store_path
+            .to_str()
+            .ok_or_else(|| Error::Store(format!("{} is not UTF-8", store_path.display())))?;
+        let store = SqliteStore::new(location)
+            .await
+            .map_err(|error| Error::Store(format!("{}: {error}", store_path.display())))?;
+        let mut transport = TokioWebSocketTransportFactory::new();
+        if let Some(endpoint) = &self.endpoint {
+            transport = transport.with_url(endpoint.clone());
+        }
+        let mut builder = Bot::builder()
+            .with_backend(store)
+            .with_transport_factory(RecordingTransport {
+                inner: transport,
+                last_error: last_error.clone(),
+            })
+            .with_http_client(RecordingHttp {
+                inner: UreqHttpClient::new(),
+                last_error: last_error.clone(),
+            })
+            .with_runtime(TokioRuntime)
+            .skip_history_sync();
+        if self.endpoint.is_some() {
+            builder = builder.with_version(PEER_CLIENT_VERSION);
+        }
+        if let StartMode::PairCode(phone) = mode {
+            builder = builder.with_pair_code(PairCodeOptions {
+                phone_number: phone.to_string(),
+                ..Default::default()
+            });
+        }
+        builder
+            .build()
+            .await
+            .map_err(|error| Error::Store(format!("cannot start the WhatsApp client: {error}")))
+    }
+}
+
+/// SQLite creates the `-wal` and `-shm` files with the database file's mode, so making the
+/// empty file 0600 first keeps all three private.
+fn create_private_file(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|error| Error::Store(format!("{}: {error}", path.display())))
+}
+
+#[async_trait]
+impl Backend for WhatsappBackend {
+    fn name(&self) -> &'static str {
+        "whatsapp"
+    }
+
+    async fn start(&self, request: StartRequest) -> Result<Arc<dyn Session>, Error> {
+        let store_path = request.store_dir.join(STORE_FILE);
+        if request.mode == StartMode::Resume && !store_path.exists() {
+            return Err(Error::NoCredentials);
+        }
+        let last_error = LastError::default();
+        let bot = self.build(&store_path, &request.mode, &last_error).await?;
+        let client = bot.client();
+        // wasess decides when to reconnect (see the module doc).
+        client.enable_auto_reconnect.store(false, Ordering::Relaxed);
+        let (outcome, _) = watch::channel(Attempt::Running);
+        let shared = Arc::new(Shared {
+            user: request.user.clone(),
+            generation: request.generation,
+            events: request.events.clone(),
+            up: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
+            restart: AtomicBool::new(false),
+            terminal: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            wake: Notify::new(),
+            outcome,
+            last_error,
+        });
+        let subscription = client.subscribe(
+            EventInterest::of(INTEREST),
+            Arc::new(Handler(shared.clone())),
+        );
+        let driver = tokio::spawn(drive(bot, client.clone(), shared.clone()));
+        info!(user = %request.user, mode = ?request.mode, "WhatsApp client started");
+        Ok(Arc::new(WhatsappSession {
+            shared,
+            parts: Mutex::new(Some(Parts {
+                client,
+                driver,
+                subscription,
+            })),
+            store_path,
+        }))
+    }
+}
+
+/// How the current connection attempt went, for a waiting `reconnect()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
+    Running,
+    Up,
+    Failed(String),
+}
+
+/// State shared by the session handle, its driver and its event handler.
+struct Shared {
+    user: UserKey,
+    generation: u64,
+    events: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+    /// `Connected` arrived during the current run.
+    up: AtomicBool,
+    /// `Disconnected` arrived during the current run.
+    dropped: AtomicBool,
+    /// Paired: the next run is WhatsApp's restart, not a reconnect.
+    restart: AtomicBool,
+    /// The session is over for good.
+    terminal: AtomicBool,
+    /// wasess is closing the session: nothing more to report.
+    closing: AtomicBool,
+    wake: Notify,
+    outcome: watch::Sender<Attempt>,
+    last_error: LastError,
+}
+
+impl Shared {
+    fn emit(&self, kind: EventKind) {
+        if self.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.events.send(BackendEvent {
+            user: self.user.clone(),
+            generation: self.generation,
+            kind,
+        });
+    }
+}
+
+/// Runs inline on the client's dispatch path: translate, note, forward. Holds no `Client`
+/// (that would be a reference cycle keeping the store open).
+struct Handler(Arc<Shared>);
+
+impl EventHandler for Handler {
+    fn handle_event(&self, event: Arc<Event>) {
+        let (kinds, effect) = translate(&event, SystemClock.now());
+        let shared = &self.0;
+        match effect {
+            Effect::None => {}
+            Effect::Up => {
+                shared.up.store(true, Ordering::SeqCst);
+                shared.restart.store(false, Ordering::SeqCst);
+                shared.outcome.send_replace(Attempt::Up);
+            }
+            Effect::Restart => shared.restart.store(true, Ordering::SeqCst),
+            Effect::Terminal => shared.terminal.store(true, Ordering::SeqCst),
+            Effect::Dropped => shared.dropped.store(true, Ordering::SeqCst),
+        }
+        for kind in kinds {
+            shared.emit(kind);
+        }
+    }
+}
+
+/// One run per attempt; see the module doc for when it runs again.
+async fn drive(bot: Bot, client: Arc<Client>, shared: Arc<Shared>) {
+    let mut first = Some(bot);
+    let quiet_restarts = AtomicU32::new(0);
+    loop {
+        shared.up.store(false, Ordering::SeqCst);
+        shared.dropped.store(false, Ordering::SeqCst);
+        match first.take() {
+            Some(bot) => bot.run().await,
+            None => client.run().await,
+        }
+        if shared.closing.load(Ordering::SeqCst) || shared.terminal.load(Ordering::SeqCst) {
+            break;
+        }
+        let up = shared.up.load(Ordering::SeqCst);
+        if shared.restart.load(Ordering::SeqCst) && !up {
+            debug!(user = %shared.user, "restarting the stream after pairing");
+            continue;
+        }
+        if up && !shared.dropped.load(Ordering::SeqCst) {
+            if quiet_restarts.fetch_add(1, Ordering::SeqCst) < MAX_QUIET_RESTARTS {
+                debug!(user = %shared.user, "server recycled the stream; logging in again");
+                continue;
+            }
+            shared.emit(EventKind::NetworkLost {
+                reason: "the server keeps closing the connection".into(),
+            });
+        } else if !up {
+            let reason = shared
+                .last_error
+                .take()
+                .unwrap_or_else(|| "cannot connect to WhatsApp".into());
+            info!(user = %shared.user, %reason, "connect attempt failed");
+            shared.outcome.send_replace(Attempt::Failed(reason.clone()));
+            shared.emit(EventKind::ConnectFailed { reason });
+        }
+        quiet_restarts.store(0, Ordering::SeqCst);
+        // Wait for the supervisor's reconnect (or for the close).
+        shared.wake.notified().await;
+        if shared.closing.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    debug!(user = %shared.user, "driver stopped");
+}
+
+struct Parts {
+    client: Arc<Client>,
+    driver: JoinHandle<()>,
+    subscription: Subscription,
+}
+
+struct WhatsappSession {
+    shared: Arc<Shared>,
+    parts: Mutex<Option<Parts>>,
+    store_path: PathBuf,
+}
+
+impl WhatsappSession {
+    fn client(&self) -> Option<Arc<Client>> {
+        self.parts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|parts| parts.client.clone())
+    }
+
+    /// Stops the driver and lets go of the client, so the store file is closed when this
+    /// returns (the caller may delete it next).
+    async fn teardown(&self, unlink: bool) {
+        self.shared.closing.store(true, Ordering::SeqCst);
+        let Some(parts) = self.parts.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return;
+        };
+        let Parts {
+            client,
+            driver,
+            subscription,
+        } = parts;
+        let stop = async {
+            if unlink {
+                client.logout().await;
+            } else {
+                client.disconnect().await;
+            }
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, stop).await.is_err() {
+            warn!(user = %self.shared.user, "the WhatsApp client did not close in time");
+        }
+        self.shared.wake.notify_one();
+        if tokio::time::timeout(CLOSE_TIMEOUT, driver).await.is_err() {
+            warn!(user = %self.shared.user, "the session driver did not stop in time");
+        }
+        drop(subscription);
+        let weak = Arc::downgrade(&client);
+        drop(client);
+        // Tasks of the last connection let go of the client shortly after it closes.
+        let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+        while weak.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if weak.strong_count() > 0 {
+            warn!(store = %self.store_path.display(), "the WhatsApp client is still referenced");
+        }
+    }
+}
+
+#[async_trait]
+impl Session for WhatsappSession {
+    async fn reconnect(&self) -> Result<(), Error> {
+        if self.client().is_none() {
+            return Err(Error::NotReady("the session is closed".into()));
+        }
+        let mut outcome = self.shared.outcome.subscribe();
+        self.shared.outcome.send_replace(Attempt::Running);
+        outcome.mark_unchanged();
+        self.shared.wake.notify_one();
+        let settled = tokio::time::timeout(
+            ATTEMPT_TIMEOUT,
+            outcome.wait_for(|attempt| *attempt != Attempt::Running),
+        )
+        .await;
+        match settled {
+            Ok(Ok(attempt)) => match &*attempt {
+                Attempt::Up => Ok(()),
+                Attempt::Failed(reason) => Err(Error::Unreachable(reason.clone())),
+                Attempt::Running => Err(Error::Unreachable("no answer".into())),
+            },
+            Ok(Err(_)) => Err(Error::NotReady("the session is closed".into())),
+            Err(_) => Err(Error::Unreachable(format!(
+                "no connection within {}s",
+                ATTEMPT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    async fn close(&self) {
+        self.teardown(false).await;
+    }
+
+    async fn logout(&self) -> Result<(), Error> {
+        self.teardown(true).await;
+        Ok(())
+    }
+
+    async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<String, Error> {
+        let client = self
+            .client()
+            .ok_or_else(|| Error::NotReady("the session is closed".into()))?;
+        let sent = client
+            .send_text(Jid::pn(to.as_str()), text)
+            .await
+            .map_err(|error| Error::Rejected(error.to_string()))?;
+        Ok(sent.message_id)
+    }
+}
