@@ -104,12 +104,13 @@ impl Settings {
 
     pub fn parse(text: &str) -> Result<Settings, String> {
         let file: FileSettings = toml::from_str(text).map_err(|error| {
-            error
-                .to_string()
+            let rendered = error.to_string();
+            let place = rendered
                 .lines()
                 .next()
-                .unwrap_or("invalid TOML")
-                .to_string()
+                .unwrap_or_default()
+                .trim_start_matches("TOML parse error at ");
+            format!("{} ({place})", error.message().trim())
         })?;
         let mut settings = Settings::default();
         let duration = |name: &str, value: &Option<String>, into: &mut Duration| {
