@@ -102,11 +102,9 @@ pub async fn run(
     );
     os::sd_notify("READY=1\nSTATUS=serving");
 
-    loop {
-        match signals.recv().await {
-            Some(Signal::Reload) => reload(&config, &supervisor),
-            Some(Signal::Stop) | None => break,
-        }
+    // Runs until a stop signal, or until the signal channel closes.
+    while let Some(Signal::Reload) = signals.recv().await {
+        reload(&config, &supervisor);
     }
 
     info!("stopping");

@@ -24,7 +24,7 @@ pub fn raise_fd_limit() -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 /// Tells systemd (`Type=notify`) something, when started by it; a no-op otherwise.

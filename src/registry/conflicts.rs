@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_latest_connection_wins_and_ties_break_by_key() {
-        let mut holders = vec![
+        let mut holders = [
             holder("carol", None, 900),
             holder("bob", Some(500), 100),
             holder("alice", Some(500), 100),

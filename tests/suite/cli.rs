@@ -178,14 +178,25 @@ fn legacy_conflicts_are_detected_and_resolved() {
     );
 }
 
-/// Runs SQL on the daemon's registry as an operator with the sqlite3 shell would.
+/// Runs SQL on the daemon's registry behind its back, as an operator with a SQL shell would.
 fn sqlite(daemon: &TestDaemon, sql: &str) {
-    let status = std::process::Command::new("sqlite3")
-        .arg(daemon.database())
-        .arg(format!("PRAGMA busy_timeout = 5000; {sql}"))
-        .status()
-        .expect("sqlite3 (apt-get install sqlite3)");
-    assert!(status.success());
+    use sqlx::Connection as _;
+    let url = format!("sqlite:{}", daemon.database().display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open registry");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = 5000; {sql}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("run SQL");
+    });
 }
 
 #[test]

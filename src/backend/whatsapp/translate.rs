@@ -340,7 +340,7 @@ mod tests {
     #[test]
     fn incoming_texts_carry_sender_chat_and_text() {
         let info = |id: &str, sender: Jid, from_me: bool| MessageInfo {
-            id: id.to_string().into(),
+            id: id.to_string(),
             timestamp: chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
             source: MessageSource {
                 chat: Jid::pn("573009998888"),
