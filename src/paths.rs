@@ -9,6 +9,9 @@ pub const ENV_DATA_DIR: &str = "WASESS_DATA_DIR";
 pub const ENV_SOCKET: &str = "WASESS_SOCKET";
 pub const ENV_DATABASE_URL: &str = "WASESS_DATABASE_URL";
 
+/// The token TCP clients present, in the data dir unless configured.
+pub const TOKEN_FILE: &str = "token";
+
 const SYSTEM_DATA_DIR: &str = "/var/lib/wasess";
 const SYSTEM_SOCKET: &str = "/run/wasess/wasessd.sock";
 

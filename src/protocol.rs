@@ -28,6 +28,8 @@ pub const MAX_LINE: usize = 1 << 20;
 
 /// Method names: the CLI's command names.
 pub mod method {
+    /// The first request on a TCP connection: `{"token": "…"}`.
+    pub const AUTH: &str = "auth";
     pub const HELLO: &str = "hello";
     pub const CHECK: &str = "check";
     pub const CONNECT: &str = "connect";
@@ -47,6 +49,8 @@ pub mod method {
     pub const USERS_REMOVE: &str = "users.remove";
     pub const SUBSCRIBE: &str = "subscribe";
     pub const SEND: &str = "send";
+    pub const WEBHOOKS_STATUS: &str = "webhooks.status";
+    pub const WEBHOOKS_RETRY: &str = "webhooks.retry";
     pub const SIM_SCAN: &str = "sim.scan";
     pub const SIM_EVENT: &str = "sim.event";
     pub const SIM_MESSAGE: &str = "sim.message";
@@ -476,6 +480,24 @@ pub struct SentMessage {
     pub to: String,
     pub text: String,
     pub message_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksResult {
+    pub endpoints: Vec<crate::registry::WebhookStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WebhooksRetryParams {
+    /// Only this endpoint's dead letters; all when absent.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksRetryResult {
+    /// Dead letters queued again.
+    pub requeued: u64,
 }
 
 /// Re-exports for result types that are model types as they are.

@@ -38,6 +38,12 @@ pub struct Global {
     /// The daemon's socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]
     #[arg(long, global = true, env = "WASESS_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT).
+    #[arg(long, global = true, env = "WASESS_CONNECT", value_name = "URL")]
+    pub connect: Option<String>,
+    /// The daemon's token file, for --connect [default: <data dir>/token]
+    #[arg(long, global = true, env = "WASESS_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Work on the registry directly, with the daemon stopped (recovery commands only).
     #[arg(long, global = true)]
     pub offline: bool,
@@ -85,6 +91,9 @@ pub enum Command {
     Nodes,
     /// Checks that the daemon answers, and how fast.
     Ping,
+    /// Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential
+    /// stores, and says how to fix each problem (exit 3 when one exists).
+    Doctor,
     /// Prints events as they happen (state changes, QR codes, messages).
     Watch(WatchArgs),
     /// Sends a text message through a user's own connection.
@@ -92,6 +101,9 @@ pub enum Command {
     /// Manages tenant users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Webhook delivery: status per endpoint, and retrying dead letters.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Acts as the phone, against a daemon running the simulated backend.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -228,6 +240,18 @@ pub enum UsersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Pending, failing and dead events per endpoint.
+    Status,
+    /// Sends dead-lettered events again.
+    Retry {
+        /// Only this endpoint's.
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Scans the user's pending QR code as this phone number.
     Scan {
@@ -316,6 +340,13 @@ pub struct DaemonArgs {
     /// Log lines as text or JSON.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Also serve on this loopback TCP address, for clients without the Unix socket
+    /// (Windows); clients must present the token in --token-file. Off by default.
+    #[arg(long, env = "WASESS_LISTEN_TCP", value_name = "ADDRESS")]
+    pub listen_tcp: Option<std::net::SocketAddr>,
+    /// The token TCP clients must present [default: <data dir>/token, created when missing]
+    #[arg(long, env = "WASESS_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Point every WhatsApp client at this test peer (ws://…); test builds only.
     #[cfg(feature = "wa-peer")]
     #[arg(long, env = "WASESS_WA_ENDPOINT", value_name = "URL")]

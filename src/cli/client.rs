@@ -6,16 +6,26 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpStream, UnixStream};
 
 use super::Error;
-use crate::protocol::{Incoming, Notification, Request};
+use crate::protocol::{method, Incoming, Notification, Request};
+
+/// Where the daemon is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Unix(std::path::PathBuf),
+    /// A loopback TCP listener, and the file holding its token.
+    Tcp {
+        address: String,
+        token_file: std::path::PathBuf,
+    },
+}
 
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    writer: Box<dyn AsyncWrite + Send + Unpin>,
     next_id: u64,
 }
 
@@ -27,19 +37,59 @@ pub enum Message {
 }
 
 impl Client {
-    pub async fn connect(socket: &Path) -> Result<Client, Error> {
+    pub async fn connect(target: &Target) -> Result<Client, Error> {
+        match target {
+            Target::Unix(socket) => Client::connect_unix(socket).await,
+            Target::Tcp {
+                address,
+                token_file,
+            } => Client::connect_tcp(address, token_file).await,
+        }
+    }
+
+    async fn connect_unix(socket: &Path) -> Result<Client, Error> {
         let stream = UnixStream::connect(socket)
             .await
             .map_err(|error| Error::Unreachable {
-                socket: socket.to_path_buf(),
+                socket: socket.display().to_string(),
                 cause: error.to_string(),
             })?;
         let (reader, writer) = stream.into_split();
         Ok(Client {
-            reader: BufReader::new(reader),
-            writer,
+            reader: BufReader::new(Box::new(reader)),
+            writer: Box::new(writer),
             next_id: 1,
         })
+    }
+
+    /// Connects and authenticates with the token the daemon wrote to `token_file`.
+    async fn connect_tcp(address: &str, token_file: &Path) -> Result<Client, Error> {
+        let token = std::fs::read_to_string(token_file)
+            .map_err(|error| {
+                Error::Usage(format!(
+                    "cannot read the daemon's token from {}: {error}",
+                    token_file.display()
+                ))
+            })?
+            .trim()
+            .to_string();
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|error| Error::Unreachable {
+                socket: format!("tcp://{address}"),
+                cause: error.to_string(),
+            })?;
+        let _ = stream.set_nodelay(true);
+        let (reader, writer) = stream.into_split();
+        let mut client = Client {
+            reader: BufReader::new(Box::new(reader)),
+            writer: Box::new(writer),
+            next_id: 1,
+        };
+        client
+            .call::<serde_json::Value>(method::AUTH, serde_json::json!({ "token": token }))
+            .await?;
+        Ok(client)
     }
 
     /// Sends a request; read its messages with [`Client::next`].

@@ -38,7 +38,22 @@ pub fn config(args: &DaemonArgs) -> Result<Config, String> {
     let wa_endpoint = args.wa_endpoint.clone();
     #[cfg(not(feature = "wa-peer"))]
     let wa_endpoint = None;
+    let tcp = match args.listen_tcp {
+        Some(address) if !address.ip().is_loopback() => {
+            return Err(format!(
+                "--listen-tcp {address}: only loopback addresses (127.0.0.1, ::1) are served"
+            ))
+        }
+        Some(address) => Some((
+            address,
+            args.token_file
+                .clone()
+                .unwrap_or_else(|| data_dir.join(paths::TOKEN_FILE)),
+        )),
+        None => None,
+    };
     Ok(Config {
+        tcp,
         database_url: args
             .database_url
             .clone()

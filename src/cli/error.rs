@@ -1,14 +1,12 @@
 //! The CLI's errors: each is one line on stderr and one exit code.
 
-use std::path::PathBuf;
-
 use crate::exit::Exit;
 use crate::protocol::RpcError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot reach wasessd at {}: {cause} (is the daemon running? start it with `wasessd`)", socket.display())]
-    Unreachable { socket: PathBuf, cause: String },
+    #[error("cannot reach wasessd at {socket}: {cause} (is the daemon running? start it with `wasessd`)")]
+    Unreachable { socket: String, cause: String },
     #[error("the daemon closed the connection without answering")]
     ConnectionLost,
     /// The daemon answered with an error.

@@ -12,13 +12,12 @@ pub mod output;
 pub mod qr;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
 
 pub use args::{Cli, DaemonArgs};
-pub use client::Client;
+pub use client::{Client, Target};
 pub use error::Error;
 
 use crate::exit::Exit;
@@ -135,11 +134,13 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Log(args) => admin::log(&global, args).await,
         Command::Nodes => admin::nodes(&global).await,
         Command::Ping => admin::ping(&global).await,
+        Command::Doctor => commands::doctor::doctor(&global).await,
         Command::Watch(args) => watch::watch(&global, args).await,
         Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
         Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
         Command::Users(UsersCommand::Remove { user }) => users::remove(&global, &user).await,
         Command::Sim(command) => sim::run(&global, command).await,
+        Command::Webhooks(command) => commands::webhooks::run(&global, command).await,
     }
 }
 
@@ -159,7 +160,7 @@ fn offline_capable(command: &Command) -> bool {
 
 /// Where registry commands get their answers: the daemon, or the registry itself offline.
 pub enum Source {
-    Daemon(PathBuf),
+    Daemon(Target),
     Offline(Box<Offline>),
 }
 
@@ -168,30 +169,45 @@ impl Source {
         if global.offline {
             return Ok(Source::Offline(Box::new(Offline::open(global).await?)));
         }
-        Ok(Source::Daemon(socket_path(global)))
+        Ok(Source::Daemon(target(global)?))
     }
 
     async fn client(&self) -> Result<Client, Error> {
         match self {
-            Source::Daemon(socket) => Client::connect(socket).await,
+            Source::Daemon(target) => Client::connect(target).await,
             Source::Offline(_) => Err(Error::Usage("this command needs the daemon".into())),
         }
     }
 }
 
-pub fn socket_path(global: &Global) -> PathBuf {
-    if let Some(socket) = &global.socket {
-        return socket.clone();
-    }
+/// The daemon this invocation talks to: `--connect tcp://…`, else the Unix socket.
+pub fn target(global: &Global) -> Result<Target, Error> {
     let data_dir = global
         .data_dir
         .clone()
         .unwrap_or_else(paths::default_data_dir);
-    paths::default_socket(&data_dir, false)
+    match global.connect.as_deref() {
+        Some(url) => {
+            let address = url
+                .strip_prefix("tcp://")
+                .ok_or_else(|| Error::Usage(format!("--connect {url}: use tcp://HOST:PORT")))?;
+            Ok(Target::Tcp {
+                address: address.trim_end_matches('/').to_string(),
+                token_file: global
+                    .token_file
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join(paths::TOKEN_FILE)),
+            })
+        }
+        None => Ok(Target::Unix(match &global.socket {
+            Some(socket) => socket.clone(),
+            None => paths::default_socket(&data_dir, false),
+        })),
+    }
 }
 
 pub async fn connect_daemon(global: &Global) -> Result<Client, Error> {
-    Client::connect(&socket_path(global)).await
+    Client::connect(&target(global)?).await
 }
 
 fn user_key(text: &str) -> Result<UserKey, Error> {

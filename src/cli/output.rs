@@ -297,6 +297,35 @@ pub fn nodes(nodes: &[NodeInfo]) -> String {
     rows.to_string()
 }
 
+pub fn webhooks(status: &crate::protocol::WebhooksResult) -> String {
+    if status.endpoints.is_empty() {
+        return "No webhooks are configured ([[webhook]] in the daemon's config file).".into();
+    }
+    let mut rows = table(&[
+        "Endpoint",
+        "URL",
+        "Read up to",
+        "Backlog",
+        "Pending",
+        "Failing",
+        "Dead",
+        "Last error",
+    ]);
+    for endpoint in &status.endpoints {
+        rows.add_row(vec![
+            endpoint.endpoint.clone(),
+            endpoint.url.clone(),
+            endpoint.last_id.to_string(),
+            endpoint.backlog.to_string(),
+            endpoint.pending.to_string(),
+            endpoint.failing.to_string(),
+            endpoint.dead.to_string(),
+            or_dash(endpoint.last_error.as_deref()),
+        ]);
+    }
+    rows.to_string()
+}
+
 pub fn users(users: &[UserInfo]) -> String {
     if users.is_empty() {
         return "No users: add one with `wasess users add USER`.".into();

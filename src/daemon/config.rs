@@ -42,6 +42,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Where to point WhatsApp clients instead of WhatsApp's servers (test peers only).
     pub wa_endpoint: Option<String>,
+    /// A loopback TCP address to serve besides the socket, and its token file.
+    pub tcp: Option<(std::net::SocketAddr, PathBuf)>,
     pub settings: Settings,
 }
 
@@ -62,6 +64,8 @@ pub struct Settings {
     /// Sessions resumed per second after a restart.
     pub resume_rate: u32,
     pub simulated: QrSchedule,
+    /// Where events are delivered (`[[webhook]]` tables); the list is read at start.
+    pub webhooks: Vec<super::webhooks::WebhookConfig>,
 }
 
 impl Default for Settings {
@@ -80,6 +84,7 @@ impl Default for Settings {
             socket_group: None,
             resume_rate: 20,
             simulated: QrSchedule::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -167,6 +172,25 @@ impl Settings {
                 settings.simulated.codes = codes.max(1);
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for webhook in &file.webhook {
+            if !names.insert(webhook.name.as_str()) {
+                return Err(format!("webhook '{}' is configured twice", webhook.name));
+            }
+            if !(webhook.url.starts_with("http://") || webhook.url.starts_with("https://")) {
+                return Err(format!(
+                    "webhook '{}': url must start with http:// or https://",
+                    webhook.name
+                ));
+            }
+            if webhook.max_attempts == 0 {
+                return Err(format!(
+                    "webhook '{}': max_attempts must be at least 1",
+                    webhook.name
+                ));
+            }
+        }
+        settings.webhooks = file.webhook;
         for (name, value) in [
             ("cleanup_interval", settings.cleanup_interval),
             ("heartbeat_interval", settings.heartbeat_interval),
@@ -196,6 +220,8 @@ struct FileSettings {
     socket_group: Option<String>,
     resume_rate: Option<u32>,
     simulated: Option<SimulatedSettings>,
+    #[serde(default)]
+    webhook: Vec<super::webhooks::WebhookConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,6 +14,7 @@ pub mod os;
 mod server;
 pub mod signals;
 pub mod supervisor;
+pub mod webhooks;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -72,6 +73,10 @@ pub async fn run(
     let event_loop = tokio::spawn(supervisor.clone().run_events(backend_events));
 
     let listener = bind(&config.socket)?;
+    let tcp = match &config.tcp {
+        Some((address, token_file)) => Some(bind_tcp(*address, token_file).await?),
+        None => None,
+    };
     let (stop, shutdown) = watch::channel(false);
     let context = Arc::new(Context {
         supervisor: supervisor.clone(),
@@ -86,10 +91,28 @@ pub async fn run(
         },
         shutdown: shutdown.clone(),
     });
-    let server = tokio::spawn(server::serve(listener, context, shutdown.clone()));
+    let server = tokio::spawn(server::serve(
+        server::Listener::Unix(listener),
+        context.clone(),
+        shutdown.clone(),
+    ));
+    let tcp_server =
+        tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
     let heartbeat = tokio::spawn(jobs::run_heartbeat(supervisor.clone(), shutdown.clone()));
     let resume = tokio::spawn(supervisor.clone().resume_all());
+    let deliveries: Vec<_> = config
+        .settings
+        .webhooks
+        .iter()
+        .map(|endpoint| {
+            tokio::spawn(webhooks::run(
+                supervisor.clone(),
+                endpoint.clone(),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
 
     info!(
         socket = %config.socket.display(),
@@ -112,8 +135,14 @@ pub async fn run(
     let _ = stop.send(true);
     resume.abort();
     let _ = server.await;
+    if let Some(tcp_server) = tcp_server {
+        let _ = tcp_server.await;
+    }
     supervisor.shutdown().await;
     let _ = tokio::join!(cleanup, heartbeat);
+    for delivery in deliveries {
+        let _ = delivery.await;
+    }
     event_loop.abort();
     let _ = fs::remove_file(&config.socket);
     registry.close().await;
@@ -143,6 +172,38 @@ fn reload(config: &Config, supervisor: &Supervisor) {
         }
         Err(error) => warn!(%error, "config not reloaded; keeping the current one"),
     }
+}
+
+/// Binds the loopback TCP listener; its token is read from `token_file`, or created there
+/// (0600, 256 random bits) when missing.
+async fn bind_tcp(
+    address: std::net::SocketAddr,
+    token_file: &Path,
+) -> Result<server::Listener, Error> {
+    let token = match fs::read_to_string(token_file) {
+        Ok(text) if !text.trim().is_empty() => text.trim().to_string(),
+        Ok(_) | Err(_) => {
+            let mut bytes = [0u8; 32];
+            use std::io::Read;
+            fs::File::open("/dev/urandom")
+                .and_then(|mut random| random.read_exact(&mut bytes))
+                .map_err(|error| Error::io("cannot read /dev/urandom", error))?;
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            crate::credentials::write_private_file(token_file, format!("{token}\n").as_bytes())
+                .map_err(|error| {
+                    Error::io(format!("cannot write {}", token_file.display()), error)
+                })?;
+            token
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| Error::io(format!("cannot listen on {address}"), error))?;
+    info!(%address, token_file = %token_file.display(), "serving on loopback TCP");
+    Ok(server::Listener::Tcp {
+        listener,
+        token: Arc::new(token),
+    })
 }
 
 /// Binds the socket in a 0750 directory with mode 0660. A socket file left by a dead daemon

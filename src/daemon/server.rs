@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::OwnedReadHalf;
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
@@ -21,7 +20,7 @@ use tracing::{debug, warn};
 use super::handlers::{self, Context, Outbound};
 use super::os;
 use crate::exit::Exit;
-use crate::protocol::{code, Request, Response, RpcError, MAX_LINE};
+use crate::protocol::{code, method, Request, Response, RpcError, MAX_LINE};
 
 /// Clients served at once; more are told to come back later.
 const MAX_CONNECTIONS: usize = 2048;
@@ -36,28 +35,75 @@ enum Line {
     Eof,
 }
 
+/// What the daemon listens on: its Unix socket, and optionally a loopback TCP port for
+/// clients that have no Unix socket (Windows), guarded by a token.
+pub enum Listener {
+    Unix(UnixListener),
+    Tcp {
+        listener: TcpListener,
+        token: Arc<String>,
+    },
+}
+
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// One accepted client, split, with the token it must present first (TCP only).
+struct Accepted {
+    reader: Reader,
+    writer: Writer,
+    token: Option<Arc<String>>,
+    /// Why the client may not be served, if it may not.
+    refused: Option<String>,
+}
+
+impl Listener {
+    async fn accept(&self, context: &Context) -> std::io::Result<Accepted> {
+        match self {
+            Listener::Unix(listener) => {
+                let (stream, _) = listener.accept().await?;
+                let refused = check_peer(&stream, context).err();
+                let (reader, writer) = stream.into_split();
+                Ok(Accepted {
+                    reader: Box::new(reader),
+                    writer: Box::new(writer),
+                    token: None,
+                    refused,
+                })
+            }
+            Listener::Tcp { listener, token } => {
+                let (stream, _) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                let (reader, writer) = stream.into_split();
+                Ok(Accepted {
+                    reader: Box::new(reader),
+                    writer: Box::new(writer),
+                    token: Some(token.clone()),
+                    refused: None,
+                })
+            }
+        }
+    }
+}
+
 /// Serves `listener` until `shutdown` turns true, then waits (briefly) for clients to finish.
-pub async fn serve(
-    listener: UnixListener,
-    context: Arc<Context>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: Listener, context: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+            accepted = listener.accept(&context) => match accepted {
+                Ok(mut client) => {
                     let Ok(permit) = limit.clone().try_acquire_owned() else {
-                        refuse(stream, "too many clients; try again later").await;
+                        refuse(&mut client.writer, "too many clients; try again later").await;
                         continue;
                     };
-                    if let Err(why) = check_peer(&stream, &context) {
-                        refuse(stream, &why).await;
+                    if let Some(why) = &client.refused {
+                        refuse(&mut client.writer, why).await;
                         continue;
                     }
                     connections.spawn(serve_client(
-                        stream,
+                        client,
                         context.clone(),
                         shutdown.clone(),
                         permit,
@@ -105,23 +151,48 @@ fn check_peer(stream: &UnixStream, context: &Context) -> Result<(), String> {
     ))
 }
 
-async fn refuse(mut stream: UnixStream, why: &str) {
+async fn refuse(writer: &mut Writer, why: &str) {
     debug!(why, "client refused");
     let response = Response::error(Value::Null, RpcError::application(Exit::Refused, why));
     if let Ok(mut line) = serde_json::to_string(&response) {
         line.push('\n');
         let _ =
-            tokio::time::timeout(Duration::from_secs(1), stream.write_all(line.as_bytes())).await;
+            tokio::time::timeout(Duration::from_secs(1), writer.write_all(line.as_bytes())).await;
+        let _ = writer.shutdown().await;
     }
 }
 
+/// Whether `line` is an `auth` request carrying `token` (compared in constant time).
+fn authenticates(line: &[u8], token: &str) -> bool {
+    let Ok(request) = serde_json::from_slice::<Request>(line) else {
+        return false;
+    };
+    let given = request
+        .params
+        .get("token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    request.method == method::AUTH
+        && given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
 async fn serve_client(
-    stream: UnixStream,
+    client: Accepted,
     context: Arc<Context>,
     mut shutdown: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
-    let (reader, mut writer) = stream.into_split();
+    let Accepted {
+        reader,
+        mut writer,
+        mut token,
+        ..
+    } = client;
     let (lines, mut outgoing) = mpsc::channel::<String>(256);
     let writer_task = tokio::spawn(async move {
         while let Some(line) = outgoing.recv().await {
@@ -143,6 +214,29 @@ async fn serve_client(
         };
         match line {
             Ok(Line::Text(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => {}
+            Ok(Line::Text(bytes)) if token.is_some() => {
+                // A TCP client's first line must be `auth` with the token; nothing else runs
+                // before it.
+                let expected = token.take().unwrap_or_default();
+                let id = serde_json::from_slice::<Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("id").cloned())
+                    .unwrap_or(Value::Null);
+                if authenticates(&bytes, &expected) {
+                    out.send(&Response::ok(
+                        id,
+                        serde_json::json!({ "authenticated": true }),
+                    ))
+                    .await;
+                } else {
+                    let error = RpcError::application(
+                        Exit::Refused,
+                        "authentication failed: send {\"method\":\"auth\",\"params\":{\"token\":…}} first, with the daemon's token",
+                    );
+                    out.send(&Response::error(id, error)).await;
+                    break;
+                }
+            }
             Ok(Line::Text(bytes)) => {
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     break;
@@ -160,6 +254,9 @@ async fn serve_client(
                     format!("request line longer than {MAX_LINE} bytes"),
                 );
                 out.send(&Response::error(Value::Null, error)).await;
+                if token.is_some() {
+                    break;
+                }
             }
             Ok(Line::Eof) | Err(_) => break,
         }
@@ -215,7 +312,7 @@ async fn answer(context: &Context, bytes: &[u8], out: &Outbound, closed: watch::
     out.send(&response).await;
 }
 
-async fn read_line(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Line> {
+async fn read_line(reader: &mut BufReader<Reader>) -> std::io::Result<Line> {
     let mut line = Vec::new();
     loop {
         let available = reader.fill_buf().await?;
@@ -250,7 +347,7 @@ async fn read_line(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Lin
 }
 
 /// Discards input up to and including the next newline.
-async fn skip_line(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<()> {
+async fn skip_line(reader: &mut BufReader<Reader>) -> std::io::Result<()> {
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {

@@ -25,6 +25,14 @@ pub struct CleanupScope {
     pub pairing: HashSet<String>,
 }
 
+/// Events no webhook still needs: read by every endpoint's cursor and not waiting in a queue.
+macro_rules! prunable {
+    () => {
+        "id <= (SELECT COALESCE(MIN(last_id), 9223372036854775807) FROM webhook_cursors) \
+         AND id NOT IN (SELECT event_id FROM webhook_queue)"
+    };
+}
+
 impl Registry {
     pub async fn cleanup(
         &self,
@@ -159,13 +167,19 @@ impl Registry {
         report.pruned_events = if dry_run {
             count(
                 &mut tx,
-                "SELECT COUNT(*) FROM events WHERE at < $1",
+                concat!(
+                    "SELECT COUNT(*) FROM events WHERE at < $1 AND ",
+                    prunable!()
+                ),
                 event_cutoff,
             )
             .await?
         } else {
-            tx.execute("DELETE FROM events WHERE at < $1", event_cutoff)
-                .await?
+            tx.execute(
+                concat!("DELETE FROM events WHERE at < $1 AND ", prunable!()),
+                event_cutoff,
+            )
+            .await?
         };
 
         report.users.sort();

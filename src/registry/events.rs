@@ -193,6 +193,16 @@ pub(crate) async fn recent(
     into_events(rows)
 }
 
+pub(crate) async fn by_id(tx: &mut Tx, id: i64) -> Result<Option<Event>, Error> {
+    let row: Option<EventRow> = tx
+        .fetch_optional(
+            concat!("SELECT ", event_columns!(), " FROM events WHERE id = $1"),
+            args![id],
+        )
+        .await?;
+    row.map(Event::try_from).transpose()
+}
+
 pub(crate) async fn last_id(tx: &mut Tx) -> Result<i64, Error> {
     let (id,): (i64,) = tx
         .fetch_one("SELECT COALESCE(MAX(id), 0) FROM events", args![])

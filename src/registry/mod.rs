@@ -20,6 +20,7 @@ mod rows;
 mod stats;
 mod user_key;
 mod users;
+mod webhooks;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -30,7 +31,9 @@ pub use db::redact;
 pub use error::Error;
 pub use lifecycle::{Change, Scope};
 pub use phone::PhoneNumber;
+pub use stats::Health;
 pub use user_key::UserKey;
+pub use webhooks::WebhookStatus;
 
 use crate::model::{Connection, Event, Status};
 use crate::time::{Clock, SystemClock, Timestamp};

@@ -66,3 +66,51 @@ impl Registry {
         Ok(stats)
     }
 }
+
+/// What `doctor` reads from the registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Health {
+    /// Locks past their expiry that no cleanup has removed yet.
+    pub expired_locks: u64,
+    /// Pending QR codes still waiting for a scan.
+    pub pending_qr: u64,
+    /// Pending QR codes past their expiry.
+    pub expired_qr: u64,
+    /// Users without a connection row (imported or edited by hand).
+    pub users_without_row: Vec<String>,
+}
+
+impl Registry {
+    pub async fn health(&self) -> Result<Health, Error> {
+        let now = self.now().millis();
+        let mut tx = self.db.read().await?;
+        let (expired_locks,): (i64,) = tx
+            .fetch_one(
+                "SELECT COUNT(*) FROM connect_locks WHERE expires_at <= $1",
+                args![now],
+            )
+            .await?;
+        let (pending_qr, expired_qr): (i64, i64) = tx
+            .fetch_one(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE qr_expires_at <= $1) \
+                 FROM whatsapp_connections WHERE status = 'PENDING_QR'",
+                args![now],
+            )
+            .await?;
+        let orphans: Vec<(String,)> = tx
+            .fetch_all(
+                "SELECT u.user_key FROM users u WHERE NOT EXISTS \
+                 (SELECT 1 FROM whatsapp_connections c WHERE c.user_key = u.user_key) \
+                 ORDER BY u.user_key LIMIT 100",
+                args![],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Health {
+            expired_locks: expired_locks.max(0) as u64,
+            pending_qr: pending_qr.max(0) as u64,
+            expired_qr: expired_qr.max(0) as u64,
+            users_without_row: orphans.into_iter().map(|(user,)| user).collect(),
+        })
+    }
+}

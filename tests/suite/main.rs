@@ -7,4 +7,6 @@
 mod support;
 
 mod cli;
+mod events;
+mod ops;
 mod registry;

@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod connect;
+pub mod doctor;
 pub mod sessions;
 pub mod sim;
 pub mod users;
 pub mod watch;
+pub mod webhooks;

@@ -6,6 +6,7 @@ mod events;
 mod sessions;
 mod sim;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -87,6 +88,8 @@ pub async fn dispatch(
         method::USERS_LIST => reply(users::list(supervisor, parse(params)?).await?),
         method::USERS_REMOVE => reply(users::remove(supervisor, parse(params)?).await?),
         method::SUBSCRIBE => reply(events::subscribe(context, parse(params)?, out, closed).await?),
+        method::WEBHOOKS_STATUS => reply(webhooks::status(supervisor).await?),
+        method::WEBHOOKS_RETRY => reply(webhooks::retry(supervisor, parse(params)?).await?),
         method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),
         method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),
         method::SIM_MESSAGE => reply(sim::message(supervisor, parse(params)?).await?),

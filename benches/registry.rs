@@ -1,0 +1,236 @@
+//! Registry figures for the README: `detect_conflicts`, `stats` and `cleanup` on registries of
+//! 10k and 1M connections with 1% duplicate numbers, plus the query plans that show each path
+//! reads indexes, not the table.
+//!
+//! `cargo bench --bench registry` (SQLite). Set `WASESS_BENCH_DATABASE_URL=postgres://…` to
+//! also measure PostgreSQL. `WASESS_BENCH_SIZES=10000` limits the sizes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection as _;
+use wasess::registry::{CleanupScope, Registry, Settings};
+use wasess::time::{Clock, ManualClock, SystemClock, Timestamp};
+
+const RUNS: usize = 5;
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let sizes: Vec<u64> = std::env::var("WASESS_BENCH_SIZES")
+        .ok()
+        .map(|text| {
+            text.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![10_000, 1_000_000]);
+    println!("| database | connections | detect_conflicts | stats | cleanup (dry run) | cleanup |");
+    println!("|---|---|---|---|---|---|");
+    for &size in &sizes {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("bench.db").display());
+        bench("SQLite", &url, size, false).await;
+    }
+    if let Ok(base) = std::env::var("WASESS_BENCH_DATABASE_URL") {
+        for &size in &sizes {
+            let schema = format!("wasess_bench_{size}");
+            let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("schema");
+            let url = format!("{base}?options[search_path]={schema}");
+            bench("PostgreSQL", &url, size, true).await;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .execute(&mut admin)
+                .await
+                .expect("drop schema");
+        }
+    }
+    if let Some(size) = sizes.last() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("plans.db").display());
+        let _ = Registry::open(&url, "bench").await.expect("open");
+        fill(&url, *size.min(&10_000), false).await;
+        print_plans(&url).await;
+    }
+}
+
+async fn bench(name: &str, url: &str, size: u64, postgres: bool) {
+    let now = SystemClock.now();
+    let clock = Arc::new(ManualClock::new(now));
+    let registry = Registry::open_with(url, "bench", clock.clone(), Settings::default())
+        .await
+        .expect("open");
+    let filled = Instant::now();
+    fill(url, size, postgres).await;
+    eprintln!("{name}: {size} rows written in {:.1?}", filled.elapsed());
+
+    let detect = median(RUNS, || async {
+        let groups = registry.detect_conflicts().await.expect("detect");
+        assert_eq!(
+            groups.len() as u64,
+            size / 100,
+            "1% of numbers are duplicated"
+        );
+    })
+    .await;
+    let stats = median(RUNS, || async {
+        let stats = registry.stats().await.expect("stats");
+        assert_eq!(stats.total, size);
+    })
+    .await;
+    let scope = CleanupScope::default();
+    let dry = median(RUNS, || async {
+        registry.cleanup(&scope, true).await.expect("cleanup");
+    })
+    .await;
+    // The real pass expires the 0.5% of pending QR codes that are past their TTL.
+    clock.set(now.plus(Duration::from_secs(1)));
+    let started = Instant::now();
+    let report = registry.cleanup(&scope, false).await.expect("cleanup");
+    let cleanup = started.elapsed();
+    println!(
+        "| {name} | {size} | {} | {} | {} | {} ({} QR codes expired) |",
+        ms(detect),
+        ms(stats),
+        ms(dry),
+        ms(cleanup),
+        report.expired_qr
+    );
+    registry.close().await;
+}
+
+/// Rows shaped like a busy registry: 60% connected, 30% disconnected, 5% logged out, 3%
+/// paused, 2% pending (half of them expired), and 1% of numbers held by a second user.
+async fn fill(url: &str, size: u64, postgres: bool) {
+    let now = SystemClock.now().millis();
+    let series = if postgres {
+        format!("SELECT generate_series(1, {size}) AS n")
+    } else {
+        format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {size}) \
+             SELECT n FROM seq"
+        )
+    };
+    let users = format!(
+        "INSERT INTO users (user_key, created_at) SELECT 'user' || n || '@bench.example', {now} \
+         FROM ({series}) s"
+    );
+    // n % 100 == 0: a duplicate (DISCONNECTED) of number n - 1; n % 100 in 1..=2 pending.
+    let connections = format!(
+        "INSERT INTO whatsapp_connections (user_key, status, phone_number, qr_expires_at, \
+         last_connected_at, node_id, reason, updated_at) \
+         SELECT 'user' || n || '@bench.example', \
+           CASE WHEN n % 100 = 0 THEN 'DISCONNECTED' \
+                WHEN n % 100 IN (1, 2) THEN 'PENDING_QR' \
+                WHEN n % 100 < 8 THEN 'LOGGED_OUT' \
+                WHEN n % 100 < 11 THEN 'PAUSED' \
+                WHEN n % 100 < 41 THEN 'DISCONNECTED' ELSE 'CONNECTED' END, \
+           CASE WHEN n % 100 = 0 THEN CAST(573000000000 + n - 1 AS TEXT) \
+                WHEN n % 100 < 8 THEN NULL \
+                ELSE CAST(573000000000 + n AS TEXT) END, \
+           CASE WHEN n % 100 = 1 THEN {now} WHEN n % 100 = 2 THEN {later} ELSE NULL END, \
+           {now} - n, 'bench', '', {now} \
+         FROM ({series}) s",
+        later = now + 3_600_000,
+    );
+    let sql = format!("{users}; {connections}");
+    if postgres {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect("fill");
+        sqlx::raw_sql("ANALYZE")
+            .execute(&mut conn)
+            .await
+            .expect("analyze");
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "BEGIN; {sql}; COMMIT; ANALYZE;"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("fill");
+    }
+}
+
+async fn median<F, Fut>(runs: usize, mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        f().await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[runs / 2]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// SQLite's plan for each hot statement: every line should name an index.
+async fn print_plans(url: &str) {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+    let now = Timestamp(0).millis();
+    for (what, sql) in [
+        (
+            "detect_conflicts",
+            "SELECT c.user_key FROM whatsapp_connections c WHERE c.phone_number IN \
+             (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
+             GROUP BY phone_number HAVING COUNT(*) > 1)"
+                .to_string(),
+        ),
+        (
+            "stats: by status",
+            "SELECT status, COUNT(*) FROM whatsapp_connections GROUP BY status".to_string(),
+        ),
+        (
+            "cleanup: expired QR",
+            format!(
+                "SELECT user_key FROM whatsapp_connections WHERE status = 'PENDING_QR' \
+                 AND qr_expires_at <= {now}"
+            ),
+        ),
+        (
+            "cleanup: ended pauses",
+            format!(
+                "SELECT user_key FROM whatsapp_connections WHERE status = 'PAUSED' \
+                 AND paused_until <= {now}"
+            ),
+        ),
+        (
+            "cleanup: a lost node's sessions",
+            "SELECT user_key FROM whatsapp_connections WHERE node_id = 'lost' \
+             AND status IN ('CONNECTED', 'PENDING_QR')"
+                .to_string(),
+        ),
+        (
+            "cleanup: expired locks",
+            format!("SELECT user_key FROM connect_locks WHERE expires_at <= {now}"),
+        ),
+    ] {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&mut conn)
+                .await
+                .expect("plan");
+        println!("\n{what}:");
+        for (_, _, _, detail) in rows {
+            println!("  {detail}");
+        }
+    }
+}

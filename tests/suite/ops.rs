@@ -1,0 +1,295 @@
+//! Operator experience: the loopback TCP listener, shipped units and wrappers, completions.
+
+use std::process::Command;
+
+use crate::support::daemon::{Run, TestDaemon, FAST_CONFIG, WASESS};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+fn over_tcp(daemon: &TestDaemon, port: u16, token_file: &std::path::Path, args: &[&str]) -> Run {
+    let output = Command::new(WASESS)
+        .arg("--connect")
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .arg("--token-file")
+        .arg(token_file)
+        .args(args)
+        .env_remove("WASESS_SOCKET")
+        .output()
+        .expect("run wasess");
+    let _ = daemon;
+    Run::from(output, args)
+}
+
+#[test]
+fn the_tcp_listener_serves_only_clients_with_the_token() {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let daemon = TestDaemon::start_backend("simulated", FAST_CONFIG, &["--listen-tcp", &address]);
+    let token_file = daemon.data_dir().join("token");
+    let token = std::fs::read_to_string(&token_file).expect("the daemon wrote a token");
+    assert_eq!(token.trim().len(), 64);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file)
+        .expect("token")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+
+    over_tcp(
+        &daemon,
+        port,
+        &token_file,
+        &["users", "add", "alice@example.com"],
+    )
+    .success();
+    let stats = over_tcp(&daemon, port, &token_file, &["--json", "stats"])
+        .success()
+        .json();
+    assert_eq!(stats["total"], 1);
+
+    let wrong = daemon.dir.path().join("wrong-token");
+    std::fs::write(&wrong, "0".repeat(64)).expect("write");
+    let refused = over_tcp(&daemon, port, &wrong, &["stats"]).fails_with(3);
+    assert!(
+        refused.stderr.contains("authentication failed"),
+        "{refused}"
+    );
+    let missing = daemon.dir.path().join("no-such-token");
+    over_tcp(&daemon, port, &missing, &["stats"]).fails_with(2);
+
+    // A raw client that skips `auth` gets nothing but the refusal.
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"stats\"}\n")
+        .expect("send");
+    let mut line = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .expect("answer");
+    assert!(line.contains("authentication failed"), "{line}");
+    line.clear();
+    assert_eq!(
+        BufReader::new(&stream).read_line(&mut line).unwrap_or(0),
+        0,
+        "closed"
+    );
+}
+
+#[test]
+fn the_tcp_listener_is_off_by_default_and_loopback_only() {
+    let daemon = TestDaemon::start();
+    let hello = daemon.cli(&["--json", "ping"]).success().json();
+    assert_eq!(hello["backend"], "simulated");
+    assert!(
+        !daemon.data_dir().join("token").exists(),
+        "no listener, no token"
+    );
+    let output = Command::new(crate::support::daemon::WASESSD)
+        .args([
+            "--backend",
+            "simulated",
+            "--listen-tcp",
+            "0.0.0.0:7878",
+            "--data-dir",
+        ])
+        .arg(daemon.dir.path().join("other"))
+        .output()
+        .expect("wasessd");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only loopback"));
+}
+
+#[test]
+fn the_windows_wrappers_pass_arguments_and_exit_codes_through() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/windows");
+    for (wrapper, command) in [
+        ("wasess-detect-conflicts.cmd", "detect-conflicts"),
+        ("wasess-resolve-conflicts.cmd", "resolve-conflicts"),
+        ("wasess-cleanup.cmd", "cleanup"),
+        ("wasess-reset-sessions.cmd", "reset-sessions"),
+        ("wasess-stats.cmd", "stats"),
+    ] {
+        let text = std::fs::read_to_string(dir.join(wrapper)).expect(wrapper);
+        assert!(
+            text.contains("\r\n"),
+            "{wrapper}: CRLF line ends for cmd.exe"
+        );
+        assert!(
+            text.contains(&format!("\"%WASESS_EXE%\" {command} %*")),
+            "{wrapper} runs `wasess {command}` with every argument"
+        );
+        assert!(
+            text.contains("exit /b %ERRORLEVEL%"),
+            "{wrapper} returns wasess's code"
+        );
+    }
+}
+
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify() {
+    let Ok(found) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("notice: systemd-analyze is not installed: unit verification skipped");
+        return;
+    };
+    assert!(found.status.success());
+    let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/systemd");
+    let scratch = tempfile::tempdir().expect("temp dir");
+    // The units name /usr/bin; verify them against this build's binaries.
+    for unit in [
+        "wasessd.service",
+        "wasess-detect-conflicts.service",
+        "wasess-detect-conflicts.timer",
+    ] {
+        let text = std::fs::read_to_string(units.join(unit)).expect(unit);
+        let text = text
+            .replace("/usr/bin/wasessd", crate::support::daemon::WASESSD)
+            .replace("/usr/bin/wasess", WASESS);
+        std::fs::write(scratch.path().join(unit), text).expect("copy unit");
+    }
+    let output = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(scratch.path().join("wasessd.service"))
+        .arg(scratch.path().join("wasess-detect-conflicts.service"))
+        .arg(scratch.path().join("wasess-detect-conflicts.timer"))
+        .env("SYSTEMD_LOG_LEVEL", "warning")
+        .output()
+        .expect("systemd-analyze");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains(scratch.path().to_str().unwrap_or("?")))
+        .collect();
+    assert!(
+        output.status.success() && problems.is_empty(),
+        "systemd-analyze verify:\n{stderr}"
+    );
+}
+
+/// `doctor --json`: its exit code and the level of the check named `name`.
+fn doctor_check(daemon: &TestDaemon, name: &str) -> (Option<i32>, String, String) {
+    let run = daemon.cli(&["--json", "doctor"]);
+    let report = run.json();
+    let check = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {report}"))
+        .clone();
+    (
+        run.code,
+        check["level"].as_str().unwrap_or_default().to_string(),
+        check["fix"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn plant(daemon: &TestDaemon, sql: &str) {
+    use sqlx::Connection as _;
+    let url = format!("sqlite:{}", daemon.database().display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = 5000; {sql}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("plant");
+    });
+}
+
+#[test]
+fn doctor_finds_each_planted_problem_and_names_its_fix() {
+    let healthy = TestDaemon::start();
+    healthy.add_users(&["alice@example.com"]);
+    let run = healthy.cli(&["doctor"]).success();
+    assert!(run.stdout.contains("0 problem(s)"), "{run}");
+
+    let cases: [(&str, &str, &str, &str); 5] = [
+        (
+            "locks",
+            "INSERT INTO connect_locks (user_key, owner, node_id, acquired_at, expires_at) \
+             VALUES ('alice@example.com', 'dead', 'test-node', 0, 1)",
+            "warning",
+            "wasess cleanup",
+        ),
+        (
+            "pending QR codes",
+            "UPDATE whatsapp_connections SET status = 'PENDING_QR', qr_expires_at = 1 \
+             WHERE user_key = 'alice@example.com'",
+            "warning",
+            "wasess cleanup",
+        ),
+        (
+            "conflicts",
+            "INSERT INTO users VALUES ('bob@example.com', 0); \
+             INSERT INTO whatsapp_connections (user_key, status, phone_number, updated_at) \
+             VALUES ('bob@example.com', 'DISCONNECTED', '573001234567', 0); \
+             UPDATE whatsapp_connections SET phone_number = '573001234567' \
+             WHERE user_key = 'alice@example.com'",
+            "problem",
+            "wasess resolve-conflicts",
+        ),
+        (
+            "users",
+            "INSERT INTO users VALUES ('ghost@example.com', 0)",
+            "problem",
+            "wasess users remove",
+        ),
+        ("credential stores", "", "warning", "wasess cleanup"),
+    ];
+    for (name, sql, level, fix) in cases {
+        let daemon = TestDaemon::start();
+        daemon.add_users(&["alice@example.com"]);
+        assert_eq!(
+            doctor_check(&daemon, name).1,
+            "ok",
+            "{name} before planting"
+        );
+        if sql.is_empty() {
+            std::fs::create_dir_all(daemon.data_dir().join("sessions").join("ghost@example.com"))
+                .expect("plant a store");
+        } else {
+            plant(&daemon, sql);
+        }
+        let (code, found, found_fix) = doctor_check(&daemon, name);
+        assert_eq!(found, level, "{name}");
+        assert!(found_fix.contains(fix), "{name}: fix {found_fix:?}");
+        assert_eq!(code, Some(if level == "problem" { 3 } else { 0 }), "{name}");
+    }
+}
+
+#[test]
+fn doctor_reports_a_stopped_daemon_a_stale_pid_file_and_a_broken_database() {
+    let mut daemon = TestDaemon::start();
+    daemon.stop();
+    let (code, level, fix) = doctor_check(&daemon, "daemon");
+    assert_eq!((code, level.as_str()), (Some(0), "warning"));
+    assert!(fix.contains("wasessd"), "{fix}");
+
+    std::fs::write(daemon.data_dir().join("wasessd.pid"), "999999\n").expect("pid file");
+    let (_, level, fix) = doctor_check(&daemon, "pid file");
+    assert_eq!(level, "warning");
+    assert!(fix.starts_with("rm "), "{fix}");
+
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", daemon.database().display()));
+    }
+    std::fs::write(
+        daemon.database(),
+        b"this is not a database, it is a text file",
+    )
+    .expect("break");
+    let (code, level, _) = doctor_check(&daemon, "registry");
+    assert_eq!((code, level.as_str()), (Some(3), "problem"));
+}
