@@ -308,6 +308,16 @@ Exit codes: 0 stopped cleanly, 1 internal error, 2 bad flags or config, 3 anothe
 the data dir."
 )]
 pub struct DaemonArgs {
+    #[command(flatten)]
+    pub base: DaemonFlags,
+    #[cfg(feature = "wa-peer")]
+    #[command(flatten)]
+    pub peer: PeerFlags,
+}
+
+/// Every flag of `wasessd` a release build has.
+#[derive(Debug, Args)]
+pub struct DaemonFlags {
     /// Where the registry, credential stores and lock live.
     #[arg(long, env = "WASESS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -347,8 +357,13 @@ pub struct DaemonArgs {
     /// The token TCP clients must present [default: <data dir>/token, created when missing]
     #[arg(long, env = "WASESS_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Point every WhatsApp client at this test peer (ws://…); test builds only.
-    #[cfg(feature = "wa-peer")]
+}
+
+/// Test builds only (feature `wa-peer`): talk to a WhatsApp test peer.
+#[cfg(feature = "wa-peer")]
+#[derive(Debug, Args)]
+pub struct PeerFlags {
+    /// Point every WhatsApp client at this test peer (ws://…) instead of WhatsApp.
     #[arg(long, env = "WASESS_WA_ENDPOINT", value_name = "URL")]
     pub wa_endpoint: Option<String>,
 }

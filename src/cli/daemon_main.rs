@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::args::{BackendArg, DaemonArgs, LogFormat};
+use super::args::{BackendArg, DaemonArgs, DaemonFlags, LogFormat};
 use crate::daemon::{self, signals, BackendKind, Config, Settings};
 use crate::exit::Exit;
 use crate::{datadir, paths};
@@ -12,7 +12,8 @@ use crate::{datadir, paths};
 /// How long `--daemonize` waits for the background daemon to serve its socket.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn config(args: &DaemonArgs) -> Result<Config, String> {
+pub fn config(all: &DaemonArgs) -> Result<Config, String> {
+    let args = &all.base;
     let data_dir = args
         .data_dir
         .clone()
@@ -35,7 +36,7 @@ pub fn config(args: &DaemonArgs) -> Result<Config, String> {
         ));
     }
     #[cfg(feature = "wa-peer")]
-    let wa_endpoint = args.wa_endpoint.clone();
+    let wa_endpoint = all.peer.wa_endpoint.clone();
     #[cfg(not(feature = "wa-peer"))]
     let wa_endpoint = None;
     let tcp = match args.listen_tcp {
@@ -82,12 +83,12 @@ pub fn run(args: DaemonArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    if args.daemonize {
-        if let Some(exit) = go_to_background(&args, &config) {
+    if args.base.daemonize {
+        if let Some(exit) = go_to_background(&args.base, &config) {
             return exit;
         }
     }
-    init_tracing(args.log_format);
+    init_tracing(args.base.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,7 +132,7 @@ fn init_tracing(format: LogFormat) {
 
 /// Forks into the background. Returns `Some(exit)` in the foreground process once the
 /// background daemon serves its socket (or failed to), `None` in the daemon itself.
-fn go_to_background(args: &DaemonArgs, config: &Config) -> Option<Exit> {
+fn go_to_background(args: &DaemonFlags, config: &Config) -> Option<Exit> {
     if let Some(pid) = datadir::holder(&config.data_dir) {
         eprintln!(
             "wasessd: error: another wasessd (pid {pid}) is already running on {}",

@@ -7,6 +7,7 @@ mod client;
 mod commands;
 pub mod daemon_main;
 mod error;
+pub mod generate;
 mod offline;
 pub mod output;
 pub mod qr;

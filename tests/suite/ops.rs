@@ -293,3 +293,52 @@ fn doctor_reports_a_stopped_daemon_a_stale_pid_file_and_a_broken_database() {
     let (code, level, _) = doctor_check(&daemon, "registry");
     assert_eq!((code, level.as_str()), (Some(3), "problem"));
 }
+
+/// The committed completions and man pages match the binaries' flags.
+#[test]
+fn generated_completions_and_man_pages_are_fresh() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let regenerate = std::env::var_os("WASESS_REGENERATE").is_some();
+    let mut stale = Vec::new();
+    for (dir, files) in [
+        ("completions", wasess::cli::generate::completions()),
+        ("man", wasess::cli::generate::man_pages()),
+    ] {
+        for (name, contents) in files {
+            let path = root.join(dir).join(&name);
+            if regenerate {
+                std::fs::create_dir_all(root.join(dir)).expect("create dir");
+                std::fs::write(&path, &contents).expect("write");
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(contents.as_str()) {
+                stale.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date: {stale:?}; run `WASESS_REGENERATE=1 cargo test generated` and commit"
+    );
+}
+
+#[test]
+fn shipped_shell_scripts_pass_shellcheck() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scripts = [
+        root.join("packaging/deb/postinst"),
+        root.join("packaging/deb/prerm"),
+        root.join("packaging/deb/postrm"),
+        root.join(".ci/run"),
+    ];
+    let output = match Command::new("shellcheck").args(&scripts).output() {
+        Ok(output) => output,
+        Err(_) => {
+            eprintln!("notice: shellcheck is not installed: shell scripts not checked");
+            return;
+        }
+    };
+    assert!(
+        output.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
