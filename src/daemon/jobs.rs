@@ -41,5 +41,40 @@ pub async fn run_heartbeat(supervisor: Arc<Supervisor>, mut shutdown: watch::Rec
         if let Err(error) = supervisor.registry().heartbeat().await {
             warn!(%error, "heartbeat failed");
         }
+        match supervisor.registry().reap_lost_nodes().await {
+            Ok(users) if users.is_empty() => {}
+            Ok(users) => {
+                info!(
+                    sessions = users.len(),
+                    "released the sessions of lost nodes"
+                );
+                supervisor.outbox().notify_waiters();
+            }
+            Err(error) => warn!(%error, "cannot release the sessions of lost nodes"),
+        }
+    }
+}
+
+/// How often other nodes' changes are looked for. Polling the outbox (indexed by id) works on
+/// both databases and cannot miss a change across reconnects, unlike LISTEN/NOTIFY.
+const RECONCILE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+pub async fn run_reconcile(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
+    let mut cursor = match supervisor.registry().last_event_id().await {
+        Ok(id) => id,
+        Err(error) => {
+            warn!(%error, "cannot read the outbox: other nodes' changes are not followed");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
+            _ = shutdown.changed() => return,
+        }
+        match supervisor.reconcile(cursor).await {
+            Ok(next) => cursor = next,
+            Err(error) => warn!(%error, "cannot follow other nodes' changes"),
+        }
     }
 }

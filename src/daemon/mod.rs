@@ -100,6 +100,7 @@ pub async fn run(
         tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
     let heartbeat = tokio::spawn(jobs::run_heartbeat(supervisor.clone(), shutdown.clone()));
+    let reconcile = tokio::spawn(jobs::run_reconcile(supervisor.clone(), shutdown.clone()));
     let resume = tokio::spawn(supervisor.clone().resume_all());
     let deliveries: Vec<_> = config
         .settings
@@ -139,7 +140,7 @@ pub async fn run(
         let _ = tcp_server.await;
     }
     supervisor.shutdown().await;
-    let _ = tokio::join!(cleanup, heartbeat);
+    let _ = tokio::join!(cleanup, heartbeat, reconcile);
     for delivery in deliveries {
         let _ = delivery.await;
     }

@@ -619,11 +619,8 @@ impl Supervisor {
                 }
             }
             Ok(None) => {
-                info!(%user, "registry no longer backs this session: closing it");
-                self.take(user, generation);
-                if let Some(session) = session {
-                    session.close().await;
-                }
+                drop(session);
+                self.stale(user, generation).await;
             }
             Err(error) => warn!(%user, %error, "cannot record a connection"),
         }
@@ -661,7 +658,7 @@ impl Supervisor {
             };
             match self.registry.apply(user, change, Scope::OwnedHere).await {
                 Ok(Some(_)) => self.changed(),
-                Ok(None) => return self.drop_session(user, generation).await,
+                Ok(None) => return self.stale(user, generation).await,
                 Err(error) => warn!(%user, %error, "cannot record a reconnect attempt"),
             }
             let backoff = settings.reconnect_backoff * 2u32.saturating_pow(attempt - 1);
@@ -963,6 +960,83 @@ impl Supervisor {
             self.changed();
         }
         Ok(report)
+    }
+
+    /// Closes a session the registry no longer backs (`row` as it is now): unlinked and
+    /// forgotten when its number was released, closed with its credentials kept otherwise.
+    async fn abandon(&self, user: &UserKey, generation: u64, row: Option<&Connection>) {
+        let released = row.is_none_or(|row| row.phone_number.is_none());
+        if let Some(entry) = self.take(user, generation) {
+            if let Some(session) = entry.session {
+                if released {
+                    if let Err(error) = session.logout().await {
+                        warn!(%user, %error, "cannot unlink a device released elsewhere");
+                    }
+                } else {
+                    session.close().await;
+                }
+            }
+        }
+        if released {
+            self.delete_store(user);
+        }
+    }
+
+    /// The registry refused a change to `user`'s session: it moved on without us.
+    async fn stale(&self, user: &UserKey, generation: u64) {
+        info!(%user, "the registry no longer backs this session: closing it");
+        let row = self.registry.connection(user).await.ok();
+        self.abandon(user, generation, row.as_ref()).await;
+    }
+
+    /// Applies what other nodes changed to this node's sessions, reading the outbox after
+    /// `after`: a session whose row another node moved on (displaced by a newer pairing, reset,
+    /// disconnected from elsewhere, taken over after this node was thought lost) is closed
+    /// here, and logged out and forgotten when its number was released. Returns the last id
+    /// read.
+    pub async fn reconcile(&self, after: i64) -> Result<i64, Error> {
+        let me = self.registry.node_id().to_string();
+        let events = self.registry.events_after(after, None, 500).await?;
+        let mut last = after;
+        let mut touched = std::collections::BTreeSet::new();
+        for event in &events {
+            last = event.id;
+            if event.kind == OutboxKind::State && event.node_id.as_deref() != Some(me.as_str()) {
+                if let Some(user) = &event.user {
+                    touched.insert(user.clone());
+                }
+            }
+        }
+        for name in touched {
+            let Ok(user) = UserKey::parse(&name) else {
+                continue;
+            };
+            let Some((generation, pairing)) = self.phase_of(&user) else {
+                continue;
+            };
+            let row = match self.registry.connection(&user).await {
+                Ok(row) => Some(row),
+                Err(registry::Error::UnknownUser(_)) => None,
+                Err(error) => return Err(error.into()),
+            };
+            let still_ours = row.as_ref().is_some_and(|row| {
+                row.node_id.as_deref() == Some(me.as_str())
+                    && matches!(
+                        (row.status, pairing),
+                        (Status::Connected, false) | (Status::PendingQr, true)
+                    )
+            });
+            if still_ours {
+                continue;
+            }
+            info!(%user, "another node changed this session's row: closing it here");
+            if pairing {
+                self.cancel(&user, generation).await;
+            } else {
+                self.abandon(&user, generation, row.as_ref()).await;
+            }
+        }
+        Ok(last)
     }
 
     /// Sends a text through `user`'s own live session.

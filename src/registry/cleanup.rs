@@ -85,43 +85,8 @@ impl Registry {
             }
         }
 
-        let dead_nodes: Vec<(String,)> = tx
-            .fetch_all(
-                "SELECT node_id FROM nodes WHERE last_seen < $1 AND node_id <> $2",
-                args![
-                    now.minus(self.settings().node_grace).millis(),
-                    self.node_id.as_str()
-                ],
-            )
+        self.release_lost_nodes(&mut tx, now, dry_run, &mut report)
             .await?;
-        for (node,) in dead_nodes {
-            let orphaned = select(
-                &mut tx,
-                concat!(
-                    "SELECT ",
-                    connection_columns!(),
-                    " FROM whatsapp_connections WHERE node_id = $1 \
-                     AND status IN ('CONNECTED', 'PENDING_QR')"
-                ),
-                args![node.as_str()],
-            )
-            .await?;
-            for row in orphaned {
-                report.dead_node_sessions += 1;
-                report.users.push(row.user.clone());
-                if !dry_run {
-                    let reason = format!("node {node} lost");
-                    self.disconnect_row(&mut tx, row, &reason, now).await?;
-                }
-            }
-            if !dry_run {
-                tx.execute(
-                    "DELETE FROM connect_locks WHERE node_id = $1",
-                    args![node.as_str()],
-                )
-                .await?;
-            }
-        }
 
         if let Some(live) = &scope.live_sessions {
             let mine = select(
@@ -186,6 +151,66 @@ impl Registry {
         report.users.dedup();
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Sessions of nodes that stopped heart-beating become `DISCONNECTED` ("node N lost") and
+    /// their locks go, so their users can connect on a live node. Runs with every heartbeat,
+    /// so it happens within the grace period, not at the next cleanup. Returns the users.
+    pub async fn reap_lost_nodes(&self) -> Result<Vec<String>, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let mut report = CleanupReport::default();
+        self.release_lost_nodes(&mut tx, now, false, &mut report)
+            .await?;
+        tx.commit().await?;
+        Ok(report.users)
+    }
+
+    async fn release_lost_nodes(
+        &self,
+        tx: &mut Tx,
+        now: Timestamp,
+        dry_run: bool,
+        report: &mut CleanupReport,
+    ) -> Result<(), Error> {
+        let lost: Vec<(String,)> = tx
+            .fetch_all(
+                "SELECT node_id FROM nodes WHERE last_seen < $1 AND node_id <> $2",
+                args![
+                    now.minus(self.settings().node_grace).millis(),
+                    self.node_id.as_str()
+                ],
+            )
+            .await?;
+        for (node,) in lost {
+            let orphaned = select(
+                tx,
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE node_id = $1 \
+                     AND status IN ('CONNECTED', 'PENDING_QR')"
+                ),
+                args![node.as_str()],
+            )
+            .await?;
+            for row in orphaned {
+                report.dead_node_sessions += 1;
+                report.users.push(row.user.clone());
+                if !dry_run {
+                    let reason = format!("node {node} lost");
+                    self.disconnect_row(tx, row, &reason, now).await?;
+                }
+            }
+            if !dry_run {
+                tx.execute(
+                    "DELETE FROM connect_locks WHERE node_id = $1",
+                    args![node.as_str()],
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn expire_pairing(

@@ -8,5 +8,6 @@ mod support;
 
 mod cli;
 mod events;
+mod nodes;
 mod ops;
 mod registry;

@@ -30,6 +30,7 @@ qr_codes = 6
 pub struct TestDaemon {
     pub dir: TempDir,
     pub backend: &'static str,
+    pub node_id: String,
     pub extra_args: Vec<String>,
     child: Option<Child>,
 }
@@ -50,7 +51,23 @@ impl TestDaemon {
         let mut daemon = TestDaemon {
             dir,
             backend,
+            node_id: "test-node".into(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        daemon.launch();
+        daemon
+    }
+
+    /// One node of several sharing the registry at `database_url`.
+    pub fn start_node(node_id: &str, database_url: &str, config: &str) -> TestDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
+        let mut daemon = TestDaemon {
+            dir,
+            backend: "simulated",
+            node_id: node_id.into(),
+            extra_args: vec!["--database-url".into(), database_url.into()],
             child: None,
         };
         daemon.launch();
@@ -85,7 +102,7 @@ impl TestDaemon {
             .arg("--config")
             .arg(self.config_file())
             .arg("--node-id")
-            .arg("test-node")
+            .arg(&self.node_id)
             .args(&self.extra_args)
             .env_remove("WASESS_DATABASE_URL")
             .env("WASESS_LOG", "info,wasess=debug");

@@ -1,0 +1,150 @@
+//! Several daemons, one PostgreSQL registry: three real `wasessd` nodes with their own data
+//! dirs share one database, and the guarantees hold across them.
+
+use std::process::Stdio;
+
+use crate::support::daemon::TestDaemon;
+use crate::support::databases::TestDb;
+
+const NODE_CONFIG: &str = r#"
+heartbeat_interval = "300ms"
+node_grace = "2s"
+reconnect_backoff = "100ms"
+cleanup_interval = "1h"
+[simulated]
+qr_first = "20s"
+"#;
+
+struct Cluster {
+    nodes: Vec<TestDaemon>,
+    db: TestDb,
+}
+
+/// Three nodes on a fresh schema, or `None` (with a notice) without PostgreSQL.
+fn cluster() -> Option<Cluster> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let db = runtime.block_on(TestDb::postgres())?;
+    let config = NODE_CONFIG;
+    let nodes = ["node-a", "node-b", "node-c"]
+        .into_iter()
+        .map(|node| TestDaemon::start_node(node, &db.url, config))
+        .collect();
+    Some(Cluster { nodes, db })
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let db = std::mem::replace(&mut self.db, runtime.block_on(TestDb::sqlite()));
+        runtime.block_on(db.finish());
+    }
+}
+
+#[test]
+fn sixty_connects_across_three_nodes_have_one_winner() {
+    let Some(cluster) = cluster() else { return };
+    let [a, b, c] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    a.add_users(&["alice@example.com"]);
+    let children: Vec<_> = (0..60)
+        .map(|i| {
+            [a, b, c][i % 3]
+                .cli_command(&["connect", "--user", "alice@example.com", "--detach"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("connect")
+        })
+        .collect();
+    let codes: Vec<Option<i32>> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().expect("wait").status.code())
+        .collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == Some(3)).count(),
+        59,
+        "{codes:?}"
+    );
+    let nodes = b.cli(&["--json", "nodes"]).success().json();
+    assert_eq!(nodes["nodes"].as_array().expect("nodes").len(), 3);
+}
+
+#[test]
+fn one_number_scanned_on_two_nodes_ends_with_one_connected_row() {
+    let Some(cluster) = cluster() else { return };
+    let [a, b, _] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    a.add_users(&["alice@example.com", "bob@example.com"]);
+    a.pair("alice@example.com", "573001234567");
+    assert_eq!(a.row("alice@example.com")["node_id"], "node-a");
+    b.pair("bob@example.com", "573001234567");
+    let alice = b.wait_status("alice@example.com", "LOGGED_OUT");
+    assert!(alice["phone_number"].is_null());
+    // Node A notices and logs out its session: the credentials go, and the phone can no
+    // longer act on it.
+    a.wait_until("node A deleting alice's store", || {
+        !a.data_dir()
+            .join("sessions")
+            .join("alice@example.com")
+            .exists()
+    });
+    a.cli(&[
+        "sim",
+        "event",
+        "--user",
+        "alice@example.com",
+        "network-drop",
+    ])
+    .fails_with(3);
+    let connected = a
+        .cli(&["--json", "list", "--status", "connected"])
+        .success()
+        .json();
+    let rows = connected["connections"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{connected}");
+    assert_eq!(rows[0]["user"], "bob@example.com");
+    assert_eq!(rows[0]["node_id"], "node-b");
+    a.cli(&["detect-conflicts"]).success();
+}
+
+#[test]
+fn a_killed_nodes_sessions_are_released_within_the_grace_period() {
+    let Some(mut cluster) = cluster() else { return };
+    cluster.nodes[0].add_users(&["carol@example.com"]);
+    cluster.nodes[2].pair("carol@example.com", "573005556666");
+    cluster.nodes[2].crash();
+    let a = &cluster.nodes[0];
+    let started = std::time::Instant::now();
+    let row = a.wait_status("carol@example.com", "DISCONNECTED");
+    assert_eq!(row["reason"], "node node-c lost");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "released {:?} after the kill (grace 2s)",
+        started.elapsed()
+    );
+    let nodes = a.cli(&["--json", "nodes"]).success().json();
+    let lost: Vec<&str> = nodes["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|n| n["alive"] == false)
+        .map(|n| n["node_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(lost, ["node-c"]);
+    a.pair("carol@example.com", "573005556666");
+    assert_eq!(a.row("carol@example.com")["node_id"], "node-a");
+}
