@@ -646,3 +646,72 @@ fn the_real_backend_fails_fast_offline_and_leaves_nothing_behind() {
         0
     );
 }
+
+#[test]
+fn daemonize_goes_to_the_background_and_tells_systemd_style_readiness() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let socket = dir.path().join("wasessd.sock");
+    let notify = dir.path().join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&notify).expect("notify socket");
+    listener.set_read_timeout(Some(WAIT)).expect("timeout");
+    let daemonize = |extra: &[&str]| {
+        std::process::Command::new(crate::support::daemon::WASESSD)
+            .args(["--backend", "simulated", "--daemonize", "--data-dir"])
+            .arg(&data)
+            .arg("--socket")
+            .arg(&socket)
+            .args(extra)
+            .env("NOTIFY_SOCKET", &notify)
+            .output()
+            .expect("wasessd")
+    };
+    let first = daemonize(&[]);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let mut ready = [0u8; 256];
+    let received = listener.recv(&mut ready).expect("READY=1 from the daemon");
+    assert!(String::from_utf8_lossy(&ready[..received]).contains("READY=1"));
+    let pid: i32 = std::fs::read_to_string(data.join("wasessd.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let second = daemonize(&[]);
+    assert_eq!(second.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&second.stderr).contains(&format!("pid {pid}")));
+    signal(pid as u32, libc::SIGTERM);
+    let deadline = Instant::now() + WAIT;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!socket.exists(), "the socket is removed on stop");
+}
+
+#[test]
+fn sighup_reloads_the_config_file() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE, BOB]);
+    daemon.pair(ALICE, NUMBER);
+    let config = format!("conflict_policy = \"reject-new\"\n{FAST_CONFIG}");
+    std::fs::write(daemon.config_file(), config).expect("new config");
+    signal(daemon.pid(), libc::SIGHUP);
+    daemon.wait_until("the reload", || daemon.log().contains("config reloaded"));
+    daemon
+        .cli(&["connect", "--user", BOB, "--detach"])
+        .success();
+    daemon
+        .cli(&["sim", "scan", "--user", BOB, "--phone", NUMBER])
+        .success();
+    let bob = daemon.wait_status(BOB, "DISCONNECTED");
+    assert!(bob["reason"]
+        .as_str()
+        .expect("reason")
+        .starts_with("number already registered"));
+    assert_eq!(daemon.row(ALICE)["status"], "CONNECTED");
+    std::fs::write(daemon.config_file(), "qr_ttl = \"5 parsecs\"").expect("broken config");
+    signal(daemon.pid(), libc::SIGHUP);
+    daemon.wait_until("the refusal", || {
+        daemon.log().contains("config not reloaded")
+    });
+    daemon.cli(&["ping"]).success();
+}

@@ -176,6 +176,10 @@ impl TestDaemon {
         Ok(answers)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("daemon running")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("wasessd.log")).unwrap_or_default()
     }
