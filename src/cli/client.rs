@@ -99,10 +99,15 @@ impl Client {
         let mut line = serde_json::to_string(&request)
             .map_err(|error| Error::Io(format!("cannot encode the request: {error}")))?;
         line.push('\n');
-        self.writer
-            .write_all(line.as_bytes())
-            .await
-            .map_err(|_| Error::ConnectionLost)
+        if self.writer.write_all(line.as_bytes()).await.is_ok() {
+            return Ok(());
+        }
+        // The daemon may have refused us before we spoke (permission, too many clients): its
+        // one line says why.
+        match tokio::time::timeout(std::time::Duration::from_secs(1), self.next()).await {
+            Ok(Ok(Message::Done(Err(refusal)))) => Err(refusal),
+            _ => Err(Error::ConnectionLost),
+        }
     }
 
     /// Tells the daemon we are gone (it cancels what we were waiting for) while still reading

@@ -11,3 +11,4 @@ mod events;
 mod nodes;
 mod ops;
 mod registry;
+mod reliability;

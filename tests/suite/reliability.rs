@@ -1,0 +1,409 @@
+//! Reliability and security: crashes at awkward moments, hostile clients, access control,
+//! file modes, and bad input on the command line.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+
+use crate::support::daemon::{Run, TestDaemon, FAST_CONFIG, WAIT, WASESS};
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| entries.count())
+        .unwrap_or(0)
+}
+
+/// Registers `count` users and writes duplicate numbers for every pair of them, behind the
+/// daemon's back (legacy data).
+fn plant_duplicates(daemon: &TestDaemon, count: usize) {
+    let mut sql = String::from("BEGIN;");
+    for i in 0..count {
+        let user = format!("legacy{i}@old.example");
+        sql.push_str(&format!(
+            "INSERT INTO users VALUES ('{user}', 0); \
+             INSERT INTO whatsapp_connections (user_key, status, phone_number, last_connected_at, \
+             updated_at) VALUES ('{user}', 'DISCONNECTED', '{}', {i}, 0);",
+            573000000000u64 + (i / 2) as u64
+        ));
+    }
+    sql.push_str("COMMIT;");
+    raw_sql(daemon, &sql);
+}
+
+fn raw_sql(daemon: &TestDaemon, sql: &str) {
+    use sqlx::Connection as _;
+    let url = format!("sqlite:{}", daemon.database().display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = 5000; {sql}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("sql");
+    });
+}
+
+fn conflicts(daemon: &TestDaemon) -> usize {
+    let report = daemon.cli(&["--json", "detect-conflicts"]).json();
+    report["conflicts"].as_array().map_or(0, Vec::len)
+}
+
+fn pending_qr(daemon: &TestDaemon) -> usize {
+    daemon.cli(&["--json", "stats"]).success().json()["pending_qr"]
+        .as_u64()
+        .unwrap_or(0) as usize
+}
+
+/// Kills the daemon while `args` runs, at a few moments. After each restart the change is
+/// either all there or not there at all (`measure` is what it was, or zero), no lock survives,
+/// and the interrupted users can connect.
+fn crash_during(args: &[&str], plant: fn(&TestDaemon), measure: fn(&TestDaemon) -> usize) {
+    for delay_ms in [0u64, 2, 10, 40] {
+        let mut daemon = TestDaemon::start();
+        plant(&daemon);
+        let before = measure(&daemon);
+        assert!(before > 0);
+        let mut command = daemon
+            .cli_command(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("command");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        daemon.crash();
+        let _ = command.wait();
+        daemon.restart();
+        let after = measure(&daemon);
+        assert!(
+            after == before || after == 0,
+            "killed after {delay_ms} ms: {after} of {before} left (a partial change)"
+        );
+        assert_eq!(
+            daemon.cli(&["--json", "stats"]).success().json()["locks_held"],
+            0,
+            "no lock survives a crash and restart"
+        );
+        daemon.cli(&["cleanup"]).success();
+        daemon
+            .cli(&["check", "--user", "legacy1@old.example"])
+            .success();
+    }
+}
+
+#[test]
+fn a_crash_during_conflict_resolution_applies_all_or_nothing() {
+    crash_during(
+        &["resolve-conflicts"],
+        |daemon| plant_duplicates(daemon, 2000),
+        conflicts,
+    );
+}
+
+#[test]
+fn a_crash_during_cleanup_applies_all_or_nothing() {
+    crash_during(
+        &["cleanup"],
+        |daemon| {
+            plant_duplicates(daemon, 2000);
+            raw_sql(
+                daemon,
+                "UPDATE whatsapp_connections SET status = 'PENDING_QR', phone_number = NULL, \
+                 qr_expires_at = 1; INSERT INTO connect_locks SELECT user_key, 'dead', \
+                 'elsewhere', 0, 1 FROM users;",
+            );
+        },
+        pending_qr,
+    );
+}
+
+#[test]
+fn hostile_clients_do_not_hurt_the_daemon_or_leak() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&["alice@example.com"]);
+    let pid = daemon.pid();
+    let baseline = open_fds(pid);
+
+    // Binary garbage, truncated JSON, deep nesting, a huge line, random bytes.
+    let mut seed: u64 = 0x5eed;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (seed >> 56) as u8
+            })
+            .collect()
+    };
+    let mut payloads: Vec<Vec<u8>> = vec![
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sta".to_vec(),
+        format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+        vec![b'x'; 3 << 20],
+        b"\x00\x01\x02\xff\xfe\n\n\n".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":{\"a\":[1,2,{}]},\"method\":\"stats\",\"params\":[1,2]}"
+            .to_vec(),
+        b"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"stats\"}".to_vec(),
+    ];
+    for size in [1, 7, 64, 1000, 65_536] {
+        payloads.push(random(size));
+    }
+    for mut payload in payloads {
+        payload.push(b'\n');
+        let mut stream = UnixStream::connect(daemon.socket()).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        let _ = stream.write_all(&payload);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
+
+    // 500 idle clients, one that never sends, one that leaves in the middle of a connect.
+    let idle: Vec<UnixStream> = (0..500)
+        .map(|_| UnixStream::connect(daemon.socket()).expect("idle client"))
+        .collect();
+    daemon.cli(&["ping"]).success();
+    let mut leaver = UnixStream::connect(daemon.socket()).expect("connect");
+    leaver
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"connect\",\"params\":{\"user\":\"alice@example.com\"}}\n")
+        .expect("send");
+    let mut first = [0u8; 64];
+    let _ = leaver.read(&mut first);
+    drop(leaver);
+    daemon.wait_status("alice@example.com", "DISCONNECTED");
+    assert_eq!(
+        daemon.row("alice@example.com")["reason"],
+        "pairing cancelled"
+    );
+    drop(idle);
+
+    daemon.cli(&["--json", "stats"]).success();
+    daemon.wait_until("descriptors back to the baseline", || {
+        open_fds(pid) <= baseline + 2
+    });
+    assert_eq!(
+        daemon.cli(&["--json", "stats"]).success().json()["locks_held"],
+        0
+    );
+}
+
+#[test]
+fn other_users_are_refused_by_the_socket_unless_in_the_group() {
+    if !is_root() {
+        eprintln!("notice: not root: cannot run a client as another uid; access test skipped");
+        return;
+    }
+    for (config, allowed) in [
+        (FAST_CONFIG.to_string(), false),
+        (format!("socket_group = \"root\"\n{FAST_CONFIG}"), true),
+    ] {
+        let daemon = TestDaemon::start_with(&config);
+        // Let uid 65534 (gid 0) reach the socket file; the daemon's own check decides.
+        std::fs::set_permissions(daemon.dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let output = std::process::Command::new(WASESS)
+            .arg("--socket")
+            .arg(daemon.socket())
+            .arg("stats")
+            .uid(65534)
+            .gid(0)
+            .output()
+            .expect("wasess as another user");
+        let run = Run::from(output, &["stats"]);
+        if allowed {
+            run.success();
+        } else {
+            let run = run.fails_with(3);
+            assert!(run.stderr.contains("permission denied: uid 65534"), "{run}");
+        }
+    }
+}
+
+#[test]
+fn modes_are_strict_even_under_a_permissive_umask() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let socket = dir.path().join("run").join("wasessd.sock");
+    std::fs::write(dir.path().join("c.toml"), FAST_CONFIG).expect("config");
+    let mut child = unsafe {
+        std::process::Command::new(crate::support::daemon::WASESSD)
+            .args(["--backend", "simulated", "--data-dir"])
+            .arg(&data)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--config")
+            .arg(dir.path().join("c.toml"))
+            .stderr(std::process::Stdio::null())
+            // SAFETY: umask is async-signal-safe.
+            .pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            })
+            .spawn()
+            .expect("wasessd")
+    };
+    let deadline = Instant::now() + WAIT;
+    while UnixStream::connect(&socket).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(WASESS)
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("wasess");
+        Run::from(output, args).success()
+    };
+    cli(&["users", "add", "alice@example.com"]);
+    cli(&["connect", "--user", "alice@example.com", "--detach"]);
+    cli(&[
+        "sim",
+        "scan",
+        "--user",
+        "alice@example.com",
+        "--phone",
+        "573001234567",
+    ]);
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&socket), 0o660, "socket");
+    assert_eq!(mode(socket.parent().expect("dir")), 0o750, "socket dir");
+    assert_eq!(mode(&data), 0o750, "data dir");
+    assert_eq!(mode(&data.join("sessions")), 0o700, "sessions dir");
+    let store = data.join("sessions").join("alice@example.com");
+    assert_eq!(mode(&store), 0o700, "credential store");
+    assert_eq!(mode(&store.join("simulated.json")), 0o600, "credentials");
+    crate::support::daemon::signal(child.id(), libc::SIGTERM);
+    let _ = child.wait();
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_its_exit_code() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&["alice@example.com"]);
+    let long_key = "k".repeat(200);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["check", "--user", ""], 2, "empty"),
+        (vec!["check", "--user", &long_key], 2, "too long"),
+        (vec!["check", "--user", "alice example"], 2, "not allowed"),
+        (vec!["users", "add", "../../etc/passwd"], 2, "not allowed"),
+        (
+            vec!["check", "--user", "alice@example.com", "--phone", "+57 abc"],
+            2,
+            "invalid phone number",
+        ),
+        (
+            vec!["resolve-conflicts", "--phone", "12345"],
+            2,
+            "too short",
+        ),
+        (
+            vec![
+                "send",
+                "--user",
+                "alice@example.com",
+                "--to",
+                "9999999999999999",
+                "--text",
+                "x",
+            ],
+            2,
+            "too long",
+        ),
+        (vec!["check", "--user", "nobody@example.com"], 4, ""),
+        (
+            vec!["connect", "--user", "nobody@example.com"],
+            4,
+            "unknown user",
+        ),
+        (
+            vec!["users", "remove", "nobody@example.com"],
+            4,
+            "unknown user",
+        ),
+        (
+            vec!["disconnect", "--user", "alice@example.com"],
+            3,
+            "not connected",
+        ),
+        (vec!["--frobnicate", "stats"], 2, "unexpected argument"),
+        (vec!["log", "--since", "yesterday"], 2, "invalid duration"),
+        (vec!["list", "--status", "sleepy"], 2, "unknown status"),
+        (
+            vec!["sim", "event", "--user", "alice@example.com", "explode"],
+            2,
+            "unknown event",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let run = daemon.cli(&args);
+        assert_eq!(run.code, Some(code), "wasess {}: {run}", args.join(" "));
+        let text = if code == 4 && message.is_empty() {
+            &run.stdout
+        } else {
+            &run.stderr
+        };
+        assert!(text.contains(message), "wasess {}: {run}", args.join(" "));
+        assert!(
+            !run.stderr.contains("panicked") && !run.stderr.contains("backtrace"),
+            "{run}"
+        );
+        if code != 4 || !message.is_empty() {
+            let first = run.stderr.lines().next().unwrap_or_default();
+            assert!(
+                first.starts_with("wasess: error:") || first.starts_with("error:"),
+                "{run}"
+            );
+        }
+    }
+
+    // A registry file that is not a database.
+    let broken = tempfile::tempdir().expect("temp dir");
+    std::fs::write(broken.path().join("registry.db"), b"certainly not SQLite").expect("write");
+    let output = std::process::Command::new(WASESS)
+        .arg("--offline")
+        .arg("--data-dir")
+        .arg(broken.path())
+        .arg("stats")
+        .output()
+        .expect("wasess");
+    let run = Run::from(output, &["--offline", "stats"]).fails_with(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert!(run.stderr.contains("cannot open the registry"), "{run}");
+    let daemon_output = std::process::Command::new(crate::support::daemon::WASESSD)
+        .args(["--backend", "simulated", "--data-dir"])
+        .arg(broken.path())
+        .output()
+        .expect("wasessd");
+    assert_eq!(daemon_output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&daemon_output.stderr).contains("cannot open the registry"));
+
+    if is_root() {
+        eprintln!("notice: running as root: the read-only data dir case is skipped");
+    } else {
+        let readonly = tempfile::tempdir().expect("temp dir");
+        std::fs::set_permissions(readonly.path(), std::fs::Permissions::from_mode(0o500))
+            .expect("chmod");
+        let output = std::process::Command::new(crate::support::daemon::WASESSD)
+            .args(["--backend", "simulated", "--data-dir"])
+            .arg(readonly.path().join("data"))
+            .output()
+            .expect("wasessd");
+        assert_eq!(output.status.code(), Some(1));
+    }
+}
