@@ -4,92 +4,66 @@
 //!
 //! `cargo bench --bench daemon`
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+
+use common::{add_users, call, ms, percentiles, user, Daemon};
 
 const PROCESS_RUNS: usize = 200;
 const CLIENTS: usize = 100;
 const USERS: usize = 2000;
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let socket = dir.path().join("wasessd.sock");
-    let config = dir.path().join("wasessd.toml");
-    std::fs::write(&config, "[simulated]\nqr_first = \"10m\"\n").expect("config");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_wasessd"))
-        .args(["--backend", "simulated", "--node-id", "bench", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--socket")
-        .arg(&socket)
-        .arg("--config")
-        .arg(&config)
-        .env("WASESS_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start wasessd");
+    let daemon = Daemon::start("[simulated]\nqr_first = \"10m\"\n");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        wait_ready(&socket).await;
-        add_users(&socket).await;
-    });
+    runtime.block_on(add_users(&daemon.socket, USERS));
 
     println!("| measurement | median | p99 | throughput |");
     println!("|---|---|---|---|");
-    let stats = process_latency(&socket, &["--json", "stats"]);
-    report("`wasess stats --json` (whole process)", &stats, None);
-    let check = process_latency(&socket, &["check", "--user", "user1@bench.example"]);
-    report("`wasess check` (whole process)", &check, None);
+    let mut stats = process_latency(&daemon.socket, &["--json", "stats"]);
+    report("`wasess stats --json` (whole process)", &mut stats, None);
+    let check_user = user(1);
+    let mut check = process_latency(&daemon.socket, &["check", "--user", &check_user]);
+    report("`wasess check` (whole process)", &mut check, None);
 
     runtime.block_on(async {
         let started = Instant::now();
-        let latencies = concurrent(
-            &socket,
+        let mut latencies = concurrent(
+            &daemon.socket,
             "connect",
-            |i| json!({ "user": format!("user{i}@bench.example"), "detach": true }),
+            |i| json!({ "user": user(i), "detach": true }),
         )
         .await;
         let rate = USERS as f64 / started.elapsed().as_secs_f64();
         report(
             &format!("`connect --detach`, {CLIENTS} concurrent clients"),
-            &latencies,
+            &mut latencies,
             Some(rate),
         );
         let started = Instant::now();
-        let latencies = concurrent(
-            &socket,
-            "check",
-            |i| json!({ "user": format!("user{i}@bench.example") }),
-        )
-        .await;
+        let mut latencies =
+            concurrent(&daemon.socket, "check", |i| json!({ "user": user(i) })).await;
         let rate = USERS as f64 / started.elapsed().as_secs_f64();
         report(
             &format!("`check`, {CLIENTS} concurrent clients"),
-            &latencies,
+            &mut latencies,
             Some(rate),
         );
     });
-
-    // SAFETY: kill only signals the daemon this bench started.
-    unsafe {
-        libc::kill(daemon.id() as i32, libc::SIGTERM);
-    }
-    let _ = daemon.wait();
 }
 
-fn report(what: &str, latencies: &[Duration], rate: Option<f64>) {
-    let mut sorted = latencies.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)];
+fn report(what: &str, latencies: &mut [Duration], rate: Option<f64>) {
+    let (p50, p99) = percentiles(latencies);
     println!(
-        "| {what} | {:.2} ms | {:.2} ms | {} |",
-        at(0.5).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
+        "| {what} | {} | {} | {} |",
+        ms(p50),
+        ms(p99),
         rate.map(|r| format!("{r:.0} requests/s"))
             .unwrap_or_else(|| "-".into())
     );
@@ -110,46 +84,6 @@ fn process_latency(socket: &Path, args: &[&str]) -> Vec<Duration> {
             started.elapsed()
         })
         .collect()
-}
-
-async fn call(socket: &Path, method: &str, params: Value) -> Value {
-    let mut stream = UnixStream::connect(socket).await.expect("connect");
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    stream
-        .write_all(format!("{request}\n").as_bytes())
-        .await
-        .expect("send");
-    let mut lines = BufReader::new(stream).lines();
-    loop {
-        let line = lines.next_line().await.expect("read").expect("answer");
-        let message: Value = serde_json::from_str(&line).expect("json");
-        if message.get("id").is_some() {
-            return message;
-        }
-    }
-}
-
-async fn wait_ready(socket: &PathBuf) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if UnixStream::connect(socket).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("wasessd did not start");
-}
-
-async fn add_users(socket: &Path) {
-    for i in 0..USERS {
-        let answer = call(
-            socket,
-            "users.add",
-            json!({ "user": format!("user{i}@bench.example") }),
-        )
-        .await;
-        assert!(answer.get("result").is_some(), "{answer}");
-    }
 }
 
 /// `USERS` requests over `CLIENTS` concurrent connections; returns each request's latency.

@@ -1,0 +1,93 @@
+//! What the bench binaries share: a daemon to measure, a JSON-RPC call, percentiles.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    child: Child,
+}
+
+impl Daemon {
+    /// A simulated `wasessd` (release build) with `config`.
+    pub fn start(config: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("wasessd.sock");
+        std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
+        let child = Command::new(env!("CARGO_BIN_EXE_wasessd"))
+            .args(["--backend", "simulated", "--node-id", "bench", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--config")
+            .arg(dir.path().join("wasessd.toml"))
+            .env("WASESS_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start wasessd");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "wasessd did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon { dir, socket, child }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: kill only signals the daemon this bench started.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a fresh connection; the response (notifications skipped).
+pub async fn call(socket: &Path, method: &str, params: Value) -> Value {
+    let mut stream = UnixStream::connect(socket).await.expect("connect");
+    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    stream
+        .write_all(format!("{request}\n").as_bytes())
+        .await
+        .expect("send");
+    let mut lines = BufReader::new(stream).lines();
+    loop {
+        let line = lines.next_line().await.expect("read").expect("answer");
+        let message: Value = serde_json::from_str(&line).expect("json");
+        if message.get("id").is_some() {
+            return message;
+        }
+    }
+}
+
+pub async fn add_users(socket: &Path, count: usize) {
+    for i in 0..count {
+        let answer = call(socket, "users.add", json!({ "user": user(i) })).await;
+        assert!(answer.get("result").is_some(), "{answer}");
+    }
+}
+
+pub fn user(i: usize) -> String {
+    format!("user{i}@bench.example")
+}
+
+/// (p50, p99) of `latencies`.
+pub fn percentiles(latencies: &mut [Duration]) -> (Duration, Duration) {
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.5), at(0.99))
+}
+
+pub fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
