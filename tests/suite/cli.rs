@@ -116,8 +116,7 @@ fn legacy_conflicts_are_detected_and_resolved() {
     let daemon = TestDaemon::start();
     daemon.add_users(&["ana@old.example", "ben@old.example", "cid@old.example"]);
     // Rows as the old system left them, written behind the daemon's back.
-    sqlite(
-        &daemon,
+    daemon.sql(
         "UPDATE whatsapp_connections SET status = 'DISCONNECTED', phone_number = '573001111111', \
          last_connected_at = 1000 WHERE user_key = 'ben@old.example'; \
          UPDATE whatsapp_connections SET status = 'CONFLICT', phone_number = '573001111111', \
@@ -176,27 +175,6 @@ fn legacy_conflicts_are_detected_and_resolved() {
         daemon.row("ana@old.example")["phone_number"],
         "573001111111"
     );
-}
-
-/// Runs SQL on the daemon's registry behind its back, as an operator with a SQL shell would.
-fn sqlite(daemon: &TestDaemon, sql: &str) {
-    use sqlx::Connection as _;
-    let url = format!("sqlite:{}", daemon.database().display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url)
-            .await
-            .expect("open registry");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = 5000; {sql}"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("run SQL");
-    });
 }
 
 #[test]

@@ -190,24 +190,6 @@ fn doctor_check(daemon: &TestDaemon, name: &str) -> (Option<i32>, String, String
     )
 }
 
-fn plant(daemon: &TestDaemon, sql: &str) {
-    use sqlx::Connection as _;
-    let url = format!("sqlite:{}", daemon.database().display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = 5000; {sql}"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("plant");
-    });
-}
-
 #[test]
 fn doctor_finds_each_planted_problem_and_names_its_fix() {
     let healthy = TestDaemon::start();
@@ -260,7 +242,7 @@ fn doctor_finds_each_planted_problem_and_names_its_fix() {
             std::fs::create_dir_all(daemon.data_dir().join("sessions").join("ghost@example.com"))
                 .expect("plant a store");
         } else {
-            plant(&daemon, sql);
+            daemon.sql(sql);
         }
         let (code, found, found_fix) = doctor_check(&daemon, name);
         assert_eq!(found, level, "{name}");

@@ -34,25 +34,7 @@ fn plant_duplicates(daemon: &TestDaemon, count: usize) {
         ));
     }
     sql.push_str("COMMIT;");
-    raw_sql(daemon, &sql);
-}
-
-fn raw_sql(daemon: &TestDaemon, sql: &str) {
-    use sqlx::Connection as _;
-    let url = format!("sqlite:{}", daemon.database().display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = 5000; {sql}"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("sql");
-    });
+    daemon.sql(&sql);
 }
 
 fn conflicts(daemon: &TestDaemon) -> usize {
@@ -117,8 +99,7 @@ fn a_crash_during_cleanup_applies_all_or_nothing() {
         &["cleanup"],
         |daemon| {
             plant_duplicates(daemon, 2000);
-            raw_sql(
-                daemon,
+            daemon.sql(
                 "UPDATE whatsapp_connections SET status = 'PENDING_QR', phone_number = NULL, \
                  qr_expires_at = 1; INSERT INTO connect_locks SELECT user_key, 'dead', \
                  'elsewhere', 0, 1 FROM users;",

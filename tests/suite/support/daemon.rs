@@ -227,6 +227,28 @@ impl TestDaemon {
         command
     }
 
+    /// Runs SQL on the daemon's SQLite registry behind its back, as an operator with a SQL
+    /// shell (or a legacy import) would.
+    pub fn sql(&self, sql: &str) {
+        use sqlx::Connection as _;
+        let url = format!("sqlite:{}", self.database().display());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("open the registry");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PRAGMA busy_timeout = 5000; {sql}"
+            )))
+            .execute(&mut conn)
+            .await
+            .expect("run SQL");
+        });
+    }
+
     /// `users add` for each key.
     pub fn add_users(&self, users: &[&str]) {
         for user in users {
