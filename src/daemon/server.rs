@@ -270,36 +270,34 @@ async fn serve_client(
 
 /// Parses one line and answers it (requests without an id are JSON-RPC notifications: they
 /// run but get no answer).
-async fn answer(context: &Context, bytes: &[u8], out: &Outbound, closed: watch::Receiver<bool>) {
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
-        Err(error) => {
-            let message = format!("not JSON: {error}");
-            let error = RpcError::new(code::PARSE_ERROR, Exit::Usage, message);
-            return out.send(&Response::error(Value::Null, error)).await;
-        }
-    };
-    let id = value.get("id").cloned();
-    let request: Request = match serde_json::from_value(value) {
-        Ok(request) => request,
-        Err(error) => {
-            let message = format!("not a JSON-RPC request: {error}");
-            let error = RpcError::new(code::INVALID_REQUEST, Exit::Usage, message);
-            return out
-                .send(&Response::error(id.unwrap_or(Value::Null), error))
-                .await;
-        }
-    };
+/// Decodes one request line, or says what to answer instead (and to which id).
+pub(crate) fn decode(bytes: &[u8]) -> Result<Request, Box<Response>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+        let error = RpcError::new(code::PARSE_ERROR, Exit::Usage, format!("not JSON: {error}"));
+        Box::new(Response::error(Value::Null, error))
+    })?;
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let request: Request = serde_json::from_value(value).map_err(|error| {
+        let message = format!("not a JSON-RPC request: {error}");
+        let error = RpcError::new(code::INVALID_REQUEST, Exit::Usage, message);
+        Box::new(Response::error(id.clone(), error))
+    })?;
     if request.jsonrpc != "2.0" {
         let error = RpcError::new(
             code::INVALID_REQUEST,
             Exit::Usage,
             "jsonrpc must be \"2.0\"",
         );
-        return out
-            .send(&Response::error(id.unwrap_or(Value::Null), error))
-            .await;
+        return Err(Box::new(Response::error(id, error)));
     }
+    Ok(request)
+}
+
+async fn answer(context: &Context, bytes: &[u8], out: &Outbound, closed: watch::Receiver<bool>) {
+    let request = match decode(bytes) {
+        Ok(request) => request,
+        Err(refusal) => return out.send(&refusal).await,
+    };
     let result = handlers::dispatch(context, &request.method, request.params, out, closed).await;
     let Some(id) = request.id else { return };
     let response = match result {
@@ -359,5 +357,59 @@ async fn skip_line(reader: &mut BufReader<Reader>) -> std::io::Result<()> {
         }
         let taken = available.len();
         reader.consume(taken);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::decode;
+
+    /// Arbitrary JSON, nested a few levels deep.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                prop::collection::hash_map(".{0,8}", inner, 0..8)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_never_pass_as_a_request(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            if let Ok(request) = decode(&bytes) {
+                // Only a real request object decodes.
+                prop_assert_eq!(request.jsonrpc, "2.0");
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_is_a_request_exactly_when_it_has_the_shape(value in json_value(), method in ".{0,16}") {
+            let text = value.to_string();
+            let decoded = decode(text.as_bytes());
+            let shaped = value.as_object().is_some_and(|o| {
+                o.get("jsonrpc") == Some(&json!("2.0")) && o.get("method").is_some_and(Value::is_string)
+            });
+            prop_assert_eq!(decoded.is_ok(), shaped);
+            let request = json!({ "jsonrpc": "2.0", "id": value, "method": method });
+            prop_assert!(decode(request.to_string().as_bytes()).is_ok());
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(decode(deep.as_bytes()).is_err());
     }
 }

@@ -693,3 +693,36 @@ fn sighup_reloads_the_config_file() {
     });
     daemon.cli(&["ping"]).success();
 }
+
+#[test]
+fn connect_writes_the_qr_code_to_a_png_or_svg_file() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE, BOB]);
+    let png = daemon.dir.path().join("alice.png");
+    let svg = daemon.dir.path().join("bob.svg");
+    daemon
+        .cli(&[
+            "connect",
+            "--user",
+            ALICE,
+            "--detach",
+            "--qr-file",
+            png.to_str().expect("path"),
+        ])
+        .success();
+    daemon
+        .cli(&[
+            "connect",
+            "--user",
+            BOB,
+            "--detach",
+            "--qr-file",
+            svg.to_str().expect("path"),
+        ])
+        .success();
+    let bytes = std::fs::read(&png).expect("PNG written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(std::fs::read_to_string(&svg)
+        .expect("SVG written")
+        .contains("<svg"));
+}
