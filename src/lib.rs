@@ -5,10 +5,14 @@
 //! `cli → protocol ← daemon → registry, backend`. [`model`] and [`time`] are plain data shared
 //! by all of them; only the registry touches the database, only the backends touch WhatsApp.
 
+#[cfg(unix)]
 pub mod backend;
 pub mod cli;
+#[cfg(unix)]
 pub mod credentials;
+#[cfg(unix)]
 pub mod daemon;
+#[cfg(unix)]
 pub mod datadir;
 pub mod exit;
 pub mod model;

@@ -15,9 +15,15 @@ pub const TOKEN_FILE: &str = "token";
 const SYSTEM_DATA_DIR: &str = "/var/lib/wasess";
 const SYSTEM_SOCKET: &str = "/run/wasess/wasessd.sock";
 
+#[cfg(unix)]
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
 }
 
 pub fn default_data_dir() -> PathBuf {

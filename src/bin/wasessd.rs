@@ -2,9 +2,15 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use wasess::cli::{daemon_main, DaemonArgs};
-
+#[cfg(unix)]
 fn main() -> ExitCode {
+    use clap::Parser;
+    use wasess::cli::{daemon_main, DaemonArgs};
     daemon_main::run(DaemonArgs::parse()).into()
+}
+
+#[cfg(not(unix))]
+fn main() -> ExitCode {
+    eprintln!("wasessd: error: the daemon runs on Linux and other Unix systems; on Windows, use wasess --connect tcp://HOST:PORT");
+    wasess::exit::Exit::Usage.into()
 }

@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use super::Error;
 use crate::protocol::{method, Incoming, Notification, Request};
@@ -15,6 +17,7 @@ use crate::protocol::{method, Incoming, Notification, Request};
 /// Where the daemon is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    #[cfg(unix)]
     Unix(std::path::PathBuf),
     /// A loopback TCP listener, and the file holding its token.
     Tcp {
@@ -39,6 +42,7 @@ pub enum Message {
 impl Client {
     pub async fn connect(target: &Target) -> Result<Client, Error> {
         match target {
+            #[cfg(unix)]
             Target::Unix(socket) => Client::connect_unix(socket).await,
             Target::Tcp {
                 address,
@@ -47,6 +51,7 @@ impl Client {
         }
     }
 
+    #[cfg(unix)]
     async fn connect_unix(socket: &Path) -> Result<Client, Error> {
         let stream = UnixStream::connect(socket)
             .await

@@ -5,9 +5,11 @@
 pub mod args;
 mod client;
 mod commands;
+#[cfg(unix)]
 pub mod daemon_main;
 mod error;
 pub mod generate;
+#[cfg_attr(not(unix), path = "offline_unsupported.rs")]
 mod offline;
 pub mod output;
 pub mod qr;
@@ -135,7 +137,12 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Log(args) => admin::log(&global, args).await,
         Command::Nodes => admin::nodes(&global).await,
         Command::Ping => admin::ping(&global).await,
+        #[cfg(unix)]
         Command::Doctor => commands::doctor::doctor(&global).await,
+        #[cfg(not(unix))]
+        Command::Doctor => Err(Error::Usage(
+            "doctor checks the daemon's host: run it there".into(),
+        )),
         Command::Watch(args) => watch::watch(&global, args).await,
         Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
         Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
@@ -200,10 +207,17 @@ pub fn target(global: &Global) -> Result<Target, Error> {
                     .unwrap_or_else(|| data_dir.join(paths::TOKEN_FILE)),
             })
         }
+        #[cfg(unix)]
         None => Ok(Target::Unix(match &global.socket {
             Some(socket) => socket.clone(),
             None => paths::default_socket(&data_dir, false),
         })),
+        #[cfg(not(unix))]
+        None => Err(Error::Usage(
+            "on Windows, reach the daemon with --connect tcp://HOST:PORT (or WASESS_CONNECT) \
+             and its token file (--token-file or WASESS_TOKEN_FILE)"
+                .into(),
+        )),
     }
 }
 

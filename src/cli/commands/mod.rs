@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod connect;
+#[cfg(unix)]
 pub mod doctor;
 pub mod sessions;
 pub mod sim;
