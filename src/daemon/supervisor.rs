@@ -169,10 +169,6 @@ impl Supervisor {
         (all, pairing)
     }
 
-    pub fn session_count(&self) -> usize {
-        self.sessions().len()
-    }
-
     /// Removes `user`'s entry when it is still `generation`'s.
     fn take(&self, user: &UserKey, generation: u64) -> Option<Entry> {
         let mut sessions = self.sessions();
