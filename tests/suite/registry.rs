@@ -983,3 +983,43 @@ async fn race_child() {
     };
     println!("RACE lock={lock} pair={pair}");
 }
+
+#[tokio::test]
+async fn old_events_are_pruned_once_every_webhook_has_them() {
+    on_every_db!(|db, registry, clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        // A webhook endpoint that has read nothing yet holds every later event back.
+        let cursor = registry
+            .webhook_lease("app", Duration::from_secs(30))
+            .await
+            .expect("lease")
+            .expect("claimed");
+        pair(&registry, &alice, "573001234567").await;
+        clock.advance(registry.settings().event_retention + Duration::from_secs(1));
+        let held = registry
+            .cleanup(&CleanupScope::default(), false)
+            .await
+            .expect("cleanup");
+        assert_eq!(
+            held.pruned_events, 1,
+            "{}: only what the endpoint has read",
+            db.name
+        );
+        let last = registry.last_event_id().await.expect("last");
+        assert!(last > cursor);
+        registry
+            .webhook_advance("app", last)
+            .await
+            .expect("advance");
+        let pruned = registry
+            .cleanup(&CleanupScope::default(), false)
+            .await
+            .expect("cleanup");
+        assert_eq!(pruned.pruned_events, 3, "{pruned:?}");
+        assert!(registry
+            .events_after(0, None, 100)
+            .await
+            .expect("events")
+            .is_empty());
+    });
+}
