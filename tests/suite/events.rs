@@ -81,8 +81,9 @@ fn a_watcher_sees_every_state_change_in_order() {
     let watch = Watch::start(&daemon, &["--user", ALICE]);
     // The watcher subscribes asynchronously: wait until it is in before acting.
     daemon.wait_until("the watcher", || {
-        daemon.cli(&["sim", "sent", "--user", ALICE]).code.is_some()
-            && std::thread::sleep(Duration::from_millis(200)) == ()
+        let answered = daemon.cli(&["sim", "sent", "--user", ALICE]).code.is_some();
+        std::thread::sleep(Duration::from_millis(200));
+        answered
     });
     daemon.pair(ALICE, NUMBER);
     daemon
