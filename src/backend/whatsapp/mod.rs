@@ -328,7 +328,9 @@ async fn drive(bot: Bot, client: Arc<Client>, shared: Arc<Shared>) {
             break;
         }
         let up = shared.up.load(Ordering::SeqCst);
-        if shared.restart.load(Ordering::SeqCst) && !up {
+        // Only the run right after pairing is WhatsApp's restart. If that one ends before
+        // `Connected`, it failed like any attempt: re-running it at once would loop.
+        if shared.restart.swap(false, Ordering::SeqCst) && !up {
             debug!(user = %shared.user, "restarting the stream after pairing");
             continue;
         }
