@@ -117,6 +117,10 @@ pub fn pair_success(id: &str, device_identity: Vec<u8>, jid: &str, lid: &str) ->
                     .attr("lid", lid)
                     .build(),
                 NodeBuilder::new("platform").attr("name", "android").build(),
+                // A business name becomes the companion's push name. Without one the client
+                // waits for the name from app-state sync (which this peer cannot encrypt) on
+                // every login, instead of taking WhatsApp's usual reconnect path.
+                NodeBuilder::new("biz").attr("name", "wa-peer").build(),
             ])
             .build()])
         .build()
