@@ -375,6 +375,9 @@ pub struct PeerFlags {
     /// Rotate the in-process peer's QR codes this often instead of at the client's pace.
     #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration)]
     pub wa_peer_qr_rotate: Option<std::time::Duration>,
+    /// The in-process peer's phones never share app-state keys with new devices.
+    #[arg(long)]
+    pub wa_peer_withhold_keys: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -80,6 +80,7 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
                 refs: all.peer.wa_peer_qr_codes,
                 rotate_every: all.peer.wa_peer_qr_rotate,
             },
+            withhold_keys: all.peer.wa_peer_withhold_keys,
         },
         data_dir,
     })

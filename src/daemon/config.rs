@@ -63,6 +63,8 @@ pub struct PeerOptions {
     pub control: Option<std::net::SocketAddr>,
     /// How the in-process peer hands out QR codes.
     pub qr: crate::wa_peer::QrPlan,
+    /// The in-process peer's phones never share app-state keys.
+    pub withhold_keys: bool,
 }
 
 /// Re-read on SIGHUP.

@@ -172,6 +172,7 @@ fn make_backend(config: &Config) -> Result<Arc<dyn Backend>, Error> {
             let peer = crate::wa_peer::Peer::new(crate::wa_peer::PeerConfig {
                 state_file: Some(config.data_dir.join("wa-peer.json")),
                 qr: config.peer.qr,
+                withhold_app_state_keys: config.peer.withhold_keys,
             })
             .map_err(Error::Config)?;
             Arc::new(

@@ -1,7 +1,8 @@
 //! Test builds only (feature `wa-peer`): the real backend against the test WhatsApp peer.
 //! Gives each session's client its way to the peer (in-process, or the `--wa-endpoint`
 //! WebSocket) and implements the `sim` phone controls on the peer: a scan is the peer's phone
-//! scanning the user's current QR code; an event acts on the connection of the user's device.
+//! scanning the user's current QR code; an event acts on the connection of the user's device;
+//! a message is a phone writing to that device; `sent` is what the device wrote, as read.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,6 +72,15 @@ impl PeerHooks {
             );
     }
 
+    /// The JID of the user's linked device (`number:device@s.whatsapp.net`).
+    fn device(&self, user: &UserKey) -> Result<String, Error> {
+        let (_, client) = self.session(user)?;
+        client
+            .pn()
+            .map(|jid| jid.to_string())
+            .ok_or_else(|| Error::NotReady(format!("{user} has no live session")))
+    }
+
     fn session(&self, user: &UserKey) -> Result<(Arc<Shared>, Arc<Client>), Error> {
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         sessions
@@ -103,10 +113,7 @@ impl PhoneControls for PeerHooks {
     }
 
     async fn event(&self, user: &UserKey, event: SimEventKind) -> Result<(), Error> {
-        let (_, client) = self.session(user)?;
-        let device = client
-            .pn()
-            .ok_or_else(|| Error::NotReady(format!("{user} has no live session")))?;
+        let device = self.device(user)?;
         let kick = match event {
             SimEventKind::Replaced => Kick::Replaced,
             SimEventKind::LoggedOut => Kick::LoggedOut,
@@ -115,27 +122,29 @@ impl PhoneControls for PeerHooks {
             SimEventKind::TemporaryBan => Kick::TemporaryBan,
             SimEventKind::ClientOutdated => Kick::ClientOutdated,
         };
+        self.controls.kick(&device, kick).await.map_err(refused)
+    }
+
+    async fn message(&self, user: &UserKey, from: &PhoneNumber, text: &str) -> Result<(), Error> {
+        let device = self.device(user)?;
         self.controls
-            .kick(&device.to_string(), kick)
+            .deliver(&device, from.as_str(), text)
             .await
+            .map(drop)
             .map_err(refused)
     }
 
-    async fn message(
-        &self,
-        _user: &UserKey,
-        _from: &PhoneNumber,
-        _text: &str,
-    ) -> Result<(), Error> {
-        Err(Error::Unsupported(
-            "the test peer cannot send messages yet".into(),
-        ))
-    }
-
-    async fn sent(&self, _user: &UserKey) -> Result<Vec<SentMessage>, Error> {
-        Err(Error::Unsupported(
-            "the test peer does not decrypt sent messages".into(),
-        ))
+    async fn sent(&self, user: &UserKey) -> Result<Vec<SentMessage>, Error> {
+        let device = self.device(user)?;
+        let sent = self.controls.sent(&device).await.map_err(refused)?;
+        Ok(sent
+            .into_iter()
+            .map(|sent| SentMessage {
+                to: sent.to,
+                text: sent.text,
+                message_id: sent.message_id,
+            })
+            .collect())
     }
 
     async fn peer(&self) -> Result<serde_json::Value, Error> {

@@ -22,19 +22,22 @@ pub enum Transport {
     WebSocket,
 }
 
-/// How the peer hands out QR codes: `codes` per pairing, rotated every `rotate` (a
-/// duration) or, when `None`, at the client's own pace (60 s, then 20 s).
+/// How the peer behaves: `qr_codes` per pairing, rotated every `qr_rotate` (a duration) or,
+/// when `None`, at the client's own pace (60 s, then 20 s); `withhold_keys`: its phones
+/// never share app-state keys, so new devices take 10 s to report themselves connected.
 #[derive(Debug, Clone, Copy)]
-pub struct QrCodes {
-    pub codes: u32,
-    pub rotate: Option<&'static str>,
+pub struct PeerOptions {
+    pub qr_codes: u32,
+    pub qr_rotate: Option<&'static str>,
+    pub withhold_keys: bool,
 }
 
-impl Default for QrCodes {
+impl Default for PeerOptions {
     fn default() -> Self {
-        QrCodes {
-            codes: 6,
-            rotate: None,
+        PeerOptions {
+            qr_codes: 6,
+            qr_rotate: None,
+            withhold_keys: false,
         }
     }
 }
@@ -46,13 +49,16 @@ pub struct PeerSetup {
 }
 
 impl PeerSetup {
-    pub fn start(transport: Transport, qr: QrCodes) -> PeerSetup {
-        let codes = qr.codes.to_string();
+    pub fn start(transport: Transport, options: PeerOptions) -> PeerSetup {
+        let codes = options.qr_codes.to_string();
         match transport {
             Transport::InProcess => {
                 let mut args = vec!["--wa-peer-qr-codes", codes.as_str()];
-                if let Some(rotate) = qr.rotate {
+                if let Some(rotate) = options.qr_rotate {
                     args.extend(["--wa-peer-qr-rotate", rotate]);
+                }
+                if options.withhold_keys {
+                    args.push("--wa-peer-withhold-keys");
                 }
                 PeerSetup {
                     daemon: TestDaemon::start_backend("whatsapp-peer", FAST_CONFIG, &args),
@@ -60,7 +66,7 @@ impl PeerSetup {
                 }
             }
             Transport::WebSocket => {
-                let process = PeerProcess::start(qr);
+                let process = PeerProcess::start(options);
                 let daemon = TestDaemon::start_backend(
                     "whatsapp",
                     FAST_CONFIG,
@@ -123,20 +129,23 @@ struct PeerProcess {
 }
 
 impl PeerProcess {
-    fn start(qr: QrCodes) -> PeerProcess {
+    fn start(options: PeerOptions) -> PeerProcess {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(WA_PEER);
         command
             .arg("--state")
             .arg(dir.path().join("wa-peer.json"))
-            .args(["--qr-refs", &qr.codes.to_string()])
+            .args(["--qr-refs", &options.qr_codes.to_string()])
             .env("WASESS_LOG", "info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // The test's own output: shown when the test fails.
             .stderr(Stdio::inherit());
-        if let Some(rotate) = qr.rotate {
+        if let Some(rotate) = options.qr_rotate {
             command.args(["--qr-rotate", rotate]);
+        }
+        if options.withhold_keys {
+            command.arg("--withhold-keys");
         }
         let mut child = command.spawn().expect("start wa-peer");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));

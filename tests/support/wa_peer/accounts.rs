@@ -1,7 +1,8 @@
-//! The peer's memory of who is who: its server key, the phone accounts (number, LID, the
-//! phone's identity key) and their linked companion devices. Saved as JSON after every
-//! change when a state file is set, so a restarted peer still knows its companions (and they
-//! can log in again with IK against the same server key).
+//! The peer's memory of who is who: its server key, the phone accounts (number, LID) and
+//! their linked companion devices with the key bundles they uploaded. Saved as JSON after
+//! every change when a state file is set, so a restarted peer still knows its companions
+//! (and they can log in again with IK against the same server key). Phone keys are derived
+//! from the server key ([`Accounts::phones_secret`]), not stored.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
 use whatsapp_rust::Jid;
 
-use super::keys::{key_pair, new_key_pair, now_secs, random_bytes};
+use super::keys::{new_key_pair, now_secs, random_bytes};
+use super::signal::{phone_identity, CompanionBundle};
 
 /// The first LID user handed out; each account gets the next one.
 const FIRST_LID: u64 = 100_000_000_000_001;
@@ -27,8 +29,6 @@ struct State {
 #[derive(Clone, Serialize, Deserialize)]
 struct Account {
     lid: String,
-    /// The phone's (device 0's) identity private key: it signs each companion's identity.
-    phone_key: String,
     raw_id: u32,
     next_device: u16,
     devices: BTreeMap<u16, Companion>,
@@ -40,6 +40,17 @@ struct Companion {
     noise_key: String,
     identity_key: String,
     removed: bool,
+    #[serde(default)]
+    bundle: Option<StoredBundle>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredBundle {
+    registration_id: u32,
+    identity: String,
+    signed_pre_key_id: u32,
+    signed_pre_key: String,
+    signed_pre_key_signature: String,
 }
 
 /// What the phone needs to sign a new companion in.
@@ -105,15 +116,32 @@ impl Accounts {
         decode32(&self.state.server_key).expect("the server key is 32 bytes")
     }
 
+    /// What the phones' keys are derived from.
+    pub fn phones_secret(&self) -> [u8; 32] {
+        whatsapp_rust::wacore::libsignal::crypto::hmac_sha256(&self.server_key(), b"phones")
+    }
+
+    /// The phone number behind `jid` (a phone number JID, or a linked account's LID).
+    pub fn phone_of(&self, jid: &Jid) -> Option<String> {
+        if jid.is_pn() {
+            return Some(jid.user.to_string());
+        }
+        self.state
+            .accounts
+            .iter()
+            .find(|(_, account)| jid.is_lid() && account.lid == jid.user.as_str())
+            .map(|(phone, _)| phone.clone())
+    }
+
     /// The phone `phone` links one more device: its account (created on first use) and the
     /// device id it will get.
     pub fn new_device(&mut self, phone: &str) -> Result<NewDevice, String> {
+        let secret = self.phones_secret();
         if !self.state.accounts.contains_key(phone) {
             let lid = self.state.next_lid;
             self.state.next_lid += 1;
             let account = Account {
                 lid: lid.to_string(),
-                phone_key: B64.encode(new_key_pair().private_key.serialize()),
                 raw_id: u32::from_be_bytes(random_bytes::<4>()),
                 next_device: 1,
                 devices: BTreeMap::new(),
@@ -125,7 +153,7 @@ impl Accounts {
         let device = account.next_device;
         account.next_device += 1;
         let new = NewDevice {
-            phone_key: key_pair(&decode32(&account.phone_key)?)?,
+            phone_key: phone_identity(&secret, phone)?,
             raw_id: account.raw_id,
             device,
             jid: format!("{phone}:{device}@s.whatsapp.net"),
@@ -154,6 +182,7 @@ impl Accounts {
                 noise_key: B64.encode(noise_key),
                 identity_key: B64.encode(identity_key),
                 removed: false,
+                bundle: None,
             },
         );
         self.save()
@@ -208,6 +237,46 @@ impl Accounts {
             .get_mut(&phone)
             .ok_or_else(|| format!("no account {phone}"))?;
         account.banned_until = Some(now_secs() + seconds);
+        self.save()
+    }
+
+    /// The account id the phone of companion `jid` signs with.
+    pub fn raw_id(&self, jid: &str) -> Option<u32> {
+        let (phone, _) = parse_device(jid).ok()?;
+        Some(self.state.accounts.get(&phone)?.raw_id)
+    }
+
+    /// The key bundle companion `jid` uploaded, if it did.
+    pub fn bundle(&self, jid: &str) -> Option<CompanionBundle> {
+        let (phone, device) = parse_device(jid).ok()?;
+        let stored = self
+            .state
+            .accounts
+            .get(&phone)?
+            .devices
+            .get(&device)?
+            .bundle
+            .clone()?;
+        Some(CompanionBundle {
+            registration_id: stored.registration_id,
+            identity: decode32(&stored.identity).ok()?,
+            signed_pre_key_id: stored.signed_pre_key_id,
+            signed_pre_key: decode32(&stored.signed_pre_key).ok()?,
+            signed_pre_key_signature: B64.decode(&stored.signed_pre_key_signature).ok()?,
+        })
+    }
+
+    pub fn set_bundle(&mut self, jid: &str, bundle: CompanionBundle) -> Result<(), String> {
+        let companion = self
+            .companion_mut(jid)
+            .ok_or_else(|| format!("no companion {jid}"))?;
+        companion.bundle = Some(StoredBundle {
+            registration_id: bundle.registration_id,
+            identity: B64.encode(bundle.identity),
+            signed_pre_key_id: bundle.signed_pre_key_id,
+            signed_pre_key: B64.encode(bundle.signed_pre_key),
+            signed_pre_key_signature: B64.encode(&bundle.signed_pre_key_signature),
+        });
         self.save()
     }
 

@@ -4,6 +4,8 @@
 //! ```text
 //! scan <phone> <qr payload>          → ok <companion jid>   | error <why>
 //! kick <companion jid> <kick name>   → ok                   | error <why>
+//! deliver <companion jid> <phone> <text> → ok <message id>  | error <why>
+//! sent <companion jid>               → ok <texts it sent, as JSON>
 //! counters                           → ok <counters as JSON>
 //! ```
 //!
@@ -16,7 +18,7 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Counters, Kick, Peer, PeerControl};
+use super::{Counters, Kick, Peer, PeerControl, Sent};
 
 /// Serves the controls of `peer` on `listener` for as long as the task runs.
 pub async fn listen(peer: Peer, listener: TcpListener) {
@@ -47,6 +49,16 @@ async fn execute(peer: &Peer, line: &str) -> Result<String, String> {
         (Some("kick"), Some(jid), Some(kick)) => {
             let kick = Kick::parse(kick).ok_or_else(|| format!("unknown kick '{kick}'"))?;
             peer.kick(jid, kick).await.map(|()| String::new())
+        }
+        (Some("deliver"), Some(jid), Some(rest)) => {
+            let (from, text) = rest
+                .split_once(' ')
+                .ok_or("deliver needs a phone and a text")?;
+            peer.deliver(jid, from, text).await
+        }
+        (Some("sent"), Some(jid), None) => {
+            let sent = peer.sent(jid).await?;
+            serde_json::to_string(&sent).map_err(|e| e.to_string())
         }
         (Some("counters"), None, None) => {
             let counters = peer.counters().await?;
@@ -95,6 +107,18 @@ impl PeerControl for ControlClient {
         self.request(&format!("kick {device} {}", kick.name()))
             .await
             .map(drop)
+    }
+
+    async fn deliver(&self, device: &str, from: &str, text: &str) -> Result<String, String> {
+        // One request per line: a text's line breaks travel as spaces.
+        let text = text.replace(['\n', '\r'], " ");
+        self.request(&format!("deliver {device} {from} {text}"))
+            .await
+    }
+
+    async fn sent(&self, device: &str) -> Result<Vec<Sent>, String> {
+        let text = self.request(&format!("sent {device}")).await?;
+        serde_json::from_str(&text).map_err(|e| format!("bad answer from the peer: {e}"))
     }
 
     async fn counters(&self) -> Result<Counters, String> {

@@ -2,7 +2,8 @@
 //! offline. It owns the server side of the protocol: the Noise handshake (XX, IK and
 //! XXfallback) with an unsigned certificate chain, the framing, binary stanzas, QR pairing
 //! signed as the phone would sign it, logins, the post-login IQs, and the stanzas that end a
-//! session (replaced, logged out, banned). Tests act as the phone through [`PeerControl`].
+//! session (replaced, logged out, banned), and end-to-end encrypted texts between its phones
+//! and the companions. Tests act as the phone through [`PeerControl`].
 //!
 //! Connections reach it in-process ([`memory`]: a whatsapp-rust `TransportFactory`) or over a
 //! loopback WebSocket ([`ws`]); [`control_port`] serves the controls as lines of text.
@@ -15,9 +16,11 @@ pub mod control_port;
 mod handshake;
 mod keys;
 pub mod memory;
+mod messaging;
 mod pairing;
 mod router;
 mod session;
+mod signal;
 pub mod ws;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +38,7 @@ use self::keys::ServerKeys;
 use self::session::Command;
 
 pub use self::conn::{Close, ToClient, Wire};
+pub use self::messaging::Sent;
 
 /// How the peer hands out QR codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +65,9 @@ pub struct PeerConfig {
     /// Where accounts, companions and the server key survive a restart (none: memory only).
     pub state_file: Option<PathBuf>,
     pub qr: QrPlan,
+    /// The phones never share app-state keys with new companions, which then wait (10 s in
+    /// whatsapp-rust) before they report themselves connected.
+    pub withhold_app_state_keys: bool,
 }
 
 /// What the peer saw, for tests to assert on.
@@ -79,8 +86,15 @@ pub struct Counters {
     pub logins_refused: u64,
     /// `remove-companion-device` IQs received (a client logging itself out).
     pub companions_removed: u64,
+    /// Key bundles companions published (each new device does once, after its first login).
+    pub key_uploads: u64,
+    /// Critical app-state syncs answered (a new device syncs its critical state right before
+    /// it reports itself connected).
+    pub critical_syncs: u64,
     /// `message` stanzas clients sent.
     pub messages_sent: u64,
+    /// Texts phones delivered to companions.
+    pub messages_delivered: u64,
 }
 
 /// A control acting on one live connection, as WhatsApp or the phone would.
@@ -135,6 +149,10 @@ pub trait PeerControl: Send + Sync {
     async fn scan(&self, qr: &str, phone: &str) -> Result<String, String>;
     /// Acts on the live connection logged in as `device` (a companion JID).
     async fn kick(&self, device: &str, kick: Kick) -> Result<(), String>;
+    /// Phone `from` writes `text` to the companion `device`; returns the message id.
+    async fn deliver(&self, device: &str, from: &str, text: &str) -> Result<String, String>;
+    /// The texts companion `device` sent, as their recipients read them.
+    async fn sent(&self, device: &str) -> Result<Vec<Sent>, String>;
     async fn counters(&self) -> Result<Counters, String>;
 }
 
@@ -148,6 +166,9 @@ struct Inner {
     config: PeerConfig,
     keys: ServerKeys,
     accounts: Mutex<Accounts>,
+    phones: signal::Phones,
+    /// What each companion sent, as read by the phones it went to.
+    sent: Mutex<HashMap<String, Vec<Sent>>>,
     counters: Mutex<Counters>,
     live: Mutex<Live>,
     /// Companions whose connections are refused ([`Kick::Unreachable`]).
@@ -173,11 +194,14 @@ impl Peer {
     pub fn new(config: PeerConfig) -> Result<Peer, String> {
         let accounts = Accounts::load(config.state_file.clone())?;
         let keys = ServerKeys::from_private(&accounts.server_key())?;
+        let phones = signal::Phones::new(accounts.phones_secret());
         Ok(Peer {
             inner: Arc::new(Inner {
                 config,
                 keys,
                 accounts: Mutex::new(accounts),
+                phones,
+                sent: Mutex::new(HashMap::new()),
                 counters: Mutex::new(Counters::default()),
                 live: Mutex::new(Live::default()),
                 unreachable: Mutex::new(HashSet::new()),
@@ -205,6 +229,10 @@ impl Inner {
 
     fn live(&self) -> MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sent(&self) -> MutexGuard<'_, HashMap<String, Vec<Sent>>> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn unreachable(&self) -> MutexGuard<'_, HashSet<String>> {
@@ -240,9 +268,7 @@ impl Inner {
 impl PeerControl for Peer {
     async fn scan(&self, qr: &str, phone: &str) -> Result<String, String> {
         let qr = pairing::Qr::parse(qr)?;
-        if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("'{phone}' is not a phone number (digits only)"));
-        }
+        check_phone(phone)?;
         let wanted = qr.pairing_ref.clone();
         let phone = phone.to_string();
         self.inner
@@ -274,7 +300,30 @@ impl PeerControl for Peer {
         result
     }
 
+    async fn deliver(&self, device: &str, from: &str, text: &str) -> Result<String, String> {
+        check_phone(from)?;
+        let (from, text) = (from.to_string(), text.to_string());
+        self.inner
+            .ask(
+                |connection| connection.device.as_deref() == Some(device),
+                |reply| Command::Deliver { from, text, reply },
+                format!("{device} has no live connection"),
+            )
+            .await
+    }
+
+    async fn sent(&self, device: &str) -> Result<Vec<Sent>, String> {
+        Ok(self.inner.sent().get(device).cloned().unwrap_or_default())
+    }
+
     async fn counters(&self) -> Result<Counters, String> {
         Ok(self.inner.counters().clone())
     }
+}
+
+fn check_phone(phone: &str) -> Result<(), String> {
+    if phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("'{phone}' is not a phone number (digits only)"));
+    }
+    Ok(())
 }

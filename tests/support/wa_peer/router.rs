@@ -25,6 +25,8 @@ pub enum Heard {
         to: String,
         id: String,
     },
+    /// The client synced its critical app state (what a new device does last before it is up).
+    CriticalSync,
 }
 
 pub struct Answer {
@@ -162,7 +164,21 @@ fn answer_iq(iq: &Node) -> Answer {
         },
         // Going active is when WhatsApp delivers the offline queue; ours is empty.
         ("passive", "active") => quiet(vec![result(iq, Vec::new()), offline_done()]),
-        ("w:sync:app:state", "sync") => quiet(vec![result(iq, vec![app_state(first)])]),
+        ("w:sync:app:state", "sync") => {
+            let critical = first
+                .map(children)
+                .unwrap_or_default()
+                .iter()
+                .any(|collection| attr(collection, "name") == "critical_block");
+            Answer {
+                nodes: vec![result(iq, vec![app_state(first)])],
+                heard: if critical {
+                    Heard::CriticalSync
+                } else {
+                    Heard::Nothing
+                },
+            }
+        }
         ("usync", "usync") => quiet(vec![result(iq, vec![usync(first)])]),
         // "Service unavailable": the client keeps its keys (404 would force a re-upload).
         ("encrypt", "digest") => quiet(vec![iq_error(iq, 503, "service-unavailable")]),

@@ -13,6 +13,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::conn::{Close, Conn, Wire};
 use super::handshake::{self, Done, Kind};
+use super::messaging;
 use super::pairing::{self, Qr};
 use super::router::{self, Heard};
 use super::{Inner, Kick, LiveConnection};
@@ -31,6 +32,11 @@ pub enum Command {
     Kick {
         kick: Kick,
         reply: oneshot::Sender<Result<(), String>>,
+    },
+    Deliver {
+        from: String,
+        text: String,
+        reply: oneshot::Sender<Result<String, String>>,
     },
 }
 
@@ -149,6 +155,9 @@ async fn pairing(
             },
             command = inbox.recv() => match command {
                 None => return Ok(()),
+                Some(Command::Deliver { reply, .. }) => {
+                    let _ = reply.send(Err("the device is still pairing".into()));
+                }
                 Some(Command::Kick { kick, reply }) => {
                     if matches!(kick, Kick::Drop | Kick::Unreachable) {
                         let _ = reply.send(Ok(()));
@@ -254,12 +263,24 @@ async fn login(
         tokio::select! {
             node = conn.recv_node() => {
                 let Some(node) = node else { return Ok(()) };
-                let answer = router::answer(&node?);
+                let node = node?;
+                if let Some(reply) = messaging::answer_keys(peer, &jid, &node) {
+                    conn.send_node(&reply);
+                    if node.get_optional_child("registration").is_some() {
+                        peer.counters().key_uploads += 1;
+                        if !peer.config.withhold_app_state_keys {
+                            share_app_state_keys(peer, conn, &jid).await;
+                        }
+                    }
+                    continue;
+                }
+                let answer = router::answer(&node);
                 for reply in &answer.nodes {
                     conn.send_node(reply);
                 }
                 match answer.heard {
                     Heard::Nothing => {}
+                    Heard::CriticalSync => peer.counters().critical_syncs += 1,
                     Heard::RemoveCompanion(removed) => {
                         peer.counters().companions_removed += 1;
                         peer.accounts().remove(&removed)?;
@@ -267,7 +288,10 @@ async fn login(
                     }
                     Heard::Message { to, id } => {
                         peer.counters().messages_sent += 1;
-                        debug!(%to, %id, "wa-peer: message from the client");
+                        match messaging::receive(peer, &jid, &node).await {
+                            Ok(read) => peer.sent().entry(jid.clone()).or_default().extend(read),
+                            Err(error) => info!(%to, %id, %error, "wa-peer: cannot read a message"),
+                        }
                     }
                 }
             },
@@ -275,6 +299,9 @@ async fn login(
                 None => return Ok(()),
                 Some(Command::Scan { reply, .. }) => {
                     let _ = reply.send(Err("this device is already paired".into()));
+                }
+                Some(Command::Deliver { from, text, reply }) => {
+                    let _ = reply.send(deliver(peer, conn, &jid, &from, &text).await);
                 }
                 Some(Command::Kick { kick, reply }) => {
                     let outcome = end_session(peer, conn, &jid, kick);
@@ -284,6 +311,42 @@ async fn login(
                 }
             },
         }
+    }
+}
+
+/// Phone `from` writes to the companion logged in on `conn`.
+async fn deliver(
+    peer: &Inner,
+    conn: &mut Conn,
+    jid: &str,
+    from: &str,
+    text: &str,
+) -> Result<String, String> {
+    let bundle = peer
+        .accounts()
+        .bundle(jid)
+        .ok_or("the companion has not uploaded its keys yet")?;
+    let (stanza, id) = messaging::compose_text(peer, jid, &bundle, from, text).await?;
+    if !conn.send_node(&stanza) {
+        return Err("the connection closed".into());
+    }
+    peer.counters().messages_delivered += 1;
+    info!(%jid, %from, %id, "wa-peer: message delivered");
+    Ok(id)
+}
+
+/// The phone's first message to a companion that just published its keys.
+async fn share_app_state_keys(peer: &Inner, conn: &mut Conn, jid: &str) {
+    let shared = async {
+        let bundle = peer.accounts().bundle(jid).ok_or("no bundle")?;
+        let raw_id = peer.accounts().raw_id(jid).ok_or("no account")?;
+        let stanza = messaging::compose_key_share(peer, jid, &bundle, raw_id).await?;
+        conn.send_node(&stanza);
+        Ok::<(), String>(())
+    };
+    match shared.await {
+        Ok(()) => debug!(%jid, "wa-peer: app-state keys shared"),
+        Err(error) => info!(%jid, %error, "wa-peer: cannot share app-state keys"),
     }
 }
 

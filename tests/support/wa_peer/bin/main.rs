@@ -35,6 +35,9 @@ struct Args {
     /// Rotate QR codes this often instead of at the client's own pace (e.g. 2s).
     #[arg(long, value_parser = wasess::time::parse_duration)]
     qr_rotate: Option<Duration>,
+    /// Phones never share app-state keys with new companions.
+    #[arg(long)]
+    withhold_keys: bool,
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ async fn serve(args: Args) -> Result<(), String> {
             refs: args.qr_refs,
             rotate_every: args.qr_rotate,
         },
+        withhold_app_state_keys: args.withhold_keys,
     })?;
     let bind = |address: SocketAddr| async move {
         tokio::net::TcpListener::bind(address)
