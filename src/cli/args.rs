@@ -378,6 +378,9 @@ pub struct PeerFlags {
     /// The in-process peer's phones never share app-state keys with new devices.
     #[arg(long)]
     pub wa_peer_withhold_keys: bool,
+    /// The in-process peer starts with a new server key, as after a key rotation.
+    #[arg(long)]
+    pub wa_peer_new_server_key: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

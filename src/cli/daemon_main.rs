@@ -81,6 +81,7 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
                 rotate_every: all.peer.wa_peer_qr_rotate,
             },
             withhold_keys: all.peer.wa_peer_withhold_keys,
+            new_server_key: all.peer.wa_peer_new_server_key,
         },
         data_dir,
     })

@@ -65,6 +65,8 @@ pub struct PeerOptions {
     pub qr: crate::wa_peer::QrPlan,
     /// The in-process peer's phones never share app-state keys.
     pub withhold_keys: bool,
+    /// The in-process peer starts with a new server key.
+    pub new_server_key: bool,
 }
 
 /// Re-read on SIGHUP.

@@ -173,6 +173,7 @@ fn make_backend(config: &Config) -> Result<Arc<dyn Backend>, Error> {
                 state_file: Some(config.data_dir.join("wa-peer.json")),
                 qr: config.peer.qr,
                 withhold_app_state_keys: config.peer.withhold_keys,
+                new_server_key: config.peer.new_server_key,
             })
             .map_err(Error::Config)?;
             Arc::new(

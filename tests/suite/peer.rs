@@ -39,6 +39,7 @@ over_both_transports!(
     a_replaced_stream_is_never_reconnected,
     logouts_from_the_phone_and_from_wasess_end_the_link,
     a_restarted_daemon_logs_in_again_with_ik,
+    a_rotated_server_key_is_met_with_xx_fallback,
     bans_pause_and_lost_networks_give_up,
     a_link_lost_before_its_first_connected_is_left_to_the_supervisor,
     texts_travel_end_to_end_encrypted_both_ways,
@@ -301,6 +302,37 @@ fn a_restarted_daemon_logs_in_again_with_ik(transport: Transport) {
         let row = setup.row(ALICE);
         row["status"] == "CONNECTED" && row["reason"] == "reconnected"
     });
+}
+
+fn a_rotated_server_key_is_met_with_xx_fallback(transport: Transport) {
+    let mut setup = PeerSetup::start(transport, PeerOptions::default());
+    setup.add_users(&[ALICE]);
+    setup.pair(ALICE, NUMBER);
+    devices_up(&setup, 1);
+    setup.restart_with_new_server_key();
+    // The peer (restarted too, counting from zero) cannot open the IK hello sealed to its
+    // old key: it answers with XXfallback, and the login goes through in that one round.
+    setup.wait_until("the login", || setup.counter("logins") == 1);
+    let counters = setup.counters();
+    assert_eq!(
+        (
+            counters["handshakes_ik"].as_u64(),
+            counters["handshakes_xx_fallback"].as_u64(),
+            counters["logins_refused"].as_u64()
+        ),
+        (Some(0), Some(1), Some(0)),
+        "{counters}"
+    );
+    assert_eq!(setup.row(ALICE)["status"], "CONNECTED");
+    // The client kept the new key: its next login is IK again.
+    setup
+        .cli(&["sim", "event", "--user", ALICE, "network-drop"])
+        .success();
+    setup.wait_until("the reconnect", || {
+        let row = setup.row(ALICE);
+        row["status"] == "CONNECTED" && row["reason"] == "reconnected"
+    });
+    assert_eq!(setup.counter("handshakes_ik"), 1);
 }
 
 fn bans_pause_and_lost_networks_give_up(transport: Transport) {

@@ -45,7 +45,7 @@ impl Default for PeerOptions {
 pub struct PeerSetup {
     daemon: TestDaemon,
     /// The `wa-peer` process, for [`Transport::WebSocket`]; outlives daemon restarts.
-    _process: Option<PeerProcess>,
+    process: Option<PeerProcess>,
 }
 
 impl PeerSetup {
@@ -62,7 +62,7 @@ impl PeerSetup {
                 }
                 PeerSetup {
                     daemon: TestDaemon::start_backend("whatsapp-peer", FAST_CONFIG, &args),
-                    _process: None,
+                    process: None,
                 }
             }
             Transport::WebSocket => {
@@ -79,10 +79,27 @@ impl PeerSetup {
                 );
                 PeerSetup {
                     daemon,
-                    _process: Some(process),
+                    process: Some(process),
                 }
             }
         }
+    }
+
+    /// Stops the daemon and brings it back against a peer with a new server key (WhatsApp
+    /// rotating its key): stored sessions then try IK with a key the peer no longer has.
+    pub fn restart_with_new_server_key(&mut self) {
+        self.daemon.stop();
+        match self.process.as_mut() {
+            Some(process) => process.restart_with_new_server_key(),
+            None => self
+                .daemon
+                .extra_args
+                .push("--wa-peer-new-server-key".into()),
+        }
+        self.daemon.restart();
+        self.daemon
+            .extra_args
+            .retain(|arg| arg != "--wa-peer-new-server-key");
     }
 
     /// The peer's counters (`sim.peer`).
@@ -123,18 +140,50 @@ impl DerefMut for PeerSetup {
 /// The `wa-peer` binary, killed when dropped.
 struct PeerProcess {
     child: Child,
-    endpoint: String,
+    options: PeerOptions,
+    /// Where it listens for clients and for controls.
+    listen: String,
     control: String,
-    _dir: TempDir,
+    endpoint: String,
+    dir: TempDir,
 }
 
 impl PeerProcess {
     fn start(options: PeerOptions) -> PeerProcess {
         let dir = tempfile::tempdir().expect("temp dir");
+        let (child, listen, control) =
+            PeerProcess::spawn(&dir, options, "127.0.0.1:0", "127.0.0.1:0", false);
+        PeerProcess {
+            child,
+            options,
+            endpoint: format!("ws://{listen}/ws/chat"),
+            listen,
+            control,
+            dir,
+        }
+    }
+
+    /// The same peer (same state, same ports) started again with a new server key.
+    fn restart_with_new_server_key(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, _, _) =
+            PeerProcess::spawn(&self.dir, self.options, &self.listen, &self.control, true);
+        self.child = child;
+    }
+
+    fn spawn(
+        dir: &TempDir,
+        options: PeerOptions,
+        listen: &str,
+        control: &str,
+        new_server_key: bool,
+    ) -> (Child, String, String) {
         let mut command = Command::new(WA_PEER);
         command
             .arg("--state")
             .arg(dir.path().join("wa-peer.json"))
+            .args(["--listen", listen, "--control", control])
             .args(["--qr-refs", &options.qr_codes.to_string()])
             .env("WASESS_LOG", "info")
             .stdin(Stdio::piped())
@@ -146,6 +195,9 @@ impl PeerProcess {
         }
         if options.withhold_keys {
             command.arg("--withhold-keys");
+        }
+        if new_server_key {
+            command.arg("--new-server-key");
         }
         let mut child = command.spawn().expect("start wa-peer");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -162,12 +214,12 @@ impl PeerProcess {
         let endpoint = announced("endpoint");
         let control = announced("control");
         drain(stdout);
-        PeerProcess {
-            child,
-            endpoint,
-            control,
-            _dir: dir,
-        }
+        let listen = endpoint
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.strip_suffix("/ws/chat"))
+            .unwrap_or_else(|| panic!("wa-peer listens on '{endpoint}'"))
+            .to_string();
+        (child, listen, control)
     }
 }
 

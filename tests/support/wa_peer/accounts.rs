@@ -2,7 +2,7 @@
 //! their linked companion devices with the key bundles they uploaded. Saved as JSON after
 //! every change when a state file is set, so a restarted peer still knows its companions
 //! (and they can log in again with IK against the same server key). Phone keys are derived
-//! from the server key ([`Accounts::phones_secret`]), not stored.
+//! from a stored secret ([`Accounts::phones_secret`]), not stored themselves.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ const FIRST_LID: u64 = 100_000_000_000_001;
 #[derive(Serialize, Deserialize)]
 struct State {
     server_key: String,
+    phones_secret: String,
     next_lid: u64,
     accounts: BTreeMap<String, Account>,
 }
@@ -93,6 +94,7 @@ impl Accounts {
             path,
             state: State {
                 server_key: B64.encode(new_key_pair().private_key.serialize()),
+                phones_secret: B64.encode(random_bytes::<32>()),
                 next_lid: FIRST_LID,
                 accounts: BTreeMap::new(),
             },
@@ -116,9 +118,16 @@ impl Accounts {
         decode32(&self.state.server_key).expect("the server key is 32 bytes")
     }
 
+    /// Replaces the server's Noise key, as WhatsApp rotates its own: clients that cached the
+    /// old one fail IK and fall back to XX.
+    pub fn new_server_key(&mut self) -> Result<(), String> {
+        self.state.server_key = B64.encode(new_key_pair().private_key.serialize());
+        self.save()
+    }
+
     /// What the phones' keys are derived from.
     pub fn phones_secret(&self) -> [u8; 32] {
-        whatsapp_rust::wacore::libsignal::crypto::hmac_sha256(&self.server_key(), b"phones")
+        decode32(&self.state.phones_secret).expect("the phones' secret is 32 bytes")
     }
 
     /// The phone number behind `jid` (a phone number JID, or a linked account's LID).

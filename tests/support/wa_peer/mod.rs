@@ -68,6 +68,8 @@ pub struct PeerConfig {
     /// The phones never share app-state keys with new companions, which then wait (10 s in
     /// whatsapp-rust) before they report themselves connected.
     pub withhold_app_state_keys: bool,
+    /// Start with a new server key (a key rotation), keeping accounts and companions.
+    pub new_server_key: bool,
 }
 
 /// What the peer saw, for tests to assert on.
@@ -192,7 +194,10 @@ struct LiveConnection {
 
 impl Peer {
     pub fn new(config: PeerConfig) -> Result<Peer, String> {
-        let accounts = Accounts::load(config.state_file.clone())?;
+        let mut accounts = Accounts::load(config.state_file.clone())?;
+        if config.new_server_key {
+            accounts.new_server_key()?;
+        }
         let keys = ServerKeys::from_private(&accounts.server_key())?;
         let phones = signal::Phones::new(accounts.phones_secret());
         Ok(Peer {

@@ -38,6 +38,9 @@ struct Args {
     /// Phones never share app-state keys with new companions.
     #[arg(long)]
     withhold_keys: bool,
+    /// Start with a new server key (keeping the accounts in --state), as after a rotation.
+    #[arg(long)]
+    new_server_key: bool,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ async fn serve(args: Args) -> Result<(), String> {
             rotate_every: args.qr_rotate,
         },
         withhold_app_state_keys: args.withhold_keys,
+        new_server_key: args.new_server_key,
     })?;
     let bind = |address: SocketAddr| async move {
         tokio::net::TcpListener::bind(address)
