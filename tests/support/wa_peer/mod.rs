@@ -1,14 +1,14 @@
 //! A test WhatsApp Web server ("peer") that the real whatsapp-rust client can log in to,
 //! offline. It owns the server side of the protocol: the Noise handshake (XX, IK and
-//! XXfallback) with an unsigned certificate chain, the framing, binary stanzas, QR pairing
-//! signed as the phone would sign it, logins, the post-login IQs, and the stanzas that end a
-//! session (replaced, logged out, banned), and end-to-end encrypted texts between its phones
-//! and the companions. Tests act as the phone through [`PeerControl`].
+//! XXfallback) with its own certificate chain, the framing, binary stanzas, QR pairing signed
+//! as the phone would sign it, logins, the post-login IQs and the stanzas that end a session
+//! (replaced, logged out, banned). Its phones also exchange end-to-end encrypted texts with
+//! the companions. Tests act as the phone through [`PeerControl`].
 //!
 //! Connections reach it in-process ([`memory`]: a whatsapp-rust `TransportFactory`) or over a
 //! loopback WebSocket ([`ws`]); [`control_port`] serves the controls as lines of text.
 //! The client must be built with whatsapp-rust's `danger-skip-cert-chain-verify` (feature
-//! `wa-peer`), since the peer cannot sign with WhatsApp's root key.
+//! `wa-peer`), since the peer's chain cannot be signed by WhatsApp's root key.
 
 mod accounts;
 mod conn;
