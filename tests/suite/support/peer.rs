@@ -185,6 +185,7 @@ impl PeerProcess {
             .arg(dir.path().join("wa-peer.json"))
             .args(["--listen", listen, "--control", control])
             .args(["--qr-refs", &options.qr_codes.to_string()])
+            .arg("--until-stdin-closes")
             .env("WASESS_LOG", "info")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

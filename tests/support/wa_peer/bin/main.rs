@@ -1,6 +1,7 @@
 //! `wa-peer`: the test WhatsApp peer as a process, for clients using whatsapp-rust's
 //! production WebSocket transport (`wasessd --backend whatsapp --wa-endpoint …`).
-//! Prints where it listens, one line each, then serves until stdin closes or a signal:
+//! Prints where it listens, one line each, then serves until SIGTERM or SIGINT (or, with
+//! `--until-stdin-closes`, until its parent goes away):
 //!
 //! ```text
 //! endpoint ws://127.0.0.1:PORT/ws/chat
@@ -41,6 +42,9 @@ struct Args {
     /// Start with a new server key (keeping the accounts in --state), as after a rotation.
     #[arg(long)]
     new_server_key: bool,
+    /// Also stop when stdin closes (for test harnesses that may die without cleaning up).
+    #[arg(long)]
+    until_stdin_closes: bool,
 }
 
 fn main() -> ExitCode {
@@ -91,12 +95,19 @@ async fn serve(args: Args) -> Result<(), String> {
     println!("control {}", local(&controls)?);
     tokio::spawn(ws::listen(peer.clone(), clients));
     tokio::spawn(control_port::listen(peer, controls));
-    // Whoever started us holds stdin: when it goes away, so do we.
-    let stdin_closed = tokio::task::spawn_blocking(|| {
-        let mut sink = [0u8; 256];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-    });
+    let until_stdin_closes = args.until_stdin_closes;
+    let stdin_closed = async move {
+        if !until_stdin_closes {
+            return std::future::pending().await;
+        }
+        // The harness holds our stdin: when it goes away, so do we.
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        })
+        .await;
+    };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
     tokio::select! {
