@@ -254,11 +254,12 @@ impl Inner {
         let (reply, answer) = oneshot::channel();
         let sent = {
             let live = self.live();
+            // The newest, should an old connection of the same device still be closing.
             live.connections
-                .values()
-                .filter(|connection| pick(connection))
-                .last()
-                .map(|connection| connection.commands.send(command(reply)).is_ok())
+                .iter()
+                .filter(|(_, connection)| pick(connection))
+                .max_by_key(|(id, _)| **id)
+                .map(|(_, connection)| connection.commands.send(command(reply)).is_ok())
         };
         match sent {
             Some(true) => answer
