@@ -20,3 +20,9 @@ pub mod paths;
 pub mod protocol;
 pub mod registry;
 pub mod time;
+
+/// The test WhatsApp peer (test builds only): the server side of WhatsApp Web, for the real
+/// backend to talk to offline. Its code lives with the tests that need it.
+#[cfg(all(unix, feature = "wa-peer"))]
+#[path = "../tests/support/wa_peer/mod.rs"]
+pub mod wa_peer;

@@ -55,6 +55,9 @@ pub mod method {
     pub const SIM_EVENT: &str = "sim.event";
     pub const SIM_MESSAGE: &str = "sim.message";
     pub const SIM_SENT: &str = "sim.sent";
+    /// The test WhatsApp peer's counters (test builds only).
+    #[cfg(feature = "wa-peer")]
+    pub const SIM_PEER: &str = "sim.peer";
 }
 
 /// Notification names.

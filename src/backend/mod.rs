@@ -148,6 +148,13 @@ pub trait PhoneControls: Send + Sync {
     async fn event(&self, user: &UserKey, event: SimEventKind) -> Result<(), Error>;
     async fn message(&self, user: &UserKey, from: &PhoneNumber, text: &str) -> Result<(), Error>;
     async fn sent(&self, user: &UserKey) -> Result<Vec<SentMessage>, Error>;
+    /// What a test WhatsApp peer behind this backend counted (test builds only).
+    #[cfg(feature = "wa-peer")]
+    async fn peer(&self) -> Result<serde_json::Value, Error> {
+        Err(Error::Unsupported(
+            "this backend has no test WhatsApp peer".into(),
+        ))
+    }
 }
 
 #[async_trait]

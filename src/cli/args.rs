@@ -366,12 +366,31 @@ pub struct PeerFlags {
     /// Point every WhatsApp client at this test peer (ws://…) instead of WhatsApp.
     #[arg(long, env = "WASESS_WA_ENDPOINT", value_name = "URL")]
     pub wa_endpoint: Option<String>,
+    /// The control port of the test peer behind --wa-endpoint: `sim` commands act there.
+    #[arg(long, value_name = "ADDRESS", requires = "wa_endpoint")]
+    pub wa_peer_control: Option<std::net::SocketAddr>,
+    /// QR codes per pairing of the in-process peer (--backend whatsapp-peer).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub wa_peer_qr_codes: u32,
+    /// Rotate the in-process peer's QR codes this often instead of at the client's pace.
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration)]
+    pub wa_peer_qr_rotate: Option<std::time::Duration>,
+    /// The in-process peer's phones never share app-state keys with new devices.
+    #[arg(long)]
+    pub wa_peer_withhold_keys: bool,
+    /// The in-process peer starts with a new server key, as after a key rotation.
+    #[arg(long)]
+    pub wa_peer_new_server_key: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
     Whatsapp,
     Simulated,
+    /// The real backend against an in-process test WhatsApp peer (test builds only).
+    #[cfg(feature = "wa-peer")]
+    #[value(hide = true)]
+    WhatsappPeer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

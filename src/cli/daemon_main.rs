@@ -66,11 +66,23 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
         backend: match args.backend {
             BackendArg::Whatsapp => BackendKind::Whatsapp,
             BackendArg::Simulated => BackendKind::Simulated,
+            #[cfg(feature = "wa-peer")]
+            BackendArg::WhatsappPeer => BackendKind::WhatsappPeer,
         },
         node_id,
         config_file: args.config.clone(),
         wa_endpoint,
         settings,
+        #[cfg(feature = "wa-peer")]
+        peer: crate::daemon::config::PeerOptions {
+            control: all.peer.wa_peer_control,
+            qr: crate::wa_peer::QrPlan {
+                refs: all.peer.wa_peer_qr_codes,
+                rotate_every: all.peer.wa_peer_qr_rotate,
+            },
+            withhold_keys: all.peer.wa_peer_withhold_keys,
+            new_server_key: all.peer.wa_peer_new_server_key,
+        },
         data_dir,
     })
 }

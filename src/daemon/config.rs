@@ -20,6 +20,9 @@ pub enum BackendKind {
     Whatsapp,
     /// The simulated phone and server, for tests and demos.
     Simulated,
+    /// The real backend against an in-process test WhatsApp peer (test builds only).
+    #[cfg(feature = "wa-peer")]
+    WhatsappPeer,
 }
 
 impl BackendKind {
@@ -27,6 +30,8 @@ impl BackendKind {
         match self {
             BackendKind::Whatsapp => "whatsapp",
             BackendKind::Simulated => "simulated",
+            #[cfg(feature = "wa-peer")]
+            BackendKind::WhatsappPeer => "whatsapp-peer",
         }
     }
 }
@@ -45,6 +50,23 @@ pub struct Config {
     /// A loopback TCP address to serve besides the socket, and its token file.
     pub tcp: Option<(std::net::SocketAddr, PathBuf)>,
     pub settings: Settings,
+    /// How to run and reach the test WhatsApp peer (test builds only).
+    #[cfg(feature = "wa-peer")]
+    pub peer: PeerOptions,
+}
+
+/// Test builds only: the test WhatsApp peer's settings.
+#[cfg(feature = "wa-peer")]
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// The control port of a peer in another process (with `--wa-endpoint`).
+    pub control: Option<std::net::SocketAddr>,
+    /// How the in-process peer hands out QR codes.
+    pub qr: crate::wa_peer::QrPlan,
+    /// The in-process peer's phones never share app-state keys.
+    pub withhold_keys: bool,
+    /// The in-process peer starts with a new server key.
+    pub new_server_key: bool,
 }
 
 /// Re-read on SIGHUP.

@@ -152,11 +152,35 @@ pub async fn run(
 }
 
 fn make_backend(config: &Config) -> Result<Arc<dyn Backend>, Error> {
+    use crate::backend::whatsapp::WhatsappBackend;
     Ok(match config.backend {
         BackendKind::Simulated => Arc::new(SimulatedBackend::new(config.settings.simulated)),
-        BackendKind::Whatsapp => Arc::new(crate::backend::whatsapp::WhatsappBackend::new(
-            config.wa_endpoint.clone(),
-        )),
+        BackendKind::Whatsapp => {
+            let backend = WhatsappBackend::new(config.wa_endpoint.clone());
+            #[cfg(feature = "wa-peer")]
+            let backend = match config.peer.control {
+                Some(control) => {
+                    backend.with_peer(crate::backend::whatsapp::peer::PeerHooks::remote(control))
+                }
+                None => backend,
+            };
+            Arc::new(backend)
+        }
+        #[cfg(feature = "wa-peer")]
+        BackendKind::WhatsappPeer => {
+            // The peer keeps its accounts next to the sessions, so a restart resumes them.
+            let peer = crate::wa_peer::Peer::new(crate::wa_peer::PeerConfig {
+                state_file: Some(config.data_dir.join("wa-peer.json")),
+                qr: config.peer.qr,
+                withhold_app_state_keys: config.peer.withhold_keys,
+                new_server_key: config.peer.new_server_key,
+            })
+            .map_err(Error::Config)?;
+            Arc::new(
+                WhatsappBackend::new(None)
+                    .with_peer(crate::backend::whatsapp::peer::PeerHooks::in_process(peer)),
+            )
+        }
     })
 }
 

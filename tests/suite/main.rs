@@ -2,7 +2,8 @@
 //!
 //! `registry` runs every registry operation against SQLite, and against PostgreSQL when
 //! `WASESS_TEST_DATABASE_URL` names one. The end-to-end modules start a real `wasessd` and
-//! drive it with the real `wasess`.
+//! drive it with the real `wasess`; with the `wa-peer` feature, `peer` does so with the real
+//! WhatsApp backend against the test WhatsApp peer.
 
 mod support;
 
@@ -10,5 +11,7 @@ mod cli;
 mod events;
 mod nodes;
 mod ops;
+#[cfg(feature = "wa-peer")]
+mod peer;
 mod registry;
 mod reliability;

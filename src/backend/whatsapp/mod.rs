@@ -9,6 +9,8 @@
 //! reports to the supervisor and waits for its `reconnect()`, so the cap and back-off of
 //! DESIGN.md are the only reconnect policy, and a replaced stream ends the driver for good.
 
+#[cfg(feature = "wa-peer")]
+pub mod peer;
 mod recording;
 mod translate;
 
@@ -28,7 +30,7 @@ use whatsapp_rust::prelude::{
     TokioRuntime,
 };
 use whatsapp_rust::store::SqliteStore;
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
 
 use self::recording::{LastError, RecordingHttp, RecordingTransport};
 use self::translate::{translate, Effect};
@@ -71,6 +73,9 @@ const INTEREST: &[WaKind] = &[
 pub struct WhatsappBackend {
     /// A test peer to talk to instead of WhatsApp (`--wa-endpoint`, test builds only).
     endpoint: Option<String>,
+    /// The test peer's transport and phone controls (test builds only).
+    #[cfg(feature = "wa-peer")]
+    peer: Option<Arc<peer::PeerHooks>>,
 }
 
 impl WhatsappBackend {
@@ -78,7 +83,45 @@ impl WhatsappBackend {
         if let Some(endpoint) = &endpoint {
             warn!(%endpoint, "talking to a test WhatsApp endpoint, not WhatsApp's servers");
         }
-        WhatsappBackend { endpoint }
+        WhatsappBackend {
+            endpoint,
+            #[cfg(feature = "wa-peer")]
+            peer: None,
+        }
+    }
+
+    /// The real backend against a test peer: its clients reach the peer through the
+    /// transport the hooks give each session (or through `--wa-endpoint`), with a fixed
+    /// client version, and `sim` commands act as the phone through the peer's controls.
+    #[cfg(feature = "wa-peer")]
+    pub fn with_peer(mut self, hooks: Arc<peer::PeerHooks>) -> WhatsappBackend {
+        if hooks.transport().is_some() {
+            warn!("talking to an in-process test WhatsApp peer, not WhatsApp's servers");
+        }
+        self.peer = Some(hooks);
+        self
+    }
+
+    /// How this session's client reaches "WhatsApp".
+    fn transport(&self) -> Arc<dyn TransportFactory> {
+        #[cfg(feature = "wa-peer")]
+        if let Some(transport) = self.peer.as_ref().and_then(|hooks| hooks.transport()) {
+            return transport;
+        }
+        let mut transport = TokioWebSocketTransportFactory::new();
+        if let Some(endpoint) = &self.endpoint {
+            transport = transport.with_url(endpoint.clone());
+        }
+        Arc::new(transport)
+    }
+
+    /// A test peer cannot serve the version fetch: announce a fixed version instead.
+    fn talks_to_a_peer(&self) -> bool {
+        #[cfg(feature = "wa-peer")]
+        if self.peer.is_some() {
+            return true;
+        }
+        self.endpoint.is_some()
     }
 
     async fn build(
@@ -94,14 +137,10 @@ impl WhatsappBackend {
         let store = SqliteStore::new(location)
             .await
             .map_err(|error| Error::Store(format!("{}: {error}", store_path.display())))?;
-        let mut transport = TokioWebSocketTransportFactory::new();
-        if let Some(endpoint) = &self.endpoint {
-            transport = transport.with_url(endpoint.clone());
-        }
         let mut builder = Bot::builder()
             .with_backend(store)
             .with_transport_factory(RecordingTransport {
-                inner: transport,
+                inner: self.transport(),
                 last_error: last_error.clone(),
             })
             .with_http_client(RecordingHttp {
@@ -110,7 +149,7 @@ impl WhatsappBackend {
             })
             .with_runtime(TokioRuntime)
             .skip_history_sync();
-        if self.endpoint.is_some() {
+        if self.talks_to_a_peer() {
             builder = builder.with_version(PEER_CLIENT_VERSION);
         }
         if let StartMode::PairCode(phone) = mode {
@@ -169,11 +208,17 @@ impl Backend for WhatsappBackend {
             wake: Notify::new(),
             outcome,
             last_error,
+            #[cfg(feature = "wa-peer")]
+            last_qr: Mutex::new(None),
         });
         let subscription = client.subscribe(
             EventInterest::of(INTEREST),
             Arc::new(Handler(shared.clone())),
         );
+        #[cfg(feature = "wa-peer")]
+        if let Some(hooks) = &self.peer {
+            hooks.track(&request.user, &shared, &client);
+        }
         let driver = tokio::spawn(drive(bot, client.clone(), shared.clone()));
         info!(user = %request.user, mode = ?request.mode, "WhatsApp client started");
         Ok(Arc::new(WhatsappSession {
@@ -185,6 +230,13 @@ impl Backend for WhatsappBackend {
             })),
             store_path,
         }))
+    }
+
+    #[cfg(feature = "wa-peer")]
+    fn phone(&self) -> Option<Arc<dyn super::PhoneControls>> {
+        self.peer
+            .clone()
+            .map(|hooks| hooks as Arc<dyn super::PhoneControls>)
     }
 }
 
@@ -214,6 +266,9 @@ struct Shared {
     wake: Notify,
     outcome: watch::Sender<Attempt>,
     last_error: LastError,
+    /// The QR code on screen, for a test peer's phone to scan.
+    #[cfg(feature = "wa-peer")]
+    last_qr: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -237,6 +292,10 @@ impl EventHandler for Handler {
     fn handle_event(&self, event: Arc<Event>) {
         let (kinds, effect) = translate(&event, SystemClock.now());
         let shared = &self.0;
+        #[cfg(feature = "wa-peer")]
+        if let Event::PairingQrCode(qr) = &*event {
+            *shared.last_qr.lock().unwrap_or_else(|p| p.into_inner()) = Some(qr.code.clone());
+        }
         match effect {
             Effect::None => {}
             Effect::Up => {
@@ -269,7 +328,9 @@ async fn drive(bot: Bot, client: Arc<Client>, shared: Arc<Shared>) {
             break;
         }
         let up = shared.up.load(Ordering::SeqCst);
-        if shared.restart.load(Ordering::SeqCst) && !up {
+        // Only the run right after pairing is WhatsApp's restart. If that one ends before
+        // `Connected`, it failed like any attempt: re-running it at once would loop.
+        if shared.restart.swap(false, Ordering::SeqCst) && !up {
             debug!(user = %shared.user, "restarting the stream after pairing");
             continue;
         }

@@ -24,13 +24,13 @@ impl LastError {
     }
 }
 
-pub struct RecordingTransport<F> {
-    pub inner: F,
+pub struct RecordingTransport {
+    pub inner: Arc<dyn TransportFactory>,
     pub last_error: LastError,
 }
 
 #[async_trait]
-impl<F: TransportFactory> TransportFactory for RecordingTransport<F> {
+impl TransportFactory for RecordingTransport {
     async fn create_transport(
         &self,
     ) -> Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>), anyhow::Error> {

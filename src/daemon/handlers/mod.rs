@@ -94,6 +94,8 @@ pub async fn dispatch(
         method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),
         method::SIM_MESSAGE => reply(sim::message(supervisor, parse(params)?).await?),
         method::SIM_SENT => reply(sim::sent(supervisor, parse(params)?).await?),
+        #[cfg(feature = "wa-peer")]
+        method::SIM_PEER => reply(sim::peer(supervisor).await?),
         other => Err(Error::UnknownMethod(other.to_string())),
     }
 }

@@ -1,5 +1,6 @@
 //! `sim.scan`, `sim.event`, `sim.message`, `sim.sent`: a test acting as the user's phone.
-//! Only backends with phone controls accept them; the real backend refuses.
+//! Only backends with phone controls accept them: the simulated one, and (test builds) the
+//! real one against a test WhatsApp peer, which also answers `sim.peer` with its counters.
 
 use std::sync::Arc;
 
@@ -62,4 +63,9 @@ pub async fn sent(supervisor: &Supervisor, params: UserParams) -> Result<SimSent
         messages: controls.sent(&user).await?,
         user: user.to_string(),
     })
+}
+
+#[cfg(feature = "wa-peer")]
+pub async fn peer(supervisor: &Supervisor) -> Result<serde_json::Value, Error> {
+    Ok(phone(supervisor)?.peer().await?)
 }

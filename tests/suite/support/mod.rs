@@ -2,4 +2,6 @@
 
 pub mod daemon;
 pub mod databases;
+#[cfg(feature = "wa-peer")]
+pub mod peer;
 pub mod receiver;
