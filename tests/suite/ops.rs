@@ -300,6 +300,16 @@ fn generated_completions_and_man_pages_are_fresh() {
         stale.is_empty(),
         "out of date: {stale:?}; run `WASESS_REGENERATE=1 cargo test generated` and commit"
     );
+    // What a release build offers: no test-peer flag.
+    let man = std::fs::read_to_string(root.join("man/wasessd.1")).expect("man page");
+    assert!(
+        !man.contains("wa-endpoint") && !man.contains("wa\\-endpoint"),
+        "a test flag leaked"
+    );
+    assert!(
+        man.contains("listen\\-tcp"),
+        "the man page lists the real flags"
+    );
 }
 
 #[test]

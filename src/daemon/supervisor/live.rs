@@ -1,0 +1,285 @@
+//! Live sessions: reconnects with a cap, the end of a session, resumes after a restart, and
+//! sessions the registry (or another node) moved on without us.
+
+use super::*;
+
+impl Supervisor {
+    pub(super) async fn connected(
+        &self,
+        user: &UserKey,
+        generation: u64,
+        session: Option<Arc<dyn Session>>,
+    ) {
+        match self
+            .registry
+            .apply(user, Change::Connected, Scope::OwnedHere)
+            .await
+        {
+            Ok(Some(_)) => {
+                self.changed();
+                if let Some(entry) = self.sessions().get_mut(user) {
+                    if entry.generation == generation {
+                        entry.phase = Phase::Live;
+                    }
+                }
+            }
+            Ok(None) => {
+                drop(session);
+                self.stale(user, generation).await;
+            }
+            Err(error) => warn!(%user, %error, "cannot record a connection"),
+        }
+    }
+
+    /// Reconnect with back-off, at most `max_reconnect_attempts` times, then give up.
+    pub(super) fn network_lost(self: &Arc<Self>, user: &UserKey, generation: u64, reason: String) {
+        {
+            let mut sessions = self.sessions();
+            match sessions.get_mut(user) {
+                Some(entry) if entry.generation == generation => {
+                    if matches!(entry.phase, Phase::Reconnecting) {
+                        return;
+                    }
+                    entry.phase = Phase::Reconnecting;
+                }
+                _ => return,
+            }
+        }
+        let supervisor = self.clone();
+        let user = user.clone();
+        tokio::spawn(async move {
+            supervisor.reconnect_loop(&user, generation, reason).await;
+        });
+    }
+
+    pub(super) async fn reconnect_loop(&self, user: &UserKey, generation: u64, mut reason: String) {
+        let settings = self.settings();
+        let max = settings.max_reconnect_attempts;
+        for attempt in 1..=max {
+            let change = Change::Reconnecting {
+                attempt,
+                max,
+                reason: reason.clone(),
+            };
+            match self.registry.apply(user, change, Scope::OwnedHere).await {
+                Ok(Some(_)) => self.changed(),
+                Ok(None) => return self.stale(user, generation).await,
+                Err(error) => warn!(%user, %error, "cannot record a reconnect attempt"),
+            }
+            let backoff = settings.reconnect_backoff * 2u32.saturating_pow(attempt - 1);
+            tokio::time::sleep(backoff).await;
+            let Some(session) = self.session_of(user, generation) else {
+                return;
+            };
+            match session.reconnect().await {
+                Ok(()) => return self.connected(user, generation, Some(session)).await,
+                Err(error) => {
+                    info!(%user, attempt, %error, "reconnect failed");
+                    reason = error.to_string();
+                }
+            }
+        }
+        let change = Change::Disconnected {
+            reason: format!("network lost: gave up after {max} reconnect attempts ({reason})"),
+        };
+        self.end_session(user, generation, change, false).await;
+    }
+
+    pub(super) fn session_of(&self, user: &UserKey, generation: u64) -> Option<Arc<dyn Session>> {
+        self.sessions()
+            .get(user)
+            .filter(|entry| entry.generation == generation)
+            .and_then(|entry| entry.session.clone())
+    }
+
+    pub(super) async fn drop_session(&self, user: &UserKey, generation: u64) {
+        if let Some(entry) = self.take(user, generation) {
+            if let Some(session) = entry.session {
+                session.close().await;
+            }
+        }
+    }
+
+    /// Closes `generation`'s session for good and records why; `forget` deletes the store.
+    pub(super) async fn end_session(
+        &self,
+        user: &UserKey,
+        generation: u64,
+        change: Change,
+        forget: bool,
+    ) {
+        self.drop_session(user, generation).await;
+        if forget {
+            self.delete_store(user);
+        }
+        match self.registry.apply(user, change, Scope::OwnedHere).await {
+            Ok(_) => self.changed(),
+            Err(error) => warn!(%user, %error, "cannot record the end of a session"),
+        }
+    }
+
+    /// Logs in again with stored credentials; the row must be this node's.
+    pub async fn resume(self: &Arc<Self>, user: &UserKey) -> Result<(), Error> {
+        if self.sessions().contains_key(user) {
+            return Err(Error::refused(format!("{user} already has a session here")));
+        }
+        if !self.store.exists(user) {
+            return Err(Error::NotFound(format!("{user} has no stored credentials")));
+        }
+        let generation = self.next_generation();
+        self.sessions().insert(
+            user.clone(),
+            Entry {
+                generation,
+                session: None,
+                phase: Phase::Live,
+            },
+        );
+        let request = StartRequest {
+            user: user.clone(),
+            store_dir: self.store.dir(user),
+            mode: StartMode::Resume,
+            generation,
+            events: self.events.clone(),
+        };
+        match tokio::time::timeout(START_TIMEOUT, self.backend.start(request)).await {
+            Ok(Ok(session)) => {
+                if let Some(entry) = self.sessions().get_mut(user) {
+                    if entry.generation == generation {
+                        entry.session = Some(session);
+                        return Ok(());
+                    }
+                }
+                session.close().await;
+                Ok(())
+            }
+            Ok(Err(error)) => {
+                self.take(user, generation);
+                Err(error.into())
+            }
+            Err(_) => {
+                self.take(user, generation);
+                Err(backend::Error::Unreachable("timed out resuming the session".into()).into())
+            }
+        }
+    }
+
+    /// After a restart: resume every `CONNECTED` row of this node whose credentials exist, a
+    /// few per second (never a storm); rows without credentials become `DISCONNECTED`.
+    pub async fn resume_all(self: Arc<Self>) {
+        let rows = match self
+            .registry
+            .connections(
+                Some(Status::Connected),
+                Some(self.registry.node_id()),
+                u32::MAX,
+            )
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => return warn!(%error, "cannot list sessions to resume"),
+        };
+        if rows.is_empty() {
+            return;
+        }
+        info!(sessions = rows.len(), "resuming sessions");
+        let pause = Duration::from_secs(1) / self.settings().resume_rate.max(1);
+        for row in rows {
+            let Ok(user) = UserKey::parse(&row.user) else {
+                continue;
+            };
+            let change = match self.resume(&user).await {
+                Ok(()) => continue,
+                Err(Error::NotFound(_)) => Change::Disconnected {
+                    reason: "credentials missing after restart".into(),
+                },
+                Err(error) => Change::Disconnected {
+                    reason: format!("resume failed: {error}"),
+                },
+            };
+            warn!(%user, ?change, "cannot resume");
+            if let Err(error) = self.registry.apply(&user, change, Scope::OwnedHere).await {
+                warn!(%user, %error, "cannot record a failed resume");
+            }
+            self.changed();
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// Closes a session the registry no longer backs (`row` as it is now): unlinked and
+    /// forgotten when its number was released, closed with its credentials kept otherwise.
+    pub(super) async fn abandon(&self, user: &UserKey, generation: u64, row: Option<&Connection>) {
+        let released = row.is_none_or(|row| row.phone_number.is_none());
+        if let Some(entry) = self.take(user, generation) {
+            if let Some(session) = entry.session {
+                if released {
+                    if let Err(error) = session.logout().await {
+                        warn!(%user, %error, "cannot unlink a device released elsewhere");
+                    }
+                } else {
+                    session.close().await;
+                }
+            }
+        }
+        if released {
+            self.delete_store(user);
+        }
+    }
+
+    /// The registry refused a change to `user`'s session: it moved on without us.
+    pub(super) async fn stale(&self, user: &UserKey, generation: u64) {
+        info!(%user, "the registry no longer backs this session: closing it");
+        let row = self.registry.connection(user).await.ok();
+        self.abandon(user, generation, row.as_ref()).await;
+    }
+
+    /// Applies what other nodes changed to this node's sessions, reading the outbox after
+    /// `after`: a session whose row another node moved on (displaced by a newer pairing, reset,
+    /// disconnected from elsewhere, taken over after this node was thought lost) is closed
+    /// here, and logged out and forgotten when its number was released. Returns the last id
+    /// read.
+    pub async fn reconcile(&self, after: i64) -> Result<i64, Error> {
+        let me = self.registry.node_id().to_string();
+        let events = self.registry.events_after(after, None, 500).await?;
+        let mut last = after;
+        let mut touched = std::collections::BTreeSet::new();
+        for event in &events {
+            last = event.id;
+            if event.kind == OutboxKind::State && event.node_id.as_deref() != Some(me.as_str()) {
+                if let Some(user) = &event.user {
+                    touched.insert(user.clone());
+                }
+            }
+        }
+        for name in touched {
+            let Ok(user) = UserKey::parse(&name) else {
+                continue;
+            };
+            let Some((generation, pairing)) = self.phase_of(&user) else {
+                continue;
+            };
+            let row = match self.registry.connection(&user).await {
+                Ok(row) => Some(row),
+                Err(registry::Error::UnknownUser(_)) => None,
+                Err(error) => return Err(error.into()),
+            };
+            let still_ours = row.as_ref().is_some_and(|row| {
+                row.node_id.as_deref() == Some(me.as_str())
+                    && matches!(
+                        (row.status, pairing),
+                        (Status::Connected, false) | (Status::PendingQr, true)
+                    )
+            });
+            if still_ours {
+                continue;
+            }
+            info!(%user, "another node changed this session's row: closing it here");
+            if pairing {
+                self.cancel(&user, generation).await;
+            } else {
+                self.abandon(&user, generation, row.as_ref()).await;
+            }
+        }
+        Ok(last)
+    }
+}

@@ -1,0 +1,203 @@
+//! The session supervisor: the one place that turns what backends report into registry
+//! changes, and operator commands into backend actions.
+//!
+//! Invariants it keeps:
+//! - at most one session per user on this node, tagged with a generation; events of any other
+//!   generation are stale and ignored, so a late event of a closed session changes nothing;
+//! - a pairing always ends through [`Supervisor::finish_pairing`], which closes the session,
+//!   deletes the half-made credential store, ends the registry pairing (lock released, pending
+//!   QR cleared) and tells the waiting client; nothing leaves a lock or a pending QR behind;
+//! - a replaced stream is never reconnected, and network drops get at most
+//!   `max_reconnect_attempts` attempts, so no reconnect loop is possible;
+//! - the registry decides: when it refuses a change (the row moved on, or another node owns
+//!   it), the session here is closed rather than trusted.
+//!
+//! Backend events are handled one at a time in arrival order by [`Supervisor::run_events`];
+//! slow work (reconnect back-off) runs in its own task.
+//!
+//! The methods live by concern: `pairing` (connect to paired or ended), `events` (what a
+//! backend reports), `live` (reconnects, resumes, sessions another node moved on), `operator`
+//! (the CLI's commands).
+
+mod events;
+mod live;
+mod operator;
+mod pairing;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc, Notify};
+use tracing::{debug, info, warn};
+
+use super::config::Settings;
+use super::Error;
+use crate::backend::{self, Backend, BackendEvent, EventKind, Session, StartMode, StartRequest};
+use crate::credentials::{remove_orphan_stores, CredentialStore};
+use crate::model::{
+    CleanupReport, Connection, DetachedHolder, EventKind as OutboxKind, ResetReport, Resolution,
+    Status,
+};
+use crate::protocol::QrNotice;
+use crate::registry::{
+    self, Change, CleanupScope, PairingEnd, PairingOutcome, PhoneNumber, Registry, Scope, UserKey,
+};
+
+/// How long a backend may take to start a session before the attempt counts as failed.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a waiting `connect` hears.
+#[derive(Debug, Clone)]
+pub enum PairingUpdate {
+    Qr(QrNotice),
+    Finished(PairingResult),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairingResult {
+    Paired {
+        phone: String,
+        displaced: Vec<String>,
+    },
+    Refused {
+        message: String,
+        reason_code: String,
+    },
+    Expired,
+    Cancelled,
+    Failed {
+        message: String,
+    },
+}
+
+/// A started pairing, for the `connect` that asked for it.
+pub struct PairingHandle {
+    pub user: UserKey,
+    pub generation: u64,
+    pub updates: broadcast::Receiver<PairingUpdate>,
+}
+
+struct Entry {
+    generation: u64,
+    session: Option<Arc<dyn Session>>,
+    phase: Phase,
+}
+
+enum Phase {
+    Pairing {
+        owner: String,
+        updates: broadcast::Sender<PairingUpdate>,
+    },
+    Live,
+    Reconnecting,
+}
+
+pub struct Supervisor {
+    registry: Registry,
+    backend: Arc<dyn Backend>,
+    store: CredentialStore,
+    settings: RwLock<Settings>,
+    sessions: Mutex<HashMap<UserKey, Entry>>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    generations: AtomicU64,
+    /// Rung after every registry write made here, so subscribers wake at once.
+    outbox: Arc<Notify>,
+}
+
+impl Supervisor {
+    /// The supervisor, and the receiving end of its backend events for [`Self::run_events`].
+    pub fn new(
+        registry: Registry,
+        backend: Arc<dyn Backend>,
+        store: CredentialStore,
+        settings: Settings,
+    ) -> (Arc<Supervisor>, mpsc::UnboundedReceiver<BackendEvent>) {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let supervisor = Arc::new(Supervisor {
+            registry,
+            backend,
+            store,
+            settings: RwLock::new(settings),
+            sessions: Mutex::new(HashMap::new()),
+            events,
+            // Unique across restarts too: attempt owners embed it.
+            generations: AtomicU64::new(u64::from(std::process::id()) << 32),
+            outbox: Arc::new(Notify::new()),
+        });
+        (supervisor, receiver)
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    pub fn outbox(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<UserKey, Entry>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn changed(&self) {
+        self.outbox.notify_waiters();
+    }
+
+    /// Users with a session here, and those of them still pairing.
+    pub fn local_users(&self) -> (HashSet<String>, HashSet<String>) {
+        let sessions = self.sessions();
+        let all = sessions.keys().map(|user| user.to_string()).collect();
+        let pairing = sessions
+            .iter()
+            .filter(|(_, entry)| matches!(entry.phase, Phase::Pairing { .. }))
+            .map(|(user, _)| user.to_string())
+            .collect();
+        (all, pairing)
+    }
+
+    /// Removes `user`'s entry when it is still `generation`'s.
+    fn take(&self, user: &UserKey, generation: u64) -> Option<Entry> {
+        let mut sessions = self.sessions();
+        match sessions.get(user) {
+            Some(entry) if entry.generation == generation => sessions.remove(user),
+            _ => None,
+        }
+    }
+
+    fn take_any(&self, user: &UserKey) -> Option<Entry> {
+        self.sessions().remove(user)
+    }
+
+    fn next_generation(&self) -> u64 {
+        self.generations.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn delete_store(&self, user: &UserKey) {
+        if let Err(error) = self.store.delete(user) {
+            warn!(%user, %error, "cannot delete credential store");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The operator's commands on sessions: disconnect, logout, reset, resolve, remove, cleanup,
+//! send, and the graceful stop.
+
+use super::*;
+
+impl Supervisor {
+    /// Closes `user`'s session (a pairing is cancelled), keeping credentials.
+    pub async fn disconnect(&self, user: &UserKey) -> Result<Connection, Error> {
+        if let Some((generation, pairing)) = self.phase_of(user) {
+            if pairing {
+                self.cancel(user, generation).await;
+                return Ok(self.registry.connection(user).await?);
+            }
+            self.drop_session(user, generation).await;
+        }
+        let change = Change::Disconnected {
+            reason: "disconnected by operator".into(),
+        };
+        let applied = self.registry.apply(user, change, Scope::Any).await?;
+        self.changed();
+        match applied {
+            Some(row) => Ok(row),
+            None => {
+                let row = self.registry.connection(user).await?;
+                Err(Error::refused(format!(
+                    "{user} is not connected ({})",
+                    row.status
+                )))
+            }
+        }
+    }
+
+    /// Unlinks `user`'s device (when a session is live here), deletes its credentials and
+    /// releases its number.
+    pub async fn logout(&self, user: &UserKey) -> Result<Connection, Error> {
+        let mut unlink_error = None;
+        if let Some((generation, pairing)) = self.phase_of(user) {
+            if pairing {
+                self.cancel(user, generation).await;
+            } else if let Some(entry) = self.take(user, generation) {
+                if let Some(session) = entry.session {
+                    unlink_error = session.logout().await.err();
+                }
+            }
+        }
+        self.delete_store(user);
+        let change = Change::LoggedOut {
+            reason: "logged out by operator".into(),
+        };
+        self.registry.apply(user, change, Scope::Any).await?;
+        self.changed();
+        if let Some(error) = unlink_error {
+            warn!(%user, %error, "device not unlinked on WhatsApp's side");
+        }
+        Ok(self.registry.connection(user).await?)
+    }
+
+    pub(super) fn phase_of(&self, user: &UserKey) -> Option<(u64, bool)> {
+        self.sessions().get(user).map(|entry| {
+            (
+                entry.generation,
+                matches!(entry.phase, Phase::Pairing { .. }),
+            )
+        })
+    }
+
+    /// Stops whatever runs here for `user`, unlinking a live device when `unlink`.
+    pub(super) async fn stop(&self, user: &UserKey, unlink: bool) {
+        let Some((generation, pairing)) = self.phase_of(user) else {
+            return;
+        };
+        if pairing {
+            return self.cancel(user, generation).await;
+        }
+        if let Some(entry) = self.take(user, generation) {
+            if let Some(session) = entry.session {
+                if unlink {
+                    if let Err(error) = session.logout().await {
+                        warn!(%user, %error, "cannot unlink device");
+                    }
+                } else {
+                    session.close().await;
+                }
+            }
+        }
+    }
+
+    pub async fn reset(&self, user: Option<&UserKey>) -> Result<ResetReport, Error> {
+        if let Some(user) = user {
+            self.stop(user, true).await;
+        } else {
+            let users: Vec<UserKey> = self.sessions().keys().cloned().collect();
+            for user in users {
+                self.stop(&user, true).await;
+            }
+        }
+        let report = self.registry.reset(user).await?;
+        for reset in &report.users {
+            if let Ok(user) = UserKey::parse(&reset.user) {
+                self.stop(&user, true).await;
+                self.delete_store(&user);
+            }
+        }
+        if user.is_none() {
+            if let Ok(users) = self.store.users() {
+                for name in users {
+                    if let Ok(user) = UserKey::parse(&name) {
+                        self.delete_store(&user);
+                    }
+                }
+            }
+        }
+        self.changed();
+        Ok(report)
+    }
+
+    pub async fn resolve_conflicts(
+        &self,
+        dry_run: bool,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Resolution, Error> {
+        let resolution = self.registry.resolve_conflicts(dry_run, phone).await?;
+        if !dry_run {
+            for action in &resolution.actions {
+                for holder in &action.detached {
+                    self.displace(holder).await;
+                }
+            }
+            self.changed();
+        }
+        Ok(resolution)
+    }
+
+    pub async fn remove_user(&self, user: &UserKey) -> Result<Connection, Error> {
+        self.stop(user, true).await;
+        let before = self.registry.remove_user(user).await?;
+        self.delete_store(user);
+        self.changed();
+        Ok(before)
+    }
+
+    /// One cleanup pass: the registry's, then this node's sessions and stores to match.
+    pub async fn cleanup(&self, dry_run: bool) -> Result<CleanupReport, Error> {
+        let (live, pairing) = self.local_users();
+        let scope = CleanupScope {
+            live_sessions: Some(live.clone()),
+            pairing: pairing.clone(),
+        };
+        let mut report = self.registry.cleanup(&scope, dry_run).await?;
+        if !dry_run {
+            for name in &report.users {
+                if let Ok(user) = UserKey::parse(name) {
+                    if !pairing.contains(name) {
+                        self.stop(&user, false).await;
+                    }
+                }
+            }
+        }
+        report.orphan_stores = remove_orphan_stores(&self.registry, &self.store, &live, dry_run)
+            .await
+            .map_err(|error| Error::io("cannot clean credential stores", error))?;
+        if !dry_run {
+            self.changed();
+        }
+        Ok(report)
+    }
+
+    /// Sends a text through `user`'s own live session.
+    pub async fn send(
+        &self,
+        user: &UserKey,
+        to: &PhoneNumber,
+        text: &str,
+    ) -> Result<String, Error> {
+        let row = self.registry.connection(user).await?;
+        if row.status != Status::Connected {
+            return Err(Error::Refused {
+                message: format!("{user} is not connected ({}): nothing sent", row.status),
+                reason_code: Some("not_connected".into()),
+            });
+        }
+        let session = {
+            let sessions = self.sessions();
+            sessions
+                .get(user)
+                .filter(|entry| matches!(entry.phase, Phase::Live))
+                .and_then(|entry| entry.session.clone())
+        };
+        let Some(session) = session else {
+            return Err(Error::Refused {
+                message: format!("{user} has no live session on this node: nothing sent"),
+                reason_code: Some("not_connected".into()),
+            });
+        };
+        let message_id = session.send_text(to, text).await?;
+        let data = json!({ "to": to, "message_id": message_id, "text": text });
+        self.registry
+            .record_event(OutboxKind::MessageSent, user, "message sent", data)
+            .await?;
+        self.changed();
+        Ok(message_id)
+    }
+
+    /// Graceful stop: sessions closed without logging out (they resume on the next start),
+    /// pairings cancelled so no lock or pending QR outlives the daemon.
+    pub async fn shutdown(&self) {
+        let entries: Vec<(UserKey, u64, bool)> = self
+            .sessions()
+            .iter()
+            .map(|(user, entry)| {
+                (
+                    user.clone(),
+                    entry.generation,
+                    matches!(entry.phase, Phase::Pairing { .. }),
+                )
+            })
+            .collect();
+        for (user, generation, pairing) in entries {
+            if pairing {
+                self.cancel(&user, generation).await;
+            } else {
+                self.drop_session(&user, generation).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Pairing: from `connect` to paired, refused, expired, cancelled or failed. Every end goes
+//! through [`Supervisor::finish_pairing`], so no lock or pending QR is left behind.
+
+use super::*;
+
+impl Supervisor {
+    /// Starts a pairing for `user`: rules, lock and `PENDING_QR` first (refusals change
+    /// nothing), then a fresh credential store and a backend session.
+    pub async fn connect(
+        self: &Arc<Self>,
+        user: &UserKey,
+        mode: StartMode,
+    ) -> Result<PairingHandle, Error> {
+        let generation = self.next_generation();
+        let owner = format!("{}/{generation:x}", self.registry.node_id());
+        let phone = match &mode {
+            StartMode::PairCode(phone) => Some(phone.clone()),
+            _ => None,
+        };
+        let pending = self
+            .registry
+            .start_connect(user, &owner, phone.as_ref())
+            .await?;
+        self.changed();
+
+        // Whatever this node still runs for the user (a session in CONFLICT, say) goes now.
+        if let Some(old) = self.take_any(user) {
+            if let Some(session) = old.session {
+                session.close().await;
+            }
+        }
+        let (updates, receiver) = broadcast::channel(64);
+        self.sessions().insert(
+            user.clone(),
+            Entry {
+                generation,
+                session: None,
+                phase: Phase::Pairing {
+                    owner: owner.clone(),
+                    updates,
+                },
+            },
+        );
+        let store_dir = match self.store.create_fresh(user) {
+            Ok(dir) => dir,
+            Err(error) => {
+                let message = format!("cannot create the credential store: {error}");
+                self.finish_pairing(user, generation, PairingEnd::Failed(message.clone()))
+                    .await;
+                return Err(Error::Io(message));
+            }
+        };
+        let request = StartRequest {
+            user: user.clone(),
+            store_dir,
+            mode,
+            generation,
+            events: self.events.clone(),
+        };
+        let started = tokio::time::timeout(START_TIMEOUT, self.backend.start(request)).await;
+        let session = match started {
+            Ok(Ok(session)) => session,
+            Ok(Err(error)) => {
+                self.finish_pairing(user, generation, PairingEnd::Failed(error.to_string()))
+                    .await;
+                return Err(error.into());
+            }
+            Err(_) => {
+                let error = backend::Error::Unreachable("timed out starting the session".into());
+                self.finish_pairing(user, generation, PairingEnd::Failed(error.to_string()))
+                    .await;
+                return Err(error.into());
+            }
+        };
+        let attached = {
+            let mut sessions = self.sessions();
+            match sessions.get_mut(user) {
+                Some(entry) if entry.generation == generation => {
+                    entry.session = Some(session.clone());
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !attached {
+            // The pairing ended while the backend was starting (cancelled, expired).
+            session.close().await;
+        }
+
+        // The pairing's own deadline: the QR TTL, whatever the backend does.
+        if let Some(deadline) = pending.qr_expires_at {
+            let supervisor = Arc::downgrade(self);
+            let wait = self.registry.now().until(deadline);
+            let user = user.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                if let Some(supervisor) = supervisor.upgrade() {
+                    supervisor
+                        .finish_pairing(&user, generation, PairingEnd::Expired)
+                        .await;
+                }
+            });
+        }
+        info!(%user, generation, "pairing started");
+        Ok(PairingHandle {
+            user: user.clone(),
+            generation,
+            updates: receiver,
+        })
+    }
+
+    /// Ends `generation`'s pairing of `user` (if it is still pairing): session closed,
+    /// half-made store deleted, registry pairing ended, waiting client told.
+    pub async fn finish_pairing(&self, user: &UserKey, generation: u64, end: PairingEnd) {
+        let entry = {
+            let mut sessions = self.sessions();
+            match sessions.get(user) {
+                Some(entry)
+                    if entry.generation == generation
+                        && matches!(entry.phase, Phase::Pairing { .. }) =>
+                {
+                    sessions.remove(user)
+                }
+                _ => None,
+            }
+        };
+        let Some(entry) = entry else { return };
+        let Phase::Pairing { owner, updates } = entry.phase else {
+            return;
+        };
+        if let Some(session) = entry.session {
+            session.close().await;
+        }
+        self.delete_store(user);
+        if let Err(error) = self.registry.end_pairing(user, &owner, end.clone()).await {
+            warn!(%user, %error, "cannot end the pairing in the registry");
+        }
+        self.changed();
+        let result = match end {
+            PairingEnd::Expired => PairingResult::Expired,
+            PairingEnd::Cancelled => PairingResult::Cancelled,
+            PairingEnd::Failed(message) => PairingResult::Failed { message },
+        };
+        info!(%user, generation, ?result, "pairing ended");
+        let _ = updates.send(PairingUpdate::Finished(result));
+    }
+
+    /// The client of a (non-detached) `connect` went away: cancel its pairing.
+    pub async fn cancel(&self, user: &UserKey, generation: u64) {
+        self.finish_pairing(user, generation, PairingEnd::Cancelled)
+            .await;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn show_code(
+        &self,
+        user: &UserKey,
+        generation: u64,
+        owner: &str,
+        updates: &broadcast::Sender<PairingUpdate>,
+        code: &str,
+        valid_for: Duration,
+        pair_code: bool,
+    ) {
+        match self
+            .registry
+            .record_qr(user, owner, code, valid_for, pair_code)
+            .await
+        {
+            Ok(row) => {
+                self.changed();
+                let now = self.registry.now();
+                let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
+                let _ = updates.send(PairingUpdate::Qr(QrNotice {
+                    user: user.to_string(),
+                    code: code.to_string(),
+                    pair_code,
+                    code_expires_at: now.plus(valid_for).min(pairing_expires_at),
+                    pairing_expires_at,
+                }));
+            }
+            Err(registry::Error::LockLost(_)) => {
+                // Cleaned up, reset or expired under us: this pairing is over.
+                self.finish_pairing(user, generation, PairingEnd::Cancelled)
+                    .await
+            }
+            Err(error) => {
+                warn!(%user, %error, "cannot record a QR code");
+                self.finish_pairing(user, generation, PairingEnd::Failed(error.to_string()))
+                    .await
+            }
+        }
+    }
+
+    pub(super) async fn paired(
+        &self,
+        user: &UserKey,
+        generation: u64,
+        owner: &str,
+        updates: &broadcast::Sender<PairingUpdate>,
+        phone: &PhoneNumber,
+        session: Option<Arc<dyn Session>>,
+    ) {
+        let policy = self.settings().conflict_policy;
+        let outcome = self
+            .registry
+            .complete_pairing(user, owner, phone, policy)
+            .await;
+        self.changed();
+        let result = match outcome {
+            Ok(PairingOutcome::Paired { displaced, .. }) => {
+                if let Some(entry) = self.sessions().get_mut(user) {
+                    if entry.generation == generation {
+                        entry.phase = Phase::Live;
+                    }
+                }
+                for holder in &displaced {
+                    self.displace(holder).await;
+                }
+                info!(%user, %phone, "paired");
+                PairingResult::Paired {
+                    phone: phone.to_string(),
+                    displaced: displaced.into_iter().map(|holder| holder.user).collect(),
+                }
+            }
+            Ok(PairingOutcome::Rejected { holders }) => {
+                self.discard_link(user, generation, session).await;
+                info!(%user, %phone, ?holders, "pairing rejected: number held by another user");
+                PairingResult::Refused {
+                    message: format!("number already registered to another account ({phone})"),
+                    reason_code: "number_taken".into(),
+                }
+            }
+            Err(registry::Error::LockLost(_)) => {
+                self.discard_link(user, generation, session).await;
+                PairingResult::Cancelled
+            }
+            Err(error) => {
+                warn!(%user, %error, "cannot complete the pairing");
+                let message = error.to_string();
+                self.discard_link(user, generation, session).await;
+                let _ = self
+                    .registry
+                    .end_pairing(user, owner, PairingEnd::Failed(message.clone()))
+                    .await;
+                PairingResult::Failed { message }
+            }
+        };
+        let _ = updates.send(PairingUpdate::Finished(result));
+    }
+
+    /// A link that must not stay: unlink it on WhatsApp, delete its store, forget it.
+    pub(super) async fn discard_link(
+        &self,
+        user: &UserKey,
+        generation: u64,
+        session: Option<Arc<dyn Session>>,
+    ) {
+        self.take(user, generation);
+        if let Some(session) = session {
+            if let Err(error) = session.logout().await {
+                warn!(%user, %error, "cannot unlink a discarded device");
+            }
+        }
+        self.delete_store(user);
+    }
+
+    /// Another user took `holder`'s number (newest wins): its session here, if any, is logged
+    /// out and its store deleted. Other nodes see the change in the registry and do the same.
+    pub async fn displace(&self, holder: &DetachedHolder) {
+        if holder.node_id.as_deref() != Some(self.registry.node_id()) {
+            return;
+        }
+        let Ok(user) = UserKey::parse(&holder.user) else {
+            return;
+        };
+        if let Some(entry) = self.take_any(&user) {
+            if let Some(session) = entry.session {
+                if let Err(error) = session.logout().await {
+                    warn!(%user, %error, "cannot unlink a displaced device");
+                }
+            }
+        }
+        self.delete_store(&user);
+        info!(%user, "displaced: logged out and credentials deleted");
+    }
+}
