@@ -726,3 +726,56 @@ fn connect_writes_the_qr_code_to_a_png_or_svg_file() {
         .expect("SVG written")
         .contains("<svg"));
 }
+
+#[test]
+fn pair_code_logins_show_a_code_and_apply_rule_four_up_front() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE, BOB]);
+    daemon.pair(ALICE, NUMBER);
+    let taken = daemon
+        .cli(&[
+            "connect",
+            "--user",
+            BOB,
+            "--pair-code",
+            "--phone",
+            "+57 300 123 4567",
+        ])
+        .fails_with(3);
+    assert!(
+        taken
+            .stderr
+            .contains("number already registered to another account"),
+        "{taken}"
+    );
+    let pending = daemon
+        .cli(&[
+            "--json",
+            "connect",
+            "--user",
+            BOB,
+            "--pair-code",
+            "--phone",
+            "573009998888",
+            "--detach",
+        ])
+        .success()
+        .json();
+    let code = pending["qr"]["code"].as_str().expect("a pair code");
+    assert_eq!(code.len(), 8, "{pending}");
+    assert_eq!(pending["qr"]["pair_code"], true);
+    // The code was issued for one number: another phone cannot use it.
+    daemon
+        .cli(&["sim", "scan", "--user", BOB, "--phone", "573001112222"])
+        .fails_with(3);
+    daemon
+        .cli(&["sim", "scan", "--user", BOB, "--phone", "573009998888"])
+        .success();
+    assert_eq!(
+        daemon.wait_status(BOB, "CONNECTED")["phone_number"],
+        "573009998888"
+    );
+    daemon
+        .cli(&["connect", "--user", ALICE, "--pair-code"])
+        .fails_with(2);
+}
