@@ -228,12 +228,18 @@ fn a_replaced_stream_is_never_reconnected(transport: Transport) {
         .fails_with(3);
 }
 
-fn logouts_from_the_phone_and_from_wasess_end_the_link(transport: Transport) {
+/// Alice and Bob, each linked to their own number, both devices up.
+fn two_linked_devices(transport: Transport) -> PeerSetup {
     let setup = PeerSetup::start(transport, PeerOptions::default());
     setup.add_users(&[ALICE, BOB]);
     setup.pair(ALICE, NUMBER);
     setup.pair(BOB, OTHER_NUMBER);
     devices_up(&setup, 2);
+    setup
+}
+
+fn logouts_from_the_phone_and_from_wasess_end_the_link(transport: Transport) {
+    let setup = two_linked_devices(transport);
 
     // Unlinked from the phone: WhatsApp ends the stream with 401.
     setup
@@ -336,11 +342,7 @@ fn a_rotated_server_key_is_met_with_xx_fallback(transport: Transport) {
 }
 
 fn bans_pause_and_lost_networks_give_up(transport: Transport) {
-    let setup = PeerSetup::start(transport, PeerOptions::default());
-    setup.add_users(&[ALICE, BOB]);
-    setup.pair(ALICE, NUMBER);
-    setup.pair(BOB, OTHER_NUMBER);
-    devices_up(&setup, 2);
+    let setup = two_linked_devices(transport);
 
     setup
         .cli(&["sim", "event", "--user", ALICE, "temporary-ban"])
