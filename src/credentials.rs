@@ -1,78 +1,75 @@
-//! Per-user WhatsApp credential stores under `DATA_DIR/sessions/`: one directory per user,
-//! named by the user key, so resetting or logging out one user never touches another's files
-//! and an operator can see at a glance whose store is whose. Directories are 0700 and the
-//! files the backends write in them 0600.
+//! Credential files on disk: the per-user stores earlier versions kept under
+//! `DATA_DIR/sessions/<user>/`, imported into the registry on the first start, and the private
+//! files the daemon writes (0600, atomically).
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use std::collections::HashSet;
+use tracing::{info, warn};
 
+use crate::backend::whatsapp::STORE_FILE;
+use crate::registry::credentials::import_store_file;
 use crate::registry::{Registry, UserKey};
 
-#[derive(Debug, Clone)]
-pub struct CredentialStore {
-    root: PathBuf,
+/// Where the stores of earlier versions live, and where they go once imported.
+const LEGACY_DIR: &str = "sessions";
+const IMPORTED_DIR: &str = "sessions.imported";
+
+/// What the import of a data dir's old stores did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LegacyImport {
+    pub imported: Vec<String>,
+    /// Stores left where they are, with why (unknown user, already imported, unreadable).
+    pub skipped: Vec<(String, String)>,
 }
 
-impl CredentialStore {
-    /// The stores under `data_dir/sessions` (created 0700 when missing).
-    pub fn open(data_dir: &Path) -> io::Result<CredentialStore> {
-        let root = data_dir.join("sessions");
-        create_private_dir(&root)?;
-        Ok(CredentialStore { root })
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The directory holding `user`'s credentials (it may not exist).
-    pub fn dir(&self, user: &UserKey) -> PathBuf {
-        self.root.join(user.as_str())
-    }
-
-    pub fn exists(&self, user: &UserKey) -> bool {
-        self.dir(user).is_dir()
-    }
-
-    /// Creates an empty store for `user`, replacing any previous one.
-    pub fn create_fresh(&self, user: &UserKey) -> io::Result<PathBuf> {
-        self.delete(user)?;
-        let dir = self.dir(user);
-        create_private_dir(&dir)?;
-        Ok(dir)
-    }
-
-    /// Deletes `user`'s store; true when there was one.
-    pub fn delete(&self, user: &UserKey) -> io::Result<bool> {
-        match fs::remove_dir_all(self.dir(user)) {
-            Ok(()) => Ok(true),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(error) => Err(error),
+/// Imports every `DATA_DIR/sessions/<user>/whatsapp.db` into the registry. Each store is
+/// copied in one transaction and then moved to `DATA_DIR/sessions.imported/<user>/`, so a
+/// restart never imports it twice and nothing is deleted.
+pub async fn import_legacy_stores(
+    registry: &Registry,
+    data_dir: &Path,
+) -> io::Result<LegacyImport> {
+    let root = data_dir.join(LEGACY_DIR);
+    let mut report = LegacyImport::default();
+    let entries = match fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(report),
+        Err(error) => return Err(error),
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    for name in names {
+        let file = root.join(&name).join(STORE_FILE);
+        let skip = |why: String| (name.clone(), why);
+        let Ok(user) = UserKey::parse(&name) else {
+            continue;
+        };
+        if !file.is_file() {
+            continue;
         }
-    }
-
-    /// The users that have a store, by key. Entries that are not valid user keys (an
-    /// operator's backup folder, say) are left alone.
-    pub fn users(&self) -> io::Result<Vec<String>> {
-        let mut found = Vec::new();
-        for entry in fs::read_dir(&self.root)? {
-            let entry = entry?;
-            if !entry.file_type()?.is_dir() {
-                continue;
+        match import_store_file(registry, &user, &file).await {
+            Ok(Some(copied)) => {
+                info!(%user, rows = copied.rows, "imported the credential store of an earlier version");
+                let target = data_dir.join(IMPORTED_DIR);
+                create_private_dir(&target)?;
+                fs::rename(root.join(&name), target.join(&name))?;
+                report.imported.push(name.clone());
             }
-            if let Some(name) = entry.file_name().to_str() {
-                if UserKey::parse(name).is_ok() {
-                    found.push(name.to_string());
-                }
+            Ok(None) => report.skipped.push(skip("no device in the store".into())),
+            Err(error) => {
+                warn!(%user, %error, "credential store not imported; left in place");
+                report.skipped.push(skip(error.to_string()));
             }
         }
-        found.sort();
-        Ok(found)
     }
+    Ok(report)
 }
 
 /// Creates `dir` (and parents) with mode 0700, and tightens it if it already existed.
@@ -98,60 +95,4 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     file.write_all(contents)?;
     file.sync_all()?;
     fs::rename(&temp, path)
-}
-
-/// Deletes credential stores that no registry row of this node needs (and no session here
-/// uses); returns how many there were.
-pub async fn remove_orphan_stores(
-    registry: &Registry,
-    store: &CredentialStore,
-    in_use: &HashSet<String>,
-    dry_run: bool,
-) -> std::io::Result<u64> {
-    let present = store.users()?;
-    let needed: HashSet<String> = registry
-        .stores_needed(&present)
-        .await
-        .map_err(io::Error::other)?
-        .into_iter()
-        .collect();
-    let mut removed = 0;
-    for name in present {
-        if needed.contains(&name) || in_use.contains(&name) {
-            continue;
-        }
-        removed += 1;
-        if !dry_run {
-            if let Ok(user) = UserKey::parse(&name) {
-                store.delete(&user)?;
-            }
-        }
-    }
-    Ok(removed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stores_are_private_and_per_user() -> io::Result<()> {
-        let data = tempfile::tempdir()?;
-        let store = CredentialStore::open(data.path())?;
-        let alice = UserKey::parse("alice@example.com").map_err(io::Error::other)?;
-        let bob = UserKey::parse("bob@example.com").map_err(io::Error::other)?;
-        let dir = store.create_fresh(&alice)?;
-        write_private_file(&dir.join("creds.json"), b"{}")?;
-        store.create_fresh(&bob)?;
-        fs::create_dir(store.root().join("not a user"))?;
-
-        let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
-        assert_eq!(mode(&dir)?, 0o700);
-        assert_eq!(mode(&dir.join("creds.json"))?, 0o600);
-        assert_eq!(store.users()?, ["alice@example.com", "bob@example.com"]);
-        assert!(store.delete(&alice)?);
-        assert!(!store.delete(&alice)?);
-        assert!(store.exists(&bob));
-        Ok(())
-    }
 }

@@ -77,6 +77,10 @@ pub struct Connection {
     pub last_connected_at: Option<Timestamp>,
     pub reconnect_attempts: u32,
     pub node_id: Option<String>,
+    /// Grows whenever a session starts, ends or changes owner; a session may write only
+    /// while the row still carries its (node, epoch).
+    #[serde(default)]
+    pub epoch: i64,
     pub reason: String,
     pub paused_until: Option<Timestamp>,
     pub updated_at: Timestamp,
@@ -241,9 +245,23 @@ pub struct NodeInfo {
     pub started_at: Timestamp,
     pub last_seen: Timestamp,
     pub version: String,
-    /// Whether it heart-beat within the grace period.
+    /// Whether its lease is current (renewed within the grace period, by the database's
+    /// clock).
     pub alive: bool,
+    /// `live`, `draining`, `stopped`, or `lost` (its lease ran out while it was live).
+    #[serde(default)]
+    pub state: String,
+    /// How many times it stopped its sessions because it could not renew its lease.
+    #[serde(default)]
+    pub fenced: u64,
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub pid: u32,
+    /// The sessions it owns, by status.
     pub connected: u64,
+    #[serde(default)]
+    pub pending_qr: u64,
 }
 
 /// One entry of the event outbox, which is also the audit trail.

@@ -8,7 +8,6 @@
 pub mod simulated;
 pub mod whatsapp;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::Exit;
 use crate::protocol::{SentMessage, SimEventKind};
+use crate::registry::credentials::SessionStore;
 use crate::registry::{PhoneNumber, UserKey};
 use crate::time::Timestamp;
 
@@ -68,8 +68,9 @@ pub enum StartMode {
 #[derive(Debug, Clone)]
 pub struct StartRequest {
     pub user: UserKey,
-    /// The user's credential store directory (exists, may be empty).
-    pub store_dir: PathBuf,
+    /// The user's credentials in the registry, fenced by this session's epoch: a write the
+    /// registry refuses means the session is no longer this node's.
+    pub credentials: Arc<SessionStore>,
     pub mode: StartMode,
     /// Tags every event of this session, so events of a replaced session are ignored.
     pub generation: u64,

@@ -4,13 +4,11 @@
 //! backend, so the supervisor, registry and events above it run exactly as in production.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -18,12 +16,11 @@ use super::{
     Backend, BackendEvent, Error, EventKind, IncomingMessage, PhoneControls, Session, StartMode,
     StartRequest,
 };
-use crate::credentials::write_private_file;
 use crate::protocol::{SentMessage, SimEventKind};
+use crate::registry::credentials::SessionStore;
 use crate::registry::{PhoneNumber, UserKey};
 use crate::time::{Clock, SystemClock};
 
-const CREDENTIALS_FILE: &str = "simulated.json";
 /// How long a temporary ban lasts in the simulation.
 const BAN_DURATION: Duration = Duration::from_secs(3600);
 
@@ -60,7 +57,7 @@ struct Shared {
 struct Simulated {
     generation: u64,
     events: mpsc::UnboundedSender<BackendEvent>,
-    store_dir: PathBuf,
+    credentials: Arc<SessionStore>,
     phase: Phase,
     network_down: bool,
     sent: Vec<SentMessage>,
@@ -90,11 +87,6 @@ impl Drop for Simulated {
             rotation.abort();
         }
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredCredentials {
-    phone_number: PhoneNumber,
 }
 
 impl SimulatedBackend {
@@ -139,18 +131,28 @@ fn pair_code(generation: u64) -> String {
         .collect()
 }
 
-fn read_credentials(store_dir: &Path) -> Result<PhoneNumber, Error> {
-    let path = store_dir.join(CREDENTIALS_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NoCredentials)
-        }
-        Err(error) => return Err(Error::Store(format!("{}: {error}", path.display()))),
-    };
-    let stored: StoredCredentials = serde_json::from_slice(&text)
-        .map_err(|error| Error::Store(format!("{}: {error}", path.display())))?;
-    Ok(stored.phone_number)
+/// The simulated link is kept as a real credential set: a device whose number is the phone's,
+/// written through the session's fenced store like any backend's.
+async fn read_credentials(credentials: &SessionStore) -> Result<PhoneNumber, Error> {
+    use whatsapp_rust::wacore::store::traits::DeviceStore;
+    let device = credentials
+        .load()
+        .await
+        .map_err(|error| Error::Store(error.to_string()))?
+        .ok_or(Error::NoCredentials)?;
+    let jid = device.pn.ok_or(Error::NoCredentials)?;
+    PhoneNumber::parse(&jid.user).map_err(|error| Error::Store(error.to_string()))
+}
+
+async fn write_credentials(credentials: &SessionStore, phone: &PhoneNumber) -> Result<(), Error> {
+    use whatsapp_rust::wacore::store::traits::DeviceStore;
+    use whatsapp_rust::wacore::store::Device;
+    let mut device = Device::new();
+    device.pn = Some(whatsapp_rust::prelude::Jid::pn(phone.as_str()));
+    credentials
+        .save(&device)
+        .await
+        .map_err(|error| Error::Store(error.to_string()))
 }
 
 #[async_trait]
@@ -164,7 +166,7 @@ impl Backend for SimulatedBackend {
         let mut session = Simulated {
             generation: request.generation,
             events: request.events.clone(),
-            store_dir: request.store_dir.clone(),
+            credentials: request.credentials.clone(),
             phase: Phase::Pairing {
                 pair_code_for: None,
             },
@@ -174,7 +176,7 @@ impl Backend for SimulatedBackend {
         };
         match &request.mode {
             StartMode::Resume => {
-                let phone = read_credentials(&request.store_dir)?;
+                let phone = read_credentials(&request.credentials).await?;
                 session.phase = Phase::Live { phone };
                 session.emit(&user, EventKind::Connected);
             }
@@ -258,33 +260,42 @@ async fn rotate_qr_codes(
 #[async_trait]
 impl PhoneControls for SimulatedBackend {
     async fn scan(&self, user: &UserKey, phone: &PhoneNumber) -> Result<(), Error> {
-        let mut sessions = self.shared.sessions();
-        let Some(session) = sessions.get_mut(user) else {
-            return Err(Error::NotReady(format!(
-                "{user} has no pairing in progress"
-            )));
-        };
-        let Phase::Pairing { pair_code_for } = &session.phase else {
-            return Err(Error::NotReady(format!(
-                "{user} has no pairing in progress"
-            )));
-        };
-        if let Some(expected) = pair_code_for {
-            if expected != phone {
+        let (credentials, generation) = {
+            let sessions = self.shared.sessions();
+            let Some(session) = sessions.get(user) else {
                 return Err(Error::NotReady(format!(
-                    "the pair code of {user} was issued for {expected}, not {phone}"
+                    "{user} has no pairing in progress"
                 )));
+            };
+            let Phase::Pairing { pair_code_for } = &session.phase else {
+                return Err(Error::NotReady(format!(
+                    "{user} has no pairing in progress"
+                )));
+            };
+            if let Some(expected) = pair_code_for {
+                if expected != phone {
+                    return Err(Error::NotReady(format!(
+                        "the pair code of {user} was issued for {expected}, not {phone}"
+                    )));
+                }
             }
-        }
+            (session.credentials.clone(), session.generation)
+        };
+        // The link's credentials first, as a real client saves its device before it reports
+        // the pairing.
+        write_credentials(&credentials, phone).await?;
+        let mut sessions = self.shared.sessions();
+        let Some(session) = sessions
+            .get_mut(user)
+            .filter(|session| session.generation == generation)
+        else {
+            return Err(Error::NotReady(format!(
+                "{user} has no pairing in progress"
+            )));
+        };
         if let Some(rotation) = session.rotation.take() {
             rotation.abort();
         }
-        let stored = serde_json::to_vec(&StoredCredentials {
-            phone_number: phone.clone(),
-        })
-        .map_err(|error| Error::Store(error.to_string()))?;
-        write_private_file(&session.store_dir.join(CREDENTIALS_FILE), &stored)
-            .map_err(|error| Error::Store(error.to_string()))?;
         session.phase = Phase::Live {
             phone: phone.clone(),
         };

@@ -83,8 +83,11 @@ pub struct Settings {
     pub reconnect_backoff: Duration,
     /// Members of this group may use the socket (besides root and the daemon's own user).
     pub socket_group: Option<String>,
-    /// Sessions resumed per second after a restart.
+    /// Sessions resumed per second: after a restart, a takeover or a fencing.
     pub resume_rate: u32,
+    /// The part of `node_grace` after which a node that could not renew its lease closes
+    /// its WhatsApp clients (before any other node may take them over).
+    pub fence_fraction: f64,
     pub simulated: QrSchedule,
     /// Where events are delivered (`[[webhook]]` tables); the list is read at start.
     pub webhooks: Vec<super::webhooks::WebhookConfig>,
@@ -105,6 +108,7 @@ impl Default for Settings {
             reconnect_backoff: Duration::from_secs(2),
             socket_group: None,
             resume_rate: 20,
+            fence_fraction: 0.5,
             simulated: QrSchedule::default(),
             webhooks: Vec::new(),
         }
@@ -112,6 +116,11 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How long a node may go without renewing its lease before it fences itself.
+    pub fn fence_after(&self) -> Duration {
+        self.node_grace.mul_f64(self.fence_fraction)
+    }
+
     pub fn registry(&self) -> registry::Settings {
         registry::Settings {
             qr_ttl: self.qr_ttl,
@@ -213,6 +222,22 @@ impl Settings {
             }
         }
         settings.webhooks = file.webhook;
+        if let Some(fraction) = file.fence_fraction {
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(format!(
+                    "fence_fraction must be between 0 and 1 (exclusive), not {fraction}"
+                ));
+            }
+            settings.fence_fraction = fraction;
+        }
+        if settings.fence_after() <= settings.heartbeat_interval {
+            return Err(format!(
+                "node_grace × fence_fraction ({:?}) must be longer than heartbeat_interval ({:?}), \
+                 or a healthy node would fence itself",
+                settings.fence_after(),
+                settings.heartbeat_interval
+            ));
+        }
         for (name, value) in [
             ("cleanup_interval", settings.cleanup_interval),
             ("heartbeat_interval", settings.heartbeat_interval),
@@ -241,6 +266,7 @@ struct FileSettings {
     reconnect_backoff: Option<String>,
     socket_group: Option<String>,
     resume_rate: Option<u32>,
+    fence_fraction: Option<f64>,
     simulated: Option<SimulatedSettings>,
     #[serde(default)]
     webhook: Vec<super::webhooks::WebhookConfig>,

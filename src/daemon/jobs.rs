@@ -1,4 +1,5 @@
-//! Periodic work: the cleanup pass (DESIGN.md: every 5 minutes) and the node heartbeat.
+//! Periodic work: the cleanup pass (DESIGN.md: every 5 minutes) and following other nodes'
+//! changes. The node's lease lives in `cluster`.
 //! Each loop sleeps its interval (re-read every round, so SIGHUP applies) until shutdown.
 
 use std::sync::Arc;
@@ -27,30 +28,6 @@ pub async fn run_cleanup(supervisor: Arc<Supervisor>, mut shutdown: watch::Recei
                 "cleanup"
             ),
             Err(error) => warn!(%error, "cleanup failed"),
-        }
-    }
-}
-
-pub async fn run_heartbeat(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        let interval = supervisor.settings().heartbeat_interval;
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => return,
-        }
-        if let Err(error) = supervisor.registry().heartbeat().await {
-            warn!(%error, "heartbeat failed");
-        }
-        match supervisor.registry().reap_lost_nodes().await {
-            Ok(users) if users.is_empty() => {}
-            Ok(users) => {
-                info!(
-                    sessions = users.len(),
-                    "released the sessions of lost nodes"
-                );
-                supervisor.outbox().notify_waiters();
-            }
-            Err(error) => warn!(%error, "cannot release the sessions of lost nodes"),
         }
     }
 }

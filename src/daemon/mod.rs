@@ -6,6 +6,7 @@
 //! serves until told to stop. Stopping closes sessions without logging out (they resume on
 //! the next start) and cancels pairings, so no lock or pending QR outlives the process.
 
+mod cluster;
 pub mod config;
 mod error;
 mod handlers;
@@ -31,10 +32,9 @@ pub use signals::Signal;
 
 use crate::backend::simulated::SimulatedBackend;
 use crate::backend::Backend;
-use crate::credentials::CredentialStore;
 use crate::datadir;
 use crate::protocol::{HelloResult, PROTOCOL_VERSION};
-use crate::registry::{redact, Registry};
+use crate::registry::{redact, NodeHolder, Registry};
 use handlers::Context;
 use supervisor::Supervisor;
 
@@ -57,7 +57,17 @@ pub async fn run(
         config.settings.registry(),
     )
     .await?;
-    registry.register_node(VERSION).await?;
+    let me = NodeHolder {
+        host: os::hostname(),
+        pid: std::process::id(),
+    };
+    // A holder on another host is trusted to be alive while its lease runs; one on this
+    // host only while its process exists.
+    registry
+        .register_node(VERSION, &me, |holder| {
+            holder.host != me.host || os::process_alive(holder.pid)
+        })
+        .await?;
     let recovered = registry.recover_node().await?;
     if recovered > 0 {
         info!(
@@ -65,11 +75,23 @@ pub async fn run(
             "ended pairings interrupted by the previous run"
         );
     }
-    let store = CredentialStore::open(&config.data_dir)
-        .map_err(|error| Error::io("cannot open the credential stores", error))?;
+    let legacy = crate::credentials::import_legacy_stores(&registry, &config.data_dir)
+        .await
+        .map_err(|error| Error::io("cannot import the credential stores of the data dir", error))?;
+    if !legacy.imported.is_empty() {
+        info!(
+            users = legacy.imported.len(),
+            "credential stores imported into the registry"
+        );
+    }
     let backend = make_backend(&config)?;
-    let (supervisor, backend_events) =
-        Supervisor::new(registry.clone(), backend, store, config.settings.clone());
+    let membership = Arc::new(cluster::Membership::new(me.clone()));
+    let (supervisor, backend_events) = Supervisor::new(
+        registry.clone(),
+        backend,
+        config.settings.clone(),
+        membership,
+    );
     let event_loop = tokio::spawn(supervisor.clone().run_events(backend_events));
 
     let listener = bind(&config.socket)?;
@@ -99,7 +121,8 @@ pub async fn run(
     let tcp_server =
         tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
-    let heartbeat = tokio::spawn(jobs::run_heartbeat(supervisor.clone(), shutdown.clone()));
+    let lease = tokio::spawn(cluster::run_lease(supervisor.clone(), shutdown.clone()));
+    let watchdog = tokio::spawn(cluster::run_watchdog(supervisor.clone(), shutdown.clone()));
     let reconcile = tokio::spawn(jobs::run_reconcile(supervisor.clone(), shutdown.clone()));
     let resume = tokio::spawn(supervisor.clone().resume_all());
     let deliveries: Vec<_> = config
@@ -139,13 +162,23 @@ pub async fn run(
     if let Some(tcp_server) = tcp_server {
         let _ = tcp_server.await;
     }
-    supervisor.shutdown().await;
-    let _ = tokio::join!(cleanup, heartbeat, reconcile);
+    // With a live peer, sessions move there; alone, this node keeps them and resumes them
+    // on its next start, however long it is down.
+    match registry.has_live_peer().await {
+        Ok(true) if !supervisor.membership().is_fenced() => {
+            supervisor.drain().await;
+        }
+        _ => supervisor.shutdown().await,
+    }
+    let _ = tokio::join!(cleanup, lease, watchdog, reconcile);
     for delivery in deliveries {
         let _ = delivery.await;
     }
     event_loop.abort();
     let _ = fs::remove_file(&config.socket);
+    if let Err(error) = registry.leave(&me).await {
+        warn!(%error, "cannot mark this node stopped; its lease runs out instead");
+    }
     registry.close().await;
     info!("stopped");
     Ok(())

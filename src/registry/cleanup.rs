@@ -153,19 +153,9 @@ impl Registry {
         Ok(report)
     }
 
-    /// Sessions of nodes that stopped heart-beating become `DISCONNECTED` ("node N lost") and
-    /// their locks go, so their users can connect on a live node. Runs with every heartbeat,
-    /// so it happens within the grace period, not at the next cleanup. Returns the users.
-    pub async fn reap_lost_nodes(&self) -> Result<Vec<String>, Error> {
-        let now = self.now();
-        let mut tx = self.db.write().await?;
-        let mut report = CleanupReport::default();
-        self.release_lost_nodes(&mut tx, now, false, &mut report)
-            .await?;
-        tx.commit().await?;
-        Ok(report.users)
-    }
-
+    /// Pairings of lost nodes (lease run out, by the database's clock) end and their locks go;
+    /// their `CONNECTED` sessions are not touched here: the live nodes take them over
+    /// ([`Registry::claim_orphans`]).
     async fn release_lost_nodes(
         &self,
         tx: &mut Tx,
@@ -173,42 +163,36 @@ impl Registry {
         dry_run: bool,
         report: &mut CleanupReport,
     ) -> Result<(), Error> {
-        let lost: Vec<(String,)> = tx
-            .fetch_all(
-                "SELECT node_id FROM nodes WHERE last_seen < $1 AND node_id <> $2",
-                args![
-                    now.minus(self.settings().node_grace).millis(),
-                    self.node_id.as_str()
-                ],
-            )
-            .await?;
-        for (node,) in lost {
-            let orphaned = select(
-                tx,
-                concat!(
-                    "SELECT ",
-                    connection_columns!(),
-                    " FROM whatsapp_connections WHERE node_id = $1 \
-                     AND status IN ('CONNECTED', 'PENDING_QR')"
-                ),
-                args![node.as_str()],
-            )
-            .await?;
-            for row in orphaned {
-                report.dead_node_sessions += 1;
-                report.users.push(row.user.clone());
-                if !dry_run {
-                    let reason = format!("node {node} lost");
-                    self.disconnect_row(tx, row, &reason, now).await?;
-                }
-            }
+        let db_now = super::nodes::db_now(tx).await?;
+        let orphaned = select(
+            tx,
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND node_id IN \
+                 (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)"
+            ),
+            args![db_now, self.node_id.as_str()],
+        )
+        .await?;
+        for row in orphaned {
+            report.dead_node_sessions += 1;
+            report.users.push(row.user.clone());
             if !dry_run {
-                tx.execute(
-                    "DELETE FROM connect_locks WHERE node_id = $1",
-                    args![node.as_str()],
-                )
-                .await?;
+                let reason = format!(
+                    "pairing lost with node {}",
+                    row.node_id.as_deref().unwrap_or("?")
+                );
+                self.end_lost_pairing(tx, &row, &reason, now).await?;
             }
+        }
+        if !dry_run {
+            tx.execute(
+                "DELETE FROM connect_locks WHERE node_id IN \
+                 (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)",
+                args![db_now, self.node_id.as_str()],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -219,7 +203,7 @@ impl Registry {
         before: Connection,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let after = Connection {
+        let mut after = Connection {
             status: Status::Disconnected,
             phone_number: None,
             qr_issued_at: None,
@@ -228,7 +212,7 @@ impl Registry {
             updated_at: now,
             ..before.clone()
         };
-        self.write_change(tx, &before, &after).await?;
+        self.write_change(tx, &before, &mut after).await?;
         tx.execute(
             "DELETE FROM connect_locks WHERE user_key = $1",
             args![before.user.as_str()],
@@ -252,7 +236,7 @@ impl Registry {
         now: Timestamp,
     ) -> Result<(), Error> {
         let pending = before.status == Status::PendingQr;
-        let after = Connection {
+        let mut after = Connection {
             status: Status::Disconnected,
             phone_number: if pending {
                 None
@@ -267,7 +251,7 @@ impl Registry {
             updated_at: now,
             ..before.clone()
         };
-        self.write_change(tx, &before, &after).await
+        self.write_change(tx, &before, &mut after).await
     }
 }
 

@@ -121,7 +121,7 @@ impl Registry {
             for holder in holders {
                 if !dry_run {
                     let before = super::rows::load_existing(&mut tx, &holder.user).await?;
-                    let after = Connection {
+                    let mut after = Connection {
                         status: match before.status {
                             Status::LoggedOut => Status::LoggedOut,
                             _ => Status::Disconnected,
@@ -138,7 +138,7 @@ impl Registry {
                         updated_at: now,
                         ..before.clone()
                     };
-                    self.write_change(&mut tx, &before, &after).await?;
+                    self.write_change(&mut tx, &before, &mut after).await?;
                 }
                 action.detached.push(DetachedHolder {
                     user: holder.user,

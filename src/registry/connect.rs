@@ -272,8 +272,8 @@ impl Registry {
         if !holds_lock(&mut tx, user.as_str(), owner).await? {
             return Err(Error::LockLost(user.to_string()));
         }
-        let after = self.pending(&before);
-        self.write_change(&mut tx, &before, &after).await?;
+        let mut after = self.pending(&before);
+        self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -317,8 +317,8 @@ impl Registry {
         let before = found
             .existing
             .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-        let after = self.pending(&before);
-        self.write_change(&mut tx, &before, &after).await?;
+        let mut after = self.pending(&before);
+        self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -413,7 +413,7 @@ impl Registry {
             .collect();
 
         if policy == ConflictPolicy::RejectNew && !blocking.is_empty() {
-            let after = Connection {
+            let mut after = Connection {
                 status: Status::Disconnected,
                 phone_number: None,
                 qr_issued_at: None,
@@ -422,7 +422,7 @@ impl Registry {
                 updated_at: now,
                 ..before.clone()
             };
-            self.write_change(&mut tx, &before, &after).await?;
+            self.write_change(&mut tx, &before, &mut after).await?;
             drop_lock(&mut tx, user.as_str(), owner).await?;
             let event = NewEvent::new(
                 EventKind::Pairing,
@@ -437,7 +437,7 @@ impl Registry {
 
         let mut displaced = Vec::new();
         for holder in holders {
-            let after = Connection {
+            let mut after = Connection {
                 status: Status::LoggedOut,
                 phone_number: None,
                 qr_issued_at: None,
@@ -448,14 +448,14 @@ impl Registry {
                 updated_at: now,
                 ..holder.clone()
             };
-            self.write_change(&mut tx, &holder, &after).await?;
+            self.write_change(&mut tx, &holder, &mut after).await?;
             displaced.push(DetachedHolder {
                 user: holder.user,
                 status: holder.status,
                 node_id: holder.node_id,
             });
         }
-        let after = Connection {
+        let mut after = Connection {
             status: Status::Connected,
             phone_number: Some(phone.to_string()),
             qr_issued_at: None,
@@ -468,7 +468,7 @@ impl Registry {
             updated_at: now,
             ..before.clone()
         };
-        self.write_change(&mut tx, &before, &after).await?;
+        self.write_change(&mut tx, &before, &mut after).await?;
         drop_lock(&mut tx, user.as_str(), owner).await?;
         let displaced_users: Vec<&str> = displaced.iter().map(|d| d.user.as_str()).collect();
         let event = NewEvent::new(
@@ -515,7 +515,7 @@ impl Registry {
             tx.commit().await?;
             return Ok(None);
         }
-        let after = Connection {
+        let mut after = Connection {
             status: Status::Disconnected,
             phone_number: None,
             qr_issued_at: None,
@@ -524,7 +524,7 @@ impl Registry {
             updated_at: now,
             ..before.clone()
         };
-        self.write_change(&mut tx, &before, &after).await?;
+        self.write_change(&mut tx, &before, &mut after).await?;
         drop_lock(&mut tx, user.as_str(), owner).await?;
         let event = NewEvent::new(
             EventKind::Pairing,
@@ -538,13 +538,22 @@ impl Registry {
     }
 
     /// Saves `after` and appends its state event when anything an operator reads changed.
+    /// The session rules of [`ownership`](super::ownership) apply here, for every change: the
+    /// epoch moves when a session starts, ends or changes owner, and credentials go when the
+    /// row no longer needs them.
     pub(crate) async fn write_change(
         &self,
         tx: &mut Tx,
         before: &Connection,
-        after: &Connection,
+        after: &mut Connection,
     ) -> Result<(), Error> {
+        if super::ownership::ends_starts_or_moves(before, after) {
+            after.epoch = before.epoch + 1;
+        }
         rows::save(tx, after).await?;
+        if super::ownership::discards_credentials(before, after) {
+            super::credentials::delete_all(tx, &after.user).await?;
+        }
         if before.status != after.status
             || before.reason != after.reason
             || before.phone_number != after.phone_number

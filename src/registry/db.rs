@@ -50,6 +50,7 @@ pub(crate) enum Arg {
     OptInt(Option<i64>),
     Text(String),
     OptText(Option<String>),
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Arg {
@@ -88,6 +89,18 @@ impl From<Option<&str>> for Arg {
     }
 }
 
+impl From<&[u8]> for Arg {
+    fn from(value: &[u8]) -> Self {
+        Arg::Bytes(value.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(value: Vec<u8>) -> Self {
+        Arg::Bytes(value)
+    }
+}
+
 impl From<Option<String>> for Arg {
     fn from(value: Option<String>) -> Self {
         Arg::OptText(value)
@@ -111,6 +124,7 @@ macro_rules! bind_all {
                 Arg::OptInt(value) => query.bind(value),
                 Arg::Text(value) => query.bind(value),
                 Arg::OptText(value) => query.bind(value),
+                Arg::Bytes(value) => query.bind(value),
             };
         }
         query
@@ -148,6 +162,9 @@ impl Db {
     }
 
     async fn open_sqlite(path: &Path) -> Result<Db, Error> {
+        restrict_to_owner(path).map_err(|error| {
+            Error::Internal(format!("cannot make {} private: {error}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -199,11 +216,60 @@ impl Db {
         })
     }
 
+    /// A write transaction that serialises only on the rows it touches: the credential
+    /// stores, whose writes are fenced by their connection row (see `credentials`), not by the
+    /// registry-wide write lock.
+    pub(crate) async fn write_rows(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     /// A transaction that only reads (a consistent snapshot, no write lock).
     pub(crate) async fn read(&self) -> Result<Tx, Error> {
         Ok(match self {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// One read outside any transaction (a single statement sees a consistent snapshot).
+    pub(crate) async fn fetch_all<T: Record>(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_all(pool)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: Record>(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_optional(pool)
+                    .await?
+            }
         })
     }
 
@@ -243,6 +309,10 @@ impl Db {
 }
 
 impl Tx {
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub(crate) async fn execute(
         &mut self,
@@ -349,4 +419,25 @@ mod tests {
             "/var/lib/wasess/registry.db"
         );
     }
+}
+
+/// The registry holds every user's WhatsApp credentials: its file (and so the WAL and shared
+/// memory files SQLite creates with the same mode) is readable by its owner only.
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.as_os_str().is_empty() || path.to_str().is_some_and(|p| p.starts_with(':')) {
+        return Ok(()); // in-memory database
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }

@@ -34,6 +34,13 @@ pub enum Error {
     /// The row is not in a state the operation applies to.
     #[error("{0}")]
     WrongState(String),
+    /// Another live daemon holds this node id.
+    #[error("node id '{node}' is held by a live daemon (host {host}, pid {pid}): give this one another --node-id")]
+    NodeTaken {
+        node: String,
+        host: String,
+        pid: u32,
+    },
     #[error("internal registry error: {0}")]
     Internal(String),
 }
@@ -52,7 +59,10 @@ impl Error {
                 Exit::Internal
             }
             Error::UnknownUser(_) => Exit::NotFound,
-            Error::UserExists(_) | Error::LockLost(_) | Error::WrongState(_) => Exit::Refused,
+            Error::UserExists(_)
+            | Error::LockLost(_)
+            | Error::WrongState(_)
+            | Error::NodeTaken { .. } => Exit::Refused,
             Error::InvalidInput(_) => Exit::Usage,
             Error::Refused(verdict) => match verdict.reason_code {
                 crate::model::ReasonCode::UnknownUser => Exit::NotFound,

@@ -36,8 +36,9 @@ pub enum Change {
 /// Whose rows a change may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Only rows this node owns: session events must not touch a row another node took over.
-    OwnedHere,
+    /// Only the row of this session (this node, this epoch): what a session reports must not
+    /// touch a row that another session now drives.
+    Session(i64),
     /// Any row: operator commands.
     Any,
 }
@@ -130,7 +131,7 @@ impl Change {
 
 impl Registry {
     /// Applies `change` to `user`'s row. `None` when it did not apply (the row is in another
-    /// state, or, with [`Scope::OwnedHere`], another node owns it): the caller's session is
+    /// state, or, with [`Scope::Session`], another session drives it): the caller's session is
     /// stale and should be closed.
     pub async fn apply(
         &self,
@@ -141,14 +142,15 @@ impl Registry {
         let now = self.now();
         let mut tx = self.db.write().await?;
         let before = rows::load_existing(&mut tx, user.as_str()).await?;
-        let owned = before.node_id.as_deref() == Some(self.node_id.as_str());
-        if scope == Scope::OwnedHere && !owned {
-            return Ok(None);
+        if let Scope::Session(epoch) = scope {
+            if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
+                return Ok(None);
+            }
         }
-        let Some(after) = change.apply(&before, &self.node_id, now) else {
+        let Some(mut after) = change.apply(&before, &self.node_id, now) else {
             return Ok(None);
         };
-        self.write_change(&mut tx, &before, &after).await?;
+        self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;
         Ok(Some(after))
     }
@@ -176,7 +178,7 @@ impl Registry {
         };
         let mut users = Vec::new();
         for before in targets {
-            let after = Connection {
+            let mut after = Connection {
                 status: Status::Disconnected,
                 phone_number: None,
                 qr_issued_at: None,
@@ -187,7 +189,7 @@ impl Registry {
                 updated_at: now,
                 ..before.clone()
             };
-            self.write_change(&mut tx, &before, &after).await?;
+            self.write_change(&mut tx, &before, &mut after).await?;
             users.push(ResetUser {
                 user: before.user,
                 previous_status: before.status,
@@ -210,6 +212,31 @@ impl Registry {
             users,
             locks_released,
         })
+    }
+
+    /// Records an event a session reports (a message received), if the row is still that
+    /// session's (`epoch` on this node). `None`: the session was fenced off, nothing written.
+    pub async fn record_session_event(
+        &self,
+        kind: EventKind,
+        user: &UserKey,
+        epoch: i64,
+        reason: &str,
+        data: serde_json::Value,
+    ) -> Result<Option<i64>, Error> {
+        let mut tx = self.db.write().await?;
+        if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
+            return Ok(None);
+        }
+        let id = events::append(
+            &mut tx,
+            self.now(),
+            &self.node_id,
+            NewEvent::new(kind, user.as_str(), reason, data),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     /// Records an event that is not a state change (a message, a sent message).
@@ -250,6 +277,7 @@ mod tests {
             reason: String::new(),
             paused_until: None,
             updated_at: Timestamp(0),
+            epoch: 1,
         }
     }
 

@@ -1,16 +1,49 @@
-//! Nodes: every running `wasessd` registers and heart-beats here, so the others can tell when
-//! it is gone and take over its users (see `cleanup`).
+//! Nodes: every running `wasessd` holds a lease here, renewed by its heartbeat and timed by the
+//! database's own clock (never a host's), so nodes with skewed clocks still agree on who is
+//! alive. A node whose lease ran out is *lost*: the survivors claim its `CONNECTED` sessions
+//! (a new epoch each, see `ownership`) and resume them from the shared credentials. A node that
+//! drains hands its sessions over by releasing them (owner cleared), and the live nodes claim
+//! them the same way.
+//!
+//! A node that cannot renew stops its own WhatsApp clients after a fraction of the grace period
+//! (the daemon's watchdog), before any survivor may claim them, so a device is never driven
+//! by two nodes at once.
 
 use sqlx::FromRow;
 
 use serde_json::json;
 
-use super::db::args;
+use super::db::{args, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
-use super::{Error, Registry};
+use super::{Error, Registry, UserKey};
 use crate::model::{Connection, EventKind, NodeInfo, Status};
 use crate::time::Timestamp;
+
+/// What a node states about itself in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    Live,
+    Draining,
+    Stopped,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Live => "live",
+            NodeState::Draining => "draining",
+            NodeState::Stopped => "stopped",
+        }
+    }
+}
+
+/// The daemon that already holds a node id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHolder {
+    pub host: String,
+    pub pid: u32,
+}
 
 #[derive(FromRow)]
 struct NodeRow {
@@ -18,19 +51,89 @@ struct NodeRow {
     started_at: i64,
     last_seen: i64,
     version: String,
+    lease_until: i64,
+    state: String,
+    host: String,
+    pid: i64,
+    fenced: i64,
     connected: i64,
+    pending_qr: i64,
+}
+
+/// The database's clock, in milliseconds.
+pub(crate) async fn db_now(tx: &mut Tx) -> Result<i64, Error> {
+    let sql = if tx.is_postgres() {
+        "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    } else {
+        "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)"
+    };
+    let (now,): (i64,) = tx.fetch_one(sql, args![]).await?;
+    Ok(now)
+}
+
+/// Rows a live node may claim: `CONNECTED` with no owner (handed over) or owned by a node whose
+/// lease ran out (lost), never this node's own.
+macro_rules! claimable {
+    () => {
+        "status = 'CONNECTED' AND (node_id IS NULL OR node_id IN \
+         (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2) \
+         OR node_id NOT IN (SELECT node_id FROM nodes))"
+    };
 }
 
 impl Registry {
-    /// Registers this node (or re-registers it after a restart).
-    pub async fn register_node(&self, version: &str) -> Result<(), Error> {
-        let now = self.now().millis();
+    fn grace_millis(&self) -> i64 {
+        i64::try_from(self.settings().node_grace.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Registers this node with a fresh lease. Refused when a daemon that `holds` says is alive
+    /// still holds the id with a current lease: two daemons must not share a node id.
+    pub async fn register_node(
+        &self,
+        version: &str,
+        me: &NodeHolder,
+        holds: impl Fn(&NodeHolder) -> bool,
+    ) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
+        let now = db_now(&mut tx).await?;
+        let current: Option<(String, i64, String, i64)> = tx
+            .fetch_optional(
+                "SELECT state, lease_until, host, pid FROM nodes WHERE node_id = $1",
+                args![self.node_id.as_str()],
+            )
+            .await?;
+        if let Some((state, lease_until, host, pid)) = current {
+            let holder = NodeHolder {
+                host,
+                pid: u32::try_from(pid).unwrap_or(0),
+            };
+            if state != NodeState::Stopped.as_str()
+                && lease_until >= now
+                && holder != *me
+                && holds(&holder)
+            {
+                return Err(Error::NodeTaken {
+                    node: self.node_id.clone(),
+                    host: holder.host,
+                    pid: holder.pid,
+                });
+            }
+        }
         tx.execute(
-            "INSERT INTO nodes (node_id, started_at, last_seen, version) VALUES ($1, $2, $2, $3) \
+            "INSERT INTO nodes (node_id, started_at, last_seen, version, lease_until, state, host, pid) \
+             VALUES ($1, $2, $2, $3, $4, 'live', $5, $6) \
              ON CONFLICT (node_id) DO UPDATE SET started_at = excluded.started_at, \
-             last_seen = excluded.last_seen, version = excluded.version",
-            args![self.node_id.as_str(), now, version],
+             last_seen = excluded.last_seen, version = excluded.version, \
+             lease_until = excluded.lease_until, state = excluded.state, host = excluded.host, \
+             pid = excluded.pid",
+            args![
+                self.node_id.as_str(),
+                now,
+                version,
+                now + self.grace_millis(),
+                me.host.as_str(),
+                i64::from(me.pid)
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -55,23 +158,13 @@ impl Registry {
             .await?,
         )?;
         for before in &interrupted {
-            let after = Connection {
-                status: Status::Disconnected,
-                phone_number: None,
-                qr_issued_at: None,
-                qr_expires_at: None,
-                reason: "pairing interrupted by a daemon restart".into(),
-                updated_at: now,
-                ..before.clone()
-            };
-            self.write_change(&mut tx, before, &after).await?;
-            let event = NewEvent::new(
-                EventKind::Pairing,
-                &before.user,
-                after.reason.clone(),
-                json!({ "result": "failed" }),
-            );
-            events::append(&mut tx, now, &self.node_id, event).await?;
+            self.end_lost_pairing(
+                &mut tx,
+                before,
+                "pairing interrupted by a daemon restart",
+                now,
+            )
+            .await?;
         }
         tx.execute(
             "DELETE FROM connect_locks WHERE node_id = $1",
@@ -82,25 +175,245 @@ impl Registry {
         Ok(interrupted.len() as u64)
     }
 
-    pub async fn heartbeat(&self) -> Result<(), Error> {
+    pub(crate) async fn end_lost_pairing(
+        &self,
+        tx: &mut Tx,
+        before: &Connection,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let mut after = Connection {
+            status: Status::Disconnected,
+            phone_number: None,
+            qr_issued_at: None,
+            qr_expires_at: None,
+            reason: reason.into(),
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(tx, before, &mut after).await?;
+        let event = NewEvent::new(
+            EventKind::Pairing,
+            &before.user,
+            after.reason.clone(),
+            json!({ "result": "failed" }),
+        );
+        events::append(tx, now, &self.node_id, event).await?;
+        Ok(())
+    }
+
+    /// Renews this node's lease by the database's clock, stating `state`. `fenced_since` counts
+    /// a self-fencing that ended with this renewal. Fails with [`Error::NodeTaken`] when
+    /// another daemon registered this node id meanwhile.
+    pub async fn renew_lease(
+        &self,
+        me: &NodeHolder,
+        state: NodeState,
+        fenced_since: bool,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        let now = db_now(&mut tx).await?;
+        let renewed = tx
+            .execute(
+                "UPDATE nodes SET last_seen = $2, lease_until = $3, state = $4, \
+                 fenced = fenced + $5 WHERE node_id = $1 AND host = $6 AND pid = $7",
+                args![
+                    self.node_id.as_str(),
+                    now,
+                    now + self.grace_millis(),
+                    state.as_str(),
+                    i64::from(fenced_since),
+                    me.host.as_str(),
+                    i64::from(me.pid)
+                ],
+            )
+            .await?;
+        if renewed == 0 {
+            let holder: Option<(String, i64)> = tx
+                .fetch_optional(
+                    "SELECT host, pid FROM nodes WHERE node_id = $1",
+                    args![self.node_id.as_str()],
+                )
+                .await?;
+            let (host, pid) = holder.unwrap_or_default();
+            return Err(Error::NodeTaken {
+                node: self.node_id.clone(),
+                host,
+                pid: u32::try_from(pid).unwrap_or(0),
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks this node stopped (a clean exit): nobody waits for its lease to run out.
+    pub async fn leave(&self, me: &NodeHolder) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
         tx.execute(
-            "UPDATE nodes SET last_seen = $2 WHERE node_id = $1",
-            args![self.node_id.as_str(), self.now().millis()],
+            "UPDATE nodes SET state = 'stopped', lease_until = 0 WHERE node_id = $1 \
+             AND host = $2 AND pid = $3",
+            args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn nodes(&self) -> Result<Vec<NodeInfo>, Error> {
-        let alive_after = self.now().minus(self.settings().node_grace);
+    /// Whether another node holds a current lease and is not draining: someone to hand
+    /// sessions to.
+    pub async fn has_live_peer(&self) -> Result<bool, Error> {
         let mut tx = self.db.read().await?;
+        let now = db_now(&mut tx).await?;
+        let found: Option<(String,)> = tx
+            .fetch_optional(
+                "SELECT node_id FROM nodes WHERE node_id <> $1 AND state = 'live' \
+                 AND lease_until >= $2 LIMIT 1",
+                args![self.node_id.as_str(), now],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(found.is_some())
+    }
+
+    /// Takeover: claims up to `batch` sessions that lost nodes left (or draining nodes handed
+    /// over), no more than this node's fair share of the live nodes' sessions, each at a new
+    /// epoch. Pairings of lost nodes cannot move: they end, and their locks go. Returns the
+    /// claimed rows, for the caller to resume.
+    pub async fn claim_orphans(&self, batch: u32) -> Result<Vec<Connection>, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let db_now = db_now(&mut tx).await?;
+        let me = self.node_id.as_str();
+
+        let lost_pairings = rows::into_connections(
+            tx.fetch_all(
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND node_id IN \
+                     (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)"
+                ),
+                args![db_now, me],
+            )
+            .await?,
+        )?;
+        for before in &lost_pairings {
+            let reason = format!(
+                "pairing lost with node {}",
+                before.node_id.as_deref().unwrap_or("?")
+            );
+            self.end_lost_pairing(&mut tx, before, &reason, now).await?;
+        }
+        tx.execute(
+            "DELETE FROM connect_locks WHERE node_id IN \
+             (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)",
+            args![db_now, me],
+        )
+        .await?;
+
+        let (live, owned, mine): (i64, i64, i64) = tx
+            .fetch_one(
+                "SELECT (SELECT COUNT(*) FROM nodes WHERE state = 'live' AND lease_until >= $1), \
+                 (SELECT COUNT(*) FROM whatsapp_connections WHERE status = 'CONNECTED'), \
+                 (SELECT COUNT(*) FROM whatsapp_connections WHERE status = 'CONNECTED' \
+                  AND node_id = $2)",
+                args![db_now, me],
+            )
+            .await?;
+        // Every live node takes at most its share, so a takeover spreads by load.
+        let share = (owned + live.max(1) - 1) / live.max(1);
+        let room = (share - mine).max(1).min(i64::from(batch));
+        let orphans = rows::into_connections(
+            tx.fetch_all(
+                concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE ",
+                    claimable!(),
+                    " ORDER BY updated_at, user_key LIMIT $3"
+                ),
+                args![db_now, me, room],
+            )
+            .await?,
+        )?;
+        let mut claimed = Vec::with_capacity(orphans.len());
+        for before in orphans {
+            let reason = match &before.node_id {
+                Some(node) => format!("taken over from node {node} (lost)"),
+                None => "taken over after a hand-over".to_string(),
+            };
+            let mut after = Connection {
+                node_id: Some(me.to_string()),
+                reason,
+                updated_at: now,
+                ..before.clone()
+            };
+            self.write_change(&mut tx, &before, &mut after).await?;
+            claimed.push(after);
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Drain: hands a session this node has just closed to the live nodes, by clearing its
+    /// owner (a new epoch). `None` when the row was no longer this session's.
+    pub async fn hand_over(&self, user: &UserKey, epoch: i64) -> Result<Option<Connection>, Error> {
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
+            return Ok(None);
+        }
+        let before = rows::load_existing(&mut tx, user.as_str()).await?;
+        if before.status != Status::Connected {
+            return Ok(None);
+        }
+        let mut after = Connection {
+            node_id: None,
+            reason: format!("handed over by node {} (drain)", self.node_id),
+            updated_at: now,
+            ..before.clone()
+        };
+        self.write_change(&mut tx, &before, &mut after).await?;
+        tx.commit().await?;
+        Ok(Some(after))
+    }
+
+    /// Asks `node` to drain (`wasess nodes drain`): it sees the request at its next heartbeat.
+    pub async fn request_drain(&self, node: &str) -> Result<bool, Error> {
+        let mut tx = self.db.write().await?;
+        let changed = tx
+            .execute(
+                "UPDATE nodes SET state = 'draining' WHERE node_id = $1 AND state = 'live'",
+                args![node],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    /// Whether this node was asked to drain.
+    pub async fn drain_requested(&self) -> Result<bool, Error> {
+        let found: Option<(String,)> = self
+            .db
+            .fetch_optional(
+                "SELECT state FROM nodes WHERE node_id = $1",
+                args![self.node_id.as_str()],
+            )
+            .await?;
+        Ok(found.is_some_and(|(state,)| state == NodeState::Draining.as_str()))
+    }
+
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>, Error> {
+        let mut tx = self.db.read().await?;
+        let now = db_now(&mut tx).await?;
         let found: Vec<NodeRow> = tx
             .fetch_all(
-                "SELECT n.node_id, n.started_at, n.last_seen, n.version, \
+                "SELECT n.node_id, n.started_at, n.last_seen, n.version, n.lease_until, n.state, \
+                 n.host, n.pid, n.fenced, \
                  (SELECT COUNT(*) FROM whatsapp_connections c \
-                  WHERE c.node_id = n.node_id AND c.status = 'CONNECTED') AS connected \
+                  WHERE c.node_id = n.node_id AND c.status = 'CONNECTED') AS connected, \
+                 (SELECT COUNT(*) FROM whatsapp_connections c \
+                  WHERE c.node_id = n.node_id AND c.status = 'PENDING_QR') AS pending_qr \
                  FROM nodes n ORDER BY n.node_id",
                 args![],
             )
@@ -108,13 +421,26 @@ impl Registry {
         tx.commit().await?;
         Ok(found
             .into_iter()
-            .map(|row| NodeInfo {
-                alive: Timestamp(row.last_seen) >= alive_after,
-                node_id: row.node_id,
-                started_at: Timestamp(row.started_at),
-                last_seen: Timestamp(row.last_seen),
-                version: row.version,
-                connected: row.connected.max(0) as u64,
+            .map(|row| {
+                let alive = row.lease_until >= now;
+                let state = match (row.state.as_str(), alive) {
+                    ("stopped", _) => "stopped".to_string(),
+                    (_, false) => "lost".to_string(),
+                    (state, true) => state.to_string(),
+                };
+                NodeInfo {
+                    alive,
+                    state,
+                    fenced: row.fenced.max(0) as u64,
+                    host: row.host,
+                    pid: u32::try_from(row.pid).unwrap_or(0),
+                    node_id: row.node_id,
+                    started_at: Timestamp(row.started_at),
+                    last_seen: Timestamp(row.last_seen),
+                    version: row.version,
+                    connected: row.connected.max(0) as u64,
+                    pending_qr: row.pending_qr.max(0) as u64,
+                }
             })
             .collect())
     }

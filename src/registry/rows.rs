@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 macro_rules! connection_columns {
     () => {
         "user_key, status, phone_number, qr_issued_at, qr_expires_at, last_connected_at, \
-         reconnect_attempts, node_id, reason, paused_until, updated_at"
+         reconnect_attempts, node_id, epoch, reason, paused_until, updated_at"
     };
 }
 pub(crate) use connection_columns;
@@ -26,6 +26,7 @@ pub(crate) struct ConnectionRow {
     last_connected_at: Option<i64>,
     reconnect_attempts: i64,
     node_id: Option<String>,
+    epoch: i64,
     reason: String,
     paused_until: Option<i64>,
     updated_at: i64,
@@ -44,6 +45,7 @@ impl TryFrom<ConnectionRow> for Connection {
             last_connected_at: row.last_connected_at.map(Timestamp),
             reconnect_attempts: u32::try_from(row.reconnect_attempts).unwrap_or(u32::MAX),
             node_id: row.node_id,
+            epoch: row.epoch,
             reason: row.reason,
             paused_until: row.paused_until.map(Timestamp),
             updated_at: Timestamp(row.updated_at),
@@ -81,12 +83,12 @@ pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection,
         .ok_or_else(|| Error::UnknownUser(user.to_string()))
 }
 
-/// Writes every column of `row` back.
+/// Writes every column of `row` back, the epoch included.
 pub(crate) async fn save(tx: &mut Tx, row: &Connection) -> Result<(), Error> {
     tx.execute(
         "UPDATE whatsapp_connections SET status = $2, phone_number = $3, qr_issued_at = $4, \
          qr_expires_at = $5, last_connected_at = $6, reconnect_attempts = $7, node_id = $8, \
-         reason = $9, paused_until = $10, updated_at = $11 WHERE user_key = $1",
+         reason = $9, paused_until = $10, updated_at = $11, epoch = $12 WHERE user_key = $1",
         args![
             row.user.as_str(),
             row.status.as_str(),
@@ -99,6 +101,7 @@ pub(crate) async fn save(tx: &mut Tx, row: &Connection) -> Result<(), Error> {
             row.reason.as_str(),
             row.paused_until.map(Timestamp::millis),
             row.updated_at.millis(),
+            row.epoch,
         ],
     )
     .await?;

@@ -43,8 +43,8 @@ fn one_number_on_two_users_ends_with_the_newest() {
     let alice = daemon.wait_status(ALICE, "LOGGED_OUT");
     assert!(alice["phone_number"].is_null());
     assert!(alice["reason"].as_str().expect("reason").contains(BOB));
-    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
-    assert!(daemon.data_dir().join("sessions").join(BOB).exists());
+    assert!(!daemon.has_credentials(ALICE));
+    assert!(daemon.has_credentials(BOB));
     let report = daemon.cli(&["--json", "detect-conflicts"]).success().json();
     assert_eq!(report["conflicts"].as_array().expect("list").len(), 0);
 }
@@ -190,7 +190,7 @@ fn an_unscanned_qr_times_out_with_exit_6_and_frees_the_user() {
     let row = daemon.row(ALICE);
     assert_eq!(row["status"], "DISCONNECTED");
     assert_eq!(row["reason"], "QR code not scanned in time");
-    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!daemon.has_credentials(ALICE));
 }
 
 #[test]
@@ -383,7 +383,7 @@ fn logged_out_and_banned_sessions_land_in_their_states() {
         .success();
     let row = daemon.wait_status(ALICE, "LOGGED_OUT");
     assert!(row["phone_number"].is_null());
-    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!daemon.has_credentials(ALICE));
 
     daemon.pair(BOB, "573009998888");
     daemon
@@ -455,7 +455,7 @@ fn reset_sessions_clears_one_user_or_everyone() {
         (row["status"].as_str(), row["phone_number"].is_null()),
         (Some("DISCONNECTED"), true)
     );
-    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!daemon.has_credentials(ALICE));
     assert_eq!(daemon.row(BOB)["status"], "CONNECTED");
 
     let refused = daemon.cli(&["reset-sessions", "--all"]).fails_with(2);
@@ -472,18 +472,19 @@ fn cleanup_removes_orphan_stores_and_reports_counts() {
     let daemon = TestDaemon::start();
     daemon.add_users(&[ALICE]);
     daemon.pair(ALICE, NUMBER);
-    let orphan = daemon.data_dir().join("sessions").join("ghost@example.com");
-    std::fs::create_dir_all(&orphan).expect("plant an orphan store");
+    // Credentials left for a row that cannot use them (bob has no number).
+    daemon.add_users(&[BOB]);
+    daemon.sql("INSERT INTO wa_device VALUES ('bob@example.com', x'00', 0)");
     let preview = daemon
         .cli(&["--json", "cleanup", "--dry-run"])
         .success()
         .json();
     assert_eq!(preview["orphan_stores"], 1);
-    assert!(orphan.exists());
+    assert!(daemon.has_credentials(BOB));
     let done = daemon.cli(&["--json", "cleanup"]).success().json();
     assert_eq!(done["orphan_stores"], 1);
-    assert!(!orphan.exists());
-    assert!(daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!daemon.has_credentials(BOB));
+    assert!(daemon.has_credentials(ALICE));
     assert_eq!(daemon.row(ALICE)["status"], "CONNECTED");
 }
 
@@ -618,7 +619,7 @@ fn the_real_backend_fails_fast_offline_and_leaves_nothing_behind() {
         .as_str()
         .expect("reason")
         .starts_with("pairing failed"));
-    assert!(!daemon.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!daemon.has_credentials(ALICE));
     assert_eq!(
         daemon.cli(&["--json", "stats"]).success().json()["locks_held"],
         0

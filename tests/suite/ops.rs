@@ -228,7 +228,12 @@ fn doctor_finds_each_planted_problem_and_names_its_fix() {
             "problem",
             "wasess users remove",
         ),
-        ("credential stores", "", "warning", "wasess cleanup"),
+        (
+            "credentials",
+            "INSERT INTO wa_device VALUES ('alice@example.com', x'00', 0)",
+            "warning",
+            "wasess cleanup",
+        ),
     ];
     for (name, sql, level, fix) in cases {
         let daemon = TestDaemon::start();
@@ -238,12 +243,7 @@ fn doctor_finds_each_planted_problem_and_names_its_fix() {
             "ok",
             "{name} before planting"
         );
-        if sql.is_empty() {
-            std::fs::create_dir_all(daemon.data_dir().join("sessions").join("ghost@example.com"))
-                .expect("plant a store");
-        } else {
-            daemon.sql(sql);
-        }
+        daemon.sql(sql);
         let (code, found, found_fix) = doctor_check(&daemon, name);
         assert_eq!(found, level, "{name}");
         assert!(found_fix.contains(fix), "{name}: fix {found_fix:?}");

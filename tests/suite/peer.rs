@@ -109,7 +109,7 @@ fn qr_codes_rotate_then_run_out_and_free_the_user(transport: Transport) {
         setup.cli(&["--json", "stats"]).success().json()["locks_held"],
         0
     );
-    assert!(!setup.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!setup.has_credentials(ALICE));
     let counters = setup.counters();
     assert_eq!(
         (
@@ -185,9 +185,9 @@ fn the_newest_link_of_a_number_wins_and_unlinks_the_old_device(transport: Transp
         alice["reason"].as_str().expect("reason").contains(BOB),
         "{alice}"
     );
-    // The registry says so first; the store goes once alice's client let go of it.
-    setup.wait_until("alice's store deleted", || {
-        !setup.data_dir().join("sessions").join(ALICE).exists()
+    // Alice's credentials went with the change that displaced her.
+    setup.wait_until("alice's credentials deleted", || {
+        !setup.has_credentials(ALICE)
     });
     assert_eq!(setup.row(BOB)["status"], "CONNECTED");
     // Alice's client told WhatsApp to unlink its device before its store went away.
@@ -247,13 +247,13 @@ fn logouts_from_the_phone_and_from_wasess_end_the_link(transport: Transport) {
         .success();
     let alice = setup.wait_status(ALICE, "LOGGED_OUT");
     assert!(alice["phone_number"].is_null(), "{alice}");
-    assert!(!setup.data_dir().join("sessions").join(ALICE).exists());
+    assert!(!setup.has_credentials(ALICE));
 
     // Logged out with wasess: the client unlinks its own device.
     setup.cli(&["logout", "--user", BOB]).success();
     let bob = setup.wait_status(BOB, "LOGGED_OUT");
     assert!(bob["phone_number"].is_null(), "{bob}");
-    assert!(!setup.data_dir().join("sessions").join(BOB).exists());
+    assert!(!setup.has_credentials(BOB));
     assert_eq!(setup.counter("companions_removed"), 1);
     setup.cli(&["check", "--user", BOB]).success();
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasess::model::{ConflictPolicy, EventKind, ReasonCode, Status};
 use wasess::registry::{
-    Change, CleanupScope, Error, LockOutcome, PairingEnd, PairingOutcome, PhoneNumber, Registry,
-    Scope, Settings, UserKey,
+    Change, CleanupScope, Error, LockOutcome, NodeHolder, PairingEnd, PairingOutcome, PhoneNumber,
+    Registry, Scope, Settings, UserKey,
 };
 use wasess::time::Timestamp;
 
@@ -418,6 +418,7 @@ async fn live_session_changes_follow_the_state_machine() {
     on_every_db!(|_db, registry, _clock| {
         let alice = with_user(&registry, "alice@example.com").await;
         pair(&registry, &alice, "573001234567").await;
+        let epoch = registry.connection(&alice).await.expect("row").epoch;
         let row = registry
             .apply(
                 &alice,
@@ -426,7 +427,7 @@ async fn live_session_changes_follow_the_state_machine() {
                     max: 3,
                     reason: "network lost".into(),
                 },
-                Scope::OwnedHere,
+                Scope::Session(epoch),
             )
             .await
             .expect("apply")
@@ -439,7 +440,7 @@ async fn live_session_changes_follow_the_state_machine() {
                 Change::Conflict {
                     reason: "stream replaced".into(),
                 },
-                Scope::OwnedHere,
+                Scope::Session(epoch),
             )
             .await
             .expect("apply")
@@ -455,19 +456,19 @@ async fn live_session_changes_follow_the_state_machine() {
                     max: 3,
                     reason: "network lost".into()
                 },
-                Scope::OwnedHere
+                Scope::Session(row.epoch)
             )
             .await
             .expect("apply")
             .is_none());
 
-        // Another node's session events do not touch this node's row.
+        // Another node's session events do not touch this node's row, even at its epoch.
         let other = Registry::open(&_db.url, "node-2").await.expect("open");
         assert!(other
             .apply(
                 &alice,
                 Change::LoggedOut { reason: "x".into() },
-                Scope::OwnedHere
+                Scope::Session(row.epoch)
             )
             .await
             .expect("apply")
@@ -603,8 +604,16 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
             .open_with("node-1", clock.clone(), settings.clone())
             .await;
         let there = db.open_with("node-2", clock.clone(), settings).await;
-        here.register_node("test").await.expect("register");
-        there.register_node("test").await.expect("register");
+        for (registry, pid) in [(&here, 1), (&there, 2)] {
+            let holder = NodeHolder {
+                host: "test-host".into(),
+                pid,
+            };
+            registry
+                .register_node("test", &holder, |_| true)
+                .await
+                .expect("register");
+        }
 
         let live = with_user(&here, "live@example.com").await;
         let stale = with_user(&here, "stale@example.com").await;
@@ -620,7 +629,10 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
         here.acquire_lock(&locked, "l1").await.expect("lock");
 
         clock.advance(Duration::from_secs(301));
-        here.heartbeat().await.expect("heartbeat");
+        // node-2's lease ran out, by the database's clock.
+        db.raw("UPDATE nodes SET lease_until = 0 WHERE node_id = 'node-2'")
+            .await
+            .expect("expire the lease");
         let scope = CleanupScope {
             live_sessions: Some(HashSet::from([live.to_string()])),
             ..CleanupScope::default()
@@ -633,7 +645,7 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
                 preview.stale_sessions,
                 preview.dead_node_sessions
             ),
-            (1, 2, 1, 1),
+            (1, 2, 1, 0),
             "{}: {preview:?}",
             db.name
         );
@@ -647,23 +659,35 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
                 report.stale_sessions,
                 report.dead_node_sessions
             ),
-            (1, 2, 1, 1)
+            (1, 2, 1, 0)
         );
-        assert_eq!(
-            report.users,
-            [
-                "pending@example.com",
-                "remote@example.com",
-                "stale@example.com"
-            ]
-        );
+        assert_eq!(report.users, ["pending@example.com", "stale@example.com"]);
+        // The lost node's session waits, still CONNECTED, for a live node to take it over.
         let remote_row = here.connection(&remote).await.expect("row");
-        assert_eq!(remote_row.status, Status::Disconnected);
-        assert_eq!(remote_row.reason, "node node-2 lost");
+        assert_eq!(remote_row.status, Status::Connected);
+        let claimed = here.claim_orphans(10).await.expect("claim");
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|row| row.user.as_str())
+                .collect::<Vec<_>>(),
+            ["remote@example.com"]
+        );
+        let taken = here.connection(&remote).await.expect("row");
+        assert_eq!(taken.node_id.as_deref(), Some("node-1"));
+        assert!(
+            taken.epoch > remote_row.epoch,
+            "a takeover starts a new epoch"
+        );
+        assert_eq!(taken.reason, "taken over from node node-2 (lost)");
         assert_eq!(
             here.connection(&live).await.expect("row").status,
             Status::Connected
         );
+        let scope = CleanupScope {
+            live_sessions: Some(HashSet::from([live.to_string(), remote.to_string()])),
+            ..CleanupScope::default()
+        };
         assert_eq!(
             here.cleanup(&scope, false).await.expect("again"),
             wasess::model::CleanupReport::default()
@@ -672,9 +696,9 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
         assert_eq!(
             nodes
                 .iter()
-                .map(|n| (n.node_id.as_str(), n.alive))
+                .map(|n| (n.node_id.as_str(), n.alive, n.state.as_str()))
                 .collect::<Vec<_>>(),
-            [("node-1", true), ("node-2", false)]
+            [("node-1", true, "live"), ("node-2", false, "lost")]
         );
         here.close().await;
         there.close().await;
@@ -696,7 +720,7 @@ async fn stats_count_every_status() {
                 Change::Conflict {
                     reason: "replaced".into(),
                 },
-                Scope::OwnedHere,
+                Scope::Any,
             )
             .await
             .expect("conflict");

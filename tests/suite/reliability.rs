@@ -265,10 +265,10 @@ fn modes_are_strict_even_under_a_permissive_umask() {
     assert_eq!(mode(&socket), 0o660, "socket");
     assert_eq!(mode(socket.parent().expect("dir")), 0o750, "socket dir");
     assert_eq!(mode(&data), 0o750, "data dir");
-    assert_eq!(mode(&data.join("sessions")), 0o700, "sessions dir");
-    let store = data.join("sessions").join("alice@example.com");
-    assert_eq!(mode(&store), 0o700, "credential store");
-    assert_eq!(mode(&store.join("simulated.json")), 0o600, "credentials");
+    // The registry holds the credentials, so it and its journal are private.
+    for file in ["registry.db", "registry.db-wal", "registry.db-shm"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
     crate::support::daemon::signal(child.id(), libc::SIGTERM);
     let _ = child.wait();
 }

@@ -1,6 +1,6 @@
-//! The real backend: one whatsapp-rust client per user, each with its own SQLite store under
-//! `DATA_DIR/sessions/<user>/whatsapp.db`, so resetting or logging out one user never touches
-//! another.
+//! The real backend: one whatsapp-rust client per user, on the user's credentials in the
+//! registry (the session's fenced [`SessionStore`]), so any node can resume any session and a
+//! node that lost a session cannot write to it any more.
 //!
 //! wasess, not the library, owns reconnecting: the client's own auto-reconnect (which retries
 //! forever, silently) is switched off, and each session runs a driver task that calls
@@ -14,7 +14,6 @@ pub mod peer;
 mod recording;
 mod translate;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,18 +28,19 @@ use whatsapp_rust::prelude::{
     Bot, Client, Event, EventHandler, EventInterest, EventKind as WaKind, Jid, Subscription,
     TokioRuntime,
 };
-use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
 
 use self::recording::{LastError, RecordingHttp, RecordingTransport};
 use self::translate::{translate, Effect};
 use super::{Backend, BackendEvent, Error, EventKind, Session, StartMode, StartRequest};
+use crate::registry::credentials::SessionStore;
 use crate::registry::{PhoneNumber, UserKey};
 use crate::time::{Clock, SystemClock};
 
 pub use translate::translate as translate_event;
 
-/// The store file inside a user's credential directory.
+/// The store file earlier versions kept in each user's credential directory (imported into
+/// the registry on the first start).
 pub const STORE_FILE: &str = "whatsapp.db";
 /// The client version announced to a test peer, where the version fetch cannot run.
 const PEER_CLIENT_VERSION: (u32, u32, u32) = (2, 3000, 1_023_000_000);
@@ -126,19 +126,12 @@ impl WhatsappBackend {
 
     async fn build(
         &self,
-        store_path: &Path,
+        credentials: Arc<SessionStore>,
         mode: &StartMode,
         last_error: &LastError,
     ) -> Result<Bot, Error> {
-        create_private_file(store_path)?;
-        let location = store_path
-            .to_str()
-            .ok_or_else(|| Error::Store(format!("{} is not UTF-8", store_path.display())))?;
-        let store = SqliteStore::new(location)
-            .await
-            .map_err(|error| Error::Store(format!("{}: {error}", store_path.display())))?;
         let mut builder = Bot::builder()
-            .with_backend(store)
+            .with_backend_arc(credentials)
             .with_transport_factory(RecordingTransport {
                 inner: self.transport(),
                 last_error: last_error.clone(),
@@ -165,20 +158,6 @@ impl WhatsappBackend {
     }
 }
 
-/// SQLite creates the `-wal` and `-shm` files with the database file's mode, so making the
-/// empty file 0600 first keeps all three private.
-fn create_private_file(path: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map(drop)
-        .map_err(|error| Error::Store(format!("{}: {error}", path.display())))
-}
-
 #[async_trait]
 impl Backend for WhatsappBackend {
     fn name(&self) -> &'static str {
@@ -186,12 +165,21 @@ impl Backend for WhatsappBackend {
     }
 
     async fn start(&self, request: StartRequest) -> Result<Arc<dyn Session>, Error> {
-        let store_path = request.store_dir.join(STORE_FILE);
-        if request.mode == StartMode::Resume && !store_path.exists() {
-            return Err(Error::NoCredentials);
+        if request.mode == StartMode::Resume {
+            use whatsapp_rust::wacore::store::traits::DeviceStore;
+            let stored = request
+                .credentials
+                .exists()
+                .await
+                .map_err(|error| Error::Store(error.to_string()))?;
+            if !stored {
+                return Err(Error::NoCredentials);
+            }
         }
         let last_error = LastError::default();
-        let bot = self.build(&store_path, &request.mode, &last_error).await?;
+        let bot = self
+            .build(request.credentials.clone(), &request.mode, &last_error)
+            .await?;
         let client = bot.client();
         // wasess decides when to reconnect (see the module doc).
         client.enable_auto_reconnect.store(false, Ordering::Relaxed);
@@ -228,7 +216,7 @@ impl Backend for WhatsappBackend {
                 driver,
                 subscription,
             })),
-            store_path,
+            user: request.user.clone(),
         }))
     }
 
@@ -370,7 +358,7 @@ struct Parts {
 struct WhatsappSession {
     shared: Arc<Shared>,
     parts: Mutex<Option<Parts>>,
-    store_path: PathBuf,
+    user: UserKey,
 }
 
 impl WhatsappSession {
@@ -382,8 +370,8 @@ impl WhatsappSession {
             .map(|parts| parts.client.clone())
     }
 
-    /// Stops the driver and lets go of the client, so the store file is closed when this
-    /// returns (the caller may delete it next).
+    /// Stops the driver and lets go of the client, so nothing of it writes to the store once
+    /// this returns.
     async fn teardown(&self, unlink: bool) {
         self.shared.closing.store(true, Ordering::SeqCst);
         let Some(parts) = self.parts.lock().unwrap_or_else(|p| p.into_inner()).take() else {
@@ -417,7 +405,7 @@ impl WhatsappSession {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if weak.strong_count() > 0 {
-            warn!(store = %self.store_path.display(), "the WhatsApp client is still referenced");
+            warn!(user = %self.user, "the WhatsApp client is still referenced");
         }
     }
 }

@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::cli::args::Global;
 use crate::cli::client::Target;
 use crate::cli::{target, Client, Error, Outcome};
-use crate::credentials::CredentialStore;
 use crate::exit::Exit;
 use crate::protocol::{method, Empty, HelloResult};
 use crate::registry::{redact, Registry};
@@ -94,7 +93,7 @@ pub async fn doctor(global: &Global) -> Result<Outcome, Error> {
         let node = datadir::read_node_id(&data_dir).unwrap_or_else(paths::default_node_id);
         match Registry::open(&url, &node).await {
             Ok(registry) => {
-                registry_checks(&registry, &data_dir, &mut checks).await;
+                registry_checks(&registry, &mut checks).await;
                 registry.close().await;
             }
             Err(error) => checks.push(problem(
@@ -220,7 +219,7 @@ fn writable_check(data_dir: &Path) -> Check {
     }
 }
 
-async fn registry_checks(registry: &Registry, data_dir: &Path, checks: &mut Vec<Check>) {
+async fn registry_checks(registry: &Registry, checks: &mut Vec<Check>) {
     match registry.integrity_check().await {
         Ok(result) if result == "ok" => checks.push(ok("database", "integrity check passed")),
         Ok(result) => checks.push(problem(
@@ -314,41 +313,27 @@ async fn registry_checks(registry: &Registry, data_dir: &Path, checks: &mut Vec<
             "restore the registry",
         )),
     }
-    let Ok(store) = CredentialStore::open(data_dir) else {
-        return checks.push(problem(
-            "credential stores",
-            format!("cannot open {}", data_dir.join("sessions").display()),
-            "check the data dir's permissions",
-        ));
-    };
-    let present = store.users().unwrap_or_default();
-    match registry.stores_needed(&present).await {
-        Ok(needed) => {
-            let orphans: Vec<&String> = present.iter().filter(|u| !needed.contains(u)).collect();
-            checks.push(if orphans.is_empty() {
-                ok(
-                    "credential stores",
-                    format!("{} store(s), none orphaned", present.len()),
-                )
-            } else {
-                warning(
-                    "credential stores",
-                    format!(
-                        "{} store(s) no registry row needs: {}",
-                        orphans.len(),
-                        orphans
-                            .iter()
-                            .take(5)
-                            .map(|u| u.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    "wasess cleanup",
-                )
-            });
-        }
+    match registry.orphan_credentials(true).await {
+        Ok(orphans) if orphans.is_empty() => checks.push(ok(
+            "credentials",
+            "every stored credential set belongs to a row that can use it",
+        )),
+        Ok(orphans) => checks.push(warning(
+            "credentials",
+            format!(
+                "{} credential set(s) no registry row needs: {}",
+                orphans.len(),
+                orphans
+                    .iter()
+                    .take(5)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "wasess cleanup",
+        )),
         Err(error) => checks.push(problem(
-            "credential stores",
+            "credentials",
             error.to_string(),
             "restore the registry",
         )),

@@ -71,7 +71,6 @@ impl Supervisor {
                     Change::Conflict {
                         reason: reason.into(),
                     },
-                    false,
                 )
                 .await
             }
@@ -79,14 +78,14 @@ impl Supervisor {
                 let change = Change::LoggedOut {
                     reason: format!("logged out by WhatsApp: {reason}"),
                 };
-                self.end_session(&user, generation, change, true).await
+                self.end_session(&user, generation, change).await
             }
             (EventKind::TemporaryBan { code, until }, None) => {
                 let change = Change::Paused {
                     reason: format!("temporarily banned by WhatsApp (code {code})"),
                     until,
                 };
-                self.end_session(&user, generation, change, false).await
+                self.end_session(&user, generation, change).await
             }
             (EventKind::ClientOutdated, Some(_)) => {
                 let reason = "client outdated: WhatsApp refuses this version".to_string();
@@ -98,7 +97,7 @@ impl Supervisor {
                     reason: "client outdated: WhatsApp refuses this version; update wasess".into(),
                     until: None,
                 };
-                self.end_session(&user, generation, change, false).await
+                self.end_session(&user, generation, change).await
             }
             (EventKind::TemporaryBan { code, .. }, Some(_)) => {
                 let reason = format!("temporarily banned by WhatsApp (code {code})");
@@ -111,13 +110,23 @@ impl Supervisor {
                     .await
             }
             (EventKind::Message(message), _) => {
+                let Some(epoch) = self.epoch_of(&user, generation) else {
+                    return;
+                };
                 let data = serde_json::to_value(&message).unwrap_or_default();
                 match self
                     .registry
-                    .record_event(OutboxKind::Message, &user, "message received", data)
+                    .record_session_event(
+                        OutboxKind::Message,
+                        &user,
+                        epoch,
+                        "message received",
+                        data,
+                    )
                     .await
                 {
-                    Ok(_) => self.changed(),
+                    Ok(Some(_)) => self.changed(),
+                    Ok(None) => self.fenced(&user, generation).await,
                     Err(error) => warn!(%user, %error, "cannot record an incoming message"),
                 }
             }

@@ -4,15 +4,26 @@
 use super::*;
 
 impl Supervisor {
+    /// The epoch `generation`'s session writes under, while it is the user's session here.
+    pub(super) fn epoch_of(&self, user: &UserKey, generation: u64) -> Option<i64> {
+        self.sessions()
+            .get(user)
+            .filter(|entry| entry.generation == generation)
+            .map(|entry| entry.epoch)
+    }
+
     pub(super) async fn connected(
         &self,
         user: &UserKey,
         generation: u64,
         session: Option<Arc<dyn Session>>,
     ) {
+        let Some(epoch) = self.epoch_of(user, generation) else {
+            return;
+        };
         match self
             .registry
-            .apply(user, Change::Connected, Scope::OwnedHere)
+            .apply(user, Change::Connected, Scope::Session(epoch))
             .await
         {
             Ok(Some(_)) => {
@@ -55,13 +66,20 @@ impl Supervisor {
     pub(super) async fn reconnect_loop(&self, user: &UserKey, generation: u64, mut reason: String) {
         let settings = self.settings();
         let max = settings.max_reconnect_attempts;
+        let Some(epoch) = self.epoch_of(user, generation) else {
+            return;
+        };
         for attempt in 1..=max {
             let change = Change::Reconnecting {
                 attempt,
                 max,
                 reason: reason.clone(),
             };
-            match self.registry.apply(user, change, Scope::OwnedHere).await {
+            match self
+                .registry
+                .apply(user, change, Scope::Session(epoch))
+                .await
+            {
                 Ok(Some(_)) => self.changed(),
                 Ok(None) => return self.stale(user, generation).await,
                 Err(error) => warn!(%user, %error, "cannot record a reconnect attempt"),
@@ -82,7 +100,7 @@ impl Supervisor {
         let change = Change::Disconnected {
             reason: format!("network lost: gave up after {max} reconnect attempts ({reason})"),
         };
-        self.end_session(user, generation, change, false).await;
+        self.end_session(user, generation, change).await;
     }
 
     pub(super) fn session_of(&self, user: &UserKey, generation: u64) -> Option<Arc<dyn Session>> {
@@ -100,44 +118,68 @@ impl Supervisor {
         }
     }
 
-    /// Closes `generation`'s session for good and records why; `forget` deletes the store.
-    pub(super) async fn end_session(
-        &self,
-        user: &UserKey,
-        generation: u64,
-        change: Change,
-        forget: bool,
-    ) {
+    /// Closes `generation`'s session for good and records why, if the row is still this
+    /// session's: a session another node took over ends here without a word in the registry
+    /// (that is fencing, not a `CONFLICT`). The change deletes credentials it makes useless.
+    pub(super) async fn end_session(&self, user: &UserKey, generation: u64, change: Change) {
+        let Some(epoch) = self.epoch_of(user, generation) else {
+            return;
+        };
         self.drop_session(user, generation).await;
-        if forget {
-            self.delete_store(user);
-        }
-        match self.registry.apply(user, change, Scope::OwnedHere).await {
-            Ok(_) => self.changed(),
+        match self
+            .registry
+            .apply(user, change, Scope::Session(epoch))
+            .await
+        {
+            Ok(Some(_)) => self.changed(),
+            Ok(None) => info!(%user, "the session had moved on: ended here without a change"),
             Err(error) => warn!(%user, %error, "cannot record the end of a session"),
         }
     }
 
-    /// Logs in again with stored credentials; the row must be this node's.
+    /// Logs in again with the stored credentials: the row becomes this node's at a new epoch
+    /// first, so a session still running elsewhere is fenced off before this one starts.
     pub async fn resume(self: &Arc<Self>, user: &UserKey) -> Result<(), Error> {
+        let row = self.registry.connection(user).await?;
+        self.resume_at(user, row.epoch).await
+    }
+
+    /// [`Self::resume`] for a row last seen at `epoch`; refused when it moved on since.
+    pub(super) async fn resume_at(
+        self: &Arc<Self>,
+        user: &UserKey,
+        epoch: i64,
+    ) -> Result<(), Error> {
         if self.sessions().contains_key(user) {
             return Err(Error::refused(format!("{user} already has a session here")));
         }
-        if !self.store.exists(user) {
+        if !self.registry.has_credentials(user).await? {
             return Err(Error::NotFound(format!("{user} has no stored credentials")));
         }
+        let Some(row) = self.registry.take_ownership(user, epoch).await? else {
+            return Err(Error::refused(format!(
+                "{user}'s session changed meanwhile: not resumed"
+            )));
+        };
         let generation = self.next_generation();
-        self.sessions().insert(
-            user.clone(),
-            Entry {
-                generation,
-                session: None,
-                phase: Phase::Live,
-            },
-        );
+        {
+            let mut sessions = self.sessions();
+            if sessions.contains_key(user) {
+                return Err(Error::refused(format!("{user} already has a session here")));
+            }
+            sessions.insert(
+                user.clone(),
+                Entry {
+                    generation,
+                    epoch: row.epoch,
+                    session: None,
+                    phase: Phase::Live,
+                },
+            );
+        }
         let request = StartRequest {
             user: user.clone(),
-            store_dir: self.store.dir(user),
+            credentials: self.credentials(user, generation, row.epoch),
             mode: StartMode::Resume,
             generation,
             events: self.events.clone(),
@@ -164,8 +206,9 @@ impl Supervisor {
         }
     }
 
-    /// After a restart: resume every `CONNECTED` row of this node whose credentials exist, a
-    /// few per second (never a storm); rows without credentials become `DISCONNECTED`.
+    /// Resumes every `CONNECTED` row this node owns (after a restart, or when a fenced node
+    /// reaches the registry again), at `resume_rate`; rows without credentials become
+    /// `DISCONNECTED`.
     pub async fn resume_all(self: Arc<Self>) {
         let rows = match self
             .registry
@@ -179,35 +222,21 @@ impl Supervisor {
             Ok(rows) => rows,
             Err(error) => return warn!(%error, "cannot list sessions to resume"),
         };
+        let local = self.local_users().0;
+        let rows: Vec<Connection> = rows
+            .into_iter()
+            .filter(|row| !local.contains(&row.user))
+            .collect();
         if rows.is_empty() {
             return;
         }
         info!(sessions = rows.len(), "resuming sessions");
-        let pause = Duration::from_secs(1) / self.settings().resume_rate.max(1);
-        for row in rows {
-            let Ok(user) = UserKey::parse(&row.user) else {
-                continue;
-            };
-            let change = match self.resume(&user).await {
-                Ok(()) => continue,
-                Err(Error::NotFound(_)) => Change::Disconnected {
-                    reason: "credentials missing after restart".into(),
-                },
-                Err(error) => Change::Disconnected {
-                    reason: format!("resume failed: {error}"),
-                },
-            };
-            warn!(%user, ?change, "cannot resume");
-            if let Err(error) = self.registry.apply(&user, change, Scope::OwnedHere).await {
-                warn!(%user, %error, "cannot record a failed resume");
-            }
-            self.changed();
-            tokio::time::sleep(pause).await;
-        }
+        let _ = self.resume_rows(rows).await;
     }
 
-    /// Closes a session the registry no longer backs (`row` as it is now): unlinked and
-    /// forgotten when its number was released, closed with its credentials kept otherwise.
+    /// Closes a session the registry no longer backs (`row` as it is now): unlinked when its
+    /// number was released (the change that released it deleted its credentials), closed
+    /// otherwise: another node may be driving it now.
     pub(super) async fn abandon(&self, user: &UserKey, generation: u64, row: Option<&Connection>) {
         let released = row.is_none_or(|row| row.phone_number.is_none());
         if let Some(entry) = self.take(user, generation) {
@@ -220,9 +249,6 @@ impl Supervisor {
                     session.close().await;
                 }
             }
-        }
-        if released {
-            self.delete_store(user);
         }
     }
 

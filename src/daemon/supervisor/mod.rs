@@ -20,6 +20,7 @@
 //! (the CLI's commands).
 
 mod events;
+mod handover;
 mod live;
 mod operator;
 mod pairing;
@@ -36,12 +37,12 @@ use tracing::{debug, info, warn};
 use super::config::Settings;
 use super::Error;
 use crate::backend::{self, Backend, BackendEvent, EventKind, Session, StartMode, StartRequest};
-use crate::credentials::{remove_orphan_stores, CredentialStore};
 use crate::model::{
     CleanupReport, Connection, DetachedHolder, EventKind as OutboxKind, ResetReport, Resolution,
     Status,
 };
 use crate::protocol::QrNotice;
+use crate::registry::credentials::SessionStore;
 use crate::registry::{
     self, Change, CleanupScope, PairingEnd, PairingOutcome, PhoneNumber, Registry, Scope, UserKey,
 };
@@ -82,6 +83,8 @@ pub struct PairingHandle {
 
 struct Entry {
     generation: u64,
+    /// The registry epoch this session writes under (see `registry::ownership`).
+    epoch: i64,
     session: Option<Arc<dyn Session>>,
     phase: Phase,
 }
@@ -98,13 +101,16 @@ enum Phase {
 pub struct Supervisor {
     registry: Registry,
     backend: Arc<dyn Backend>,
-    store: CredentialStore,
     settings: RwLock<Settings>,
     sessions: Mutex<HashMap<UserKey, Entry>>,
     events: mpsc::UnboundedSender<BackendEvent>,
     generations: AtomicU64,
     /// Rung after every registry write made here, so subscribers wake at once.
     outbox: Arc<Notify>,
+    /// This node's lease and standing among the nodes.
+    membership: Arc<super::cluster::Membership>,
+    /// Sessions waiting for their paced resume (counted as live by cleanup).
+    resuming: Mutex<HashSet<String>>,
 }
 
 impl Supervisor {
@@ -112,20 +118,21 @@ impl Supervisor {
     pub fn new(
         registry: Registry,
         backend: Arc<dyn Backend>,
-        store: CredentialStore,
         settings: Settings,
+        membership: Arc<super::cluster::Membership>,
     ) -> (Arc<Supervisor>, mpsc::UnboundedReceiver<BackendEvent>) {
         let (events, receiver) = mpsc::unbounded_channel();
         let supervisor = Arc::new(Supervisor {
             registry,
             backend,
-            store,
             settings: RwLock::new(settings),
             sessions: Mutex::new(HashMap::new()),
             events,
             // Unique across restarts too: attempt owners embed it.
             generations: AtomicU64::new(u64::from(std::process::id()) << 32),
             outbox: Arc::new(Notify::new()),
+            membership,
+            resuming: Mutex::new(HashSet::new()),
         });
         (supervisor, receiver)
     }
@@ -136,6 +143,25 @@ impl Supervisor {
 
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
+    }
+
+    pub fn membership(&self) -> Arc<super::cluster::Membership> {
+        self.membership.clone()
+    }
+
+    /// Refuses new sessions while this node is fenced or draining.
+    fn check_accepting(&self) -> Result<(), Error> {
+        if self.membership.is_fenced() {
+            return Err(Error::refused(
+                "this node cannot renew its lease in the registry (fenced): try another node",
+            ));
+        }
+        if self.membership.is_draining() {
+            return Err(Error::refused(
+                "this node is draining: connect through another node",
+            ));
+        }
+        Ok(())
     }
 
     pub fn outbox(&self) -> Arc<Notify> {
@@ -169,7 +195,14 @@ impl Supervisor {
     /// Users with a session here, and those of them still pairing.
     pub fn local_users(&self) -> (HashSet<String>, HashSet<String>) {
         let sessions = self.sessions();
-        let all = sessions.keys().map(|user| user.to_string()).collect();
+        let mut all: HashSet<String> = sessions.keys().map(|user| user.to_string()).collect();
+        all.extend(
+            self.resuming
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .iter()
+                .cloned(),
+        );
         let pairing = sessions
             .iter()
             .filter(|(_, entry)| matches!(entry.phase, Phase::Pairing { .. }))
@@ -195,9 +228,38 @@ impl Supervisor {
         self.generations.fetch_add(1, Ordering::SeqCst)
     }
 
-    fn delete_store(&self, user: &UserKey) {
-        if let Err(error) = self.store.delete(user) {
-            warn!(%user, %error, "cannot delete credential store");
+    /// The fenced credential store of `user`'s session at `epoch`, watched: the first write
+    /// the registry refuses closes the session here at once (no logout, no `CONFLICT`).
+    fn credentials(
+        self: &Arc<Self>,
+        user: &UserKey,
+        generation: u64,
+        epoch: i64,
+    ) -> Arc<SessionStore> {
+        let store = Arc::new(self.registry.session_store(user, epoch));
+        let mut fenced = store.fenced();
+        let supervisor = Arc::downgrade(self);
+        let user = user.clone();
+        tokio::spawn(async move {
+            // Ends without a call when the store goes (the session closed normally).
+            if fenced.wait_for(|fenced| *fenced).await.is_ok() {
+                if let Some(supervisor) = supervisor.upgrade() {
+                    supervisor.fenced(&user, generation).await;
+                }
+            }
+        });
+        store
+    }
+
+    /// The registry refused a write of `generation`'s session: another session owns the row
+    /// now. Close the client, write nothing.
+    pub(super) async fn fenced(&self, user: &UserKey, generation: u64) {
+        if let Some(entry) = self.take(user, generation) {
+            warn!(%user, epoch = entry.epoch, "fenced: the session is no longer this node's; closing it");
+            if let Some(session) = entry.session {
+                session.close().await;
+            }
+            self.changed();
         }
     }
 }

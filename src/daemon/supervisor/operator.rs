@@ -43,7 +43,6 @@ impl Supervisor {
                 }
             }
         }
-        self.delete_store(user);
         let change = Change::LoggedOut {
             reason: "logged out by operator".into(),
         };
@@ -98,16 +97,6 @@ impl Supervisor {
         for reset in &report.users {
             if let Ok(user) = UserKey::parse(&reset.user) {
                 self.stop(&user, true).await;
-                self.delete_store(&user);
-            }
-        }
-        if user.is_none() {
-            if let Ok(users) = self.store.users() {
-                for name in users {
-                    if let Ok(user) = UserKey::parse(&name) {
-                        self.delete_store(&user);
-                    }
-                }
             }
         }
         self.changed();
@@ -134,7 +123,6 @@ impl Supervisor {
     pub async fn remove_user(&self, user: &UserKey) -> Result<Connection, Error> {
         self.stop(user, true).await;
         let before = self.registry.remove_user(user).await?;
-        self.delete_store(user);
         self.changed();
         Ok(before)
     }
@@ -142,8 +130,10 @@ impl Supervisor {
     /// One cleanup pass: the registry's, then this node's sessions and stores to match.
     pub async fn cleanup(&self, dry_run: bool) -> Result<CleanupReport, Error> {
         let (live, pairing) = self.local_users();
+        // A fenced or draining node's rows are in motion: its missing sessions are not stale.
+        let settled = !self.membership.is_fenced() && !self.membership.is_draining();
         let scope = CleanupScope {
-            live_sessions: Some(live.clone()),
+            live_sessions: settled.then(|| live.clone()),
             pairing: pairing.clone(),
         };
         let mut report = self.registry.cleanup(&scope, dry_run).await?;
@@ -156,9 +146,7 @@ impl Supervisor {
                 }
             }
         }
-        report.orphan_stores = remove_orphan_stores(&self.registry, &self.store, &live, dry_run)
-            .await
-            .map_err(|error| Error::io("cannot clean credential stores", error))?;
+        report.orphan_stores = self.registry.orphan_credentials(dry_run).await?.len() as u64;
         if !dry_run {
             self.changed();
         }

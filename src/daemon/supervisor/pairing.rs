@@ -34,6 +34,7 @@ impl Supervisor {
             user.clone(),
             Entry {
                 generation,
+                epoch: pending.epoch,
                 session: None,
                 phase: Phase::Pairing {
                     owner: owner.clone(),
@@ -41,18 +42,10 @@ impl Supervisor {
                 },
             },
         );
-        let store_dir = match self.store.create_fresh(user) {
-            Ok(dir) => dir,
-            Err(error) => {
-                let message = format!("cannot create the credential store: {error}");
-                self.finish_pairing(user, generation, PairingEnd::Failed(message.clone()))
-                    .await;
-                return Err(Error::Io(message));
-            }
-        };
+        // The registry cleared the user's old credentials as the pairing began.
         let request = StartRequest {
             user: user.clone(),
-            store_dir,
+            credentials: self.credentials(user, generation, pending.epoch),
             mode,
             generation,
             events: self.events.clone(),
@@ -110,7 +103,7 @@ impl Supervisor {
     }
 
     /// Ends `generation`'s pairing of `user` (if it is still pairing): session closed,
-    /// half-made store deleted, registry pairing ended, waiting client told.
+    /// registry pairing ended (which deletes the half-made credentials), waiting client told.
     pub async fn finish_pairing(&self, user: &UserKey, generation: u64, end: PairingEnd) {
         let entry = {
             let mut sessions = self.sessions();
@@ -131,7 +124,6 @@ impl Supervisor {
         if let Some(session) = entry.session {
             session.close().await;
         }
-        self.delete_store(user);
         if let Err(error) = self.registry.end_pairing(user, &owner, end.clone()).await {
             warn!(%user, %error, "cannot end the pairing in the registry");
         }
@@ -249,7 +241,8 @@ impl Supervisor {
         let _ = updates.send(PairingUpdate::Finished(result));
     }
 
-    /// A link that must not stay: unlink it on WhatsApp, delete its store, forget it.
+    /// A link that must not stay: unlink it on WhatsApp and forget it (the registry change
+    /// that refused it deleted its credentials).
     pub(super) async fn discard_link(
         &self,
         user: &UserKey,
@@ -262,11 +255,11 @@ impl Supervisor {
                 warn!(%user, %error, "cannot unlink a discarded device");
             }
         }
-        self.delete_store(user);
     }
 
     /// Another user took `holder`'s number (newest wins): its session here, if any, is logged
-    /// out and its store deleted. Other nodes see the change in the registry and do the same.
+    /// out (the registry already deleted its credentials). Other nodes see the change in the
+    /// registry and do the same.
     pub async fn displace(&self, holder: &DetachedHolder) {
         if holder.node_id.as_deref() != Some(self.registry.node_id()) {
             return;
@@ -281,7 +274,6 @@ impl Supervisor {
                 }
             }
         }
-        self.delete_store(&user);
         info!(%user, "displaced: logged out and credentials deleted");
     }
 }

@@ -249,6 +249,42 @@ impl TestDaemon {
         });
     }
 
+    /// Whether the registry holds WhatsApp credentials for `user` (its device row), read
+    /// with SQL as an operator would.
+    pub fn has_credentials(&self, user: &str) -> bool {
+        use sqlx::Connection as _;
+        let url = match self
+            .extra_args
+            .iter()
+            .position(|arg| arg == "--database-url")
+        {
+            Some(at) => self.extra_args[at + 1].clone(),
+            None => format!("sqlite:{}", self.database().display()),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let sql = "SELECT COUNT(*) FROM wa_device WHERE user_key = $1";
+            let count: i64 = if url.starts_with("postgres") {
+                let mut conn = sqlx::PgConnection::connect(&url).await.expect("open");
+                sqlx::query_scalar(sql)
+                    .bind(user)
+                    .fetch_one(&mut conn)
+                    .await
+            } else {
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+                sqlx::query_scalar(sql)
+                    .bind(user)
+                    .fetch_one(&mut conn)
+                    .await
+            }
+            .expect("count devices");
+            count > 0
+        })
+    }
+
     /// `users add` for each key.
     pub fn add_users(&self, users: &[&str]) {
         for user in users {

@@ -1,0 +1,184 @@
+//! This node's place among the nodes of one registry: its lease, self-fencing, takeover of
+//! lost nodes' sessions, and drain.
+//!
+//! - The lease is renewed every `heartbeat_interval`, by the database's clock. Each renewal is
+//!   timed from *before* it was sent, so the local deadline below always falls before the
+//!   moment the database lets the lease run out.
+//! - The watchdog fences the node when no renewal succeeded for `fence_after` (a fraction of
+//!   `node_grace`): every WhatsApp client here closes, without logging out and without a word
+//!   to the registry, before any survivor may claim the sessions. When a renewal succeeds
+//!   again, the node resumes only the rows it still owns.
+//! - After each renewal a live node claims what lost nodes left and what draining nodes handed
+//!   over, up to its fair share, and resumes it at `resume_rate`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::supervisor::Supervisor;
+use crate::registry::{self, NodeHolder, NodeState};
+
+/// This node's standing, shared by the lease loop, the watchdog and the supervisor.
+#[derive(Debug)]
+pub struct Membership {
+    pub me: NodeHolder,
+    /// When the last successful renewal was sent.
+    renewed_at: Mutex<Instant>,
+    fenced: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl Membership {
+    pub fn new(me: NodeHolder) -> Membership {
+        Membership {
+            me,
+            renewed_at: Mutex::new(Instant::now()),
+            fenced: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::SeqCst)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn start_draining(&self) -> bool {
+        !self.draining.swap(true, Ordering::SeqCst)
+    }
+
+    fn since_renewal(&self) -> Duration {
+        self.renewed_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .elapsed()
+    }
+
+    fn renewed(&self, sent: Instant) {
+        *self
+            .renewed_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = sent;
+    }
+}
+
+/// Renews the lease, then claims orphaned sessions; drains when asked.
+pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
+    let membership = supervisor.membership();
+    let mut fenced_since = false;
+    loop {
+        let settings = supervisor.settings();
+        tokio::select! {
+            _ = tokio::time::sleep(settings.heartbeat_interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let state = if membership.is_draining() {
+            NodeState::Draining
+        } else {
+            NodeState::Live
+        };
+        let sent = Instant::now();
+        // A renewal that takes longer than this cannot keep the node unfenced anyway.
+        let limit = settings.fence_after().max(settings.heartbeat_interval);
+        let renewal = tokio::time::timeout(
+            limit,
+            supervisor
+                .registry()
+                .renew_lease(&membership.me, state, fenced_since),
+        )
+        .await;
+        match renewal {
+            Ok(Ok(())) => {
+                membership.renewed(sent);
+                fenced_since = false;
+                if membership.is_fenced() {
+                    // Pairings cut short by the fencing end first, while nothing new can start.
+                    if let Err(error) = supervisor.registry().recover_node().await {
+                        warn!(%error, "cannot end the pairings cut short by fencing");
+                        continue;
+                    }
+                    membership.fenced.store(false, Ordering::SeqCst);
+                    info!("lease renewed: resuming the sessions this node still owns");
+                    tokio::spawn(supervisor.clone().resume_all());
+                }
+            }
+            Ok(Err(registry::Error::NodeTaken { node, host, pid })) => {
+                error!(%node, %host, pid, "another daemon took this node id: stopping every session");
+                fence(&supervisor).await;
+                continue;
+            }
+            Ok(Err(error)) => {
+                warn!(%error, "cannot renew the lease");
+                continue;
+            }
+            Err(_) => {
+                warn!(seconds = limit.as_secs_f64(), "lease renewal timed out");
+                continue;
+            }
+        }
+        if membership.is_fenced() {
+            fenced_since = true;
+            continue;
+        }
+        if !membership.is_draining() {
+            if let Ok(true) = supervisor.registry().drain_requested().await {
+                info!("drain requested: handing every session to the live nodes");
+                let supervisor = supervisor.clone();
+                tokio::spawn(async move { supervisor.drain().await });
+                continue;
+            }
+            claim(&supervisor, &settings).await;
+        }
+    }
+}
+
+async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
+    // One heartbeat's worth of resumes at `resume_rate`.
+    let batch = (settings.resume_rate as f64 * settings.heartbeat_interval.as_secs_f64())
+        .ceil()
+        .max(1.0) as u32;
+    match supervisor.registry().claim_orphans(batch).await {
+        Ok(claimed) if claimed.is_empty() => {}
+        Ok(claimed) => {
+            info!(sessions = claimed.len(), "took over sessions");
+            supervisor.outbox().notify_waiters();
+            supervisor.resume_rows(claimed);
+        }
+        Err(error) => warn!(%error, "cannot claim orphaned sessions"),
+    }
+}
+
+/// Closes every client here at once, writing nothing.
+async fn fence(supervisor: &Arc<Supervisor>) {
+    let membership = supervisor.membership();
+    if !membership.fenced.swap(true, Ordering::SeqCst) {
+        supervisor.fence_all().await;
+    }
+}
+
+/// Fences the node when its lease could not be renewed in time.
+pub async fn run_watchdog(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
+    let membership = supervisor.membership();
+    loop {
+        let fence_after = supervisor.settings().fence_after();
+        let tick = (fence_after / 20).clamp(Duration::from_millis(20), Duration::from_millis(500));
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+        let silent = membership.since_renewal();
+        if silent > fence_after && !membership.is_fenced() {
+            warn!(
+                silent_ms = silent.as_millis() as u64,
+                "no lease renewal within the fencing deadline: closing every WhatsApp client here"
+            );
+            fence(&supervisor).await;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Sessions moving between nodes: paced resumes (after a restart, a takeover or a fencing),
+//! self-fencing, and drain.
+
+use super::*;
+
+/// How many sessions a drain closes and hands over at once.
+const DRAIN_CONCURRENCY: usize = 32;
+
+impl Supervisor {
+    /// Resumes `rows` (each last seen at its epoch) at `resume_rate`, in the background. A row
+    /// that cannot resume becomes `DISCONNECTED` with the reason, if it is still this node's.
+    pub fn resume_rows(self: &Arc<Self>, rows: Vec<Connection>) -> tokio::task::JoinHandle<()> {
+        {
+            let mut resuming = self.resuming();
+            resuming.extend(rows.iter().map(|row| row.user.clone()));
+        }
+        let supervisor = self.clone();
+        tokio::spawn(async move {
+            let mut rows = rows.into_iter();
+            for row in rows.by_ref() {
+                if supervisor.check_accepting().is_err() {
+                    break;
+                }
+                let pause = Duration::from_secs(1) / supervisor.settings().resume_rate.max(1);
+                let started = tokio::time::Instant::now();
+                supervisor.resume_row(&row).await;
+                supervisor.resuming().remove(&row.user);
+                tokio::time::sleep_until(started + pause).await;
+            }
+            let mut resuming = supervisor.resuming();
+            for row in rows {
+                resuming.remove(&row.user);
+            }
+        })
+    }
+
+    async fn resume_row(self: &Arc<Self>, row: &Connection) {
+        let Ok(user) = UserKey::parse(&row.user) else {
+            return;
+        };
+        let change = match self.resume_at(&user, row.epoch).await {
+            Ok(()) => return,
+            Err(Error::NotFound(_)) => Change::Disconnected {
+                reason: "no stored credentials to resume with".into(),
+            },
+            Err(Error::Refused { message, .. }) => {
+                return info!(%user, %message, "not resumed");
+            }
+            Err(error) => Change::Disconnected {
+                reason: format!("resume failed: {error}"),
+            },
+        };
+        warn!(%user, ?change, "cannot resume");
+        let epoch = match self.registry.connection(&user).await {
+            Ok(row) if row.node_id.as_deref() == Some(self.registry.node_id()) => row.epoch,
+            _ => return,
+        };
+        match self
+            .registry
+            .apply(&user, change, Scope::Session(epoch))
+            .await
+        {
+            Ok(_) => self.changed(),
+            Err(error) => warn!(%user, %error, "cannot record a failed resume"),
+        }
+    }
+
+    fn resuming(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.resuming
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Self-fencing: the lease could not be renewed in time, so survivors may soon claim this
+    /// node's sessions. Every client here closes at once, without logging out and without
+    /// writing to the registry (which may be out of reach); waiting `connect`s hear why.
+    pub async fn fence_all(&self) {
+        let entries: Vec<(UserKey, Entry)> = self.sessions().drain().collect();
+        let mut closing = tokio::task::JoinSet::new();
+        for (user, entry) in entries {
+            if let Phase::Pairing { updates, .. } = &entry.phase {
+                let _ = updates.send(PairingUpdate::Finished(PairingResult::Failed {
+                    message: "this node lost the registry and stopped its sessions; connect again"
+                        .into(),
+                }));
+            }
+            if let Some(session) = entry.session {
+                closing.spawn(async move {
+                    session.close().await;
+                    user
+                });
+            }
+        }
+        let closed = closing.join_all().await.len();
+        warn!(
+            sessions = closed,
+            "fenced: every WhatsApp client here is closed"
+        );
+    }
+
+    /// Drain: pairings are cancelled, then each live session is closed and only then handed
+    /// over (owner cleared at a new epoch), so the node that claims it never logs in while this
+    /// connection is open. Returns how many sessions were handed over.
+    pub async fn drain(self: &Arc<Self>) -> usize {
+        if !self.membership.start_draining() {
+            return 0;
+        }
+        let me = &self.membership.me;
+        if let Err(error) = self
+            .registry
+            .renew_lease(me, registry::NodeState::Draining, false)
+            .await
+        {
+            warn!(%error, "cannot mark this node draining");
+        }
+        let entries: Vec<(UserKey, u64, bool)> = self
+            .sessions()
+            .iter()
+            .map(|(user, entry)| {
+                let pairing = matches!(entry.phase, Phase::Pairing { .. });
+                (user.clone(), entry.generation, pairing)
+            })
+            .collect();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(DRAIN_CONCURRENCY));
+        let mut handing = tokio::task::JoinSet::new();
+        for (user, generation, pairing) in entries {
+            if pairing {
+                self.cancel(&user, generation).await;
+                continue;
+            }
+            let supervisor = self.clone();
+            let semaphore = semaphore.clone();
+            handing.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                supervisor.hand_over(&user, generation).await
+            });
+        }
+        let handed = handing
+            .join_all()
+            .await
+            .into_iter()
+            .filter(|ok| *ok)
+            .count();
+        self.changed();
+        info!(
+            sessions = handed,
+            "drained: sessions handed to the live nodes"
+        );
+        handed
+    }
+
+    async fn hand_over(&self, user: &UserKey, generation: u64) -> bool {
+        let Some(entry) = self.take(user, generation) else {
+            return false;
+        };
+        if let Some(session) = entry.session {
+            session.close().await;
+        }
+        match self.registry.hand_over(user, entry.epoch).await {
+            Ok(Some(_)) => true,
+            Ok(None) => false,
+            Err(error) => {
+                // Still owned here: a live node claims it once this node's lease runs out.
+                warn!(%user, %error, "cannot hand the session over");
+                false
+            }
+        }
+    }
+}
