@@ -403,24 +403,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://wasess:s3cret@db:5432/wasess"),
-            "postgres://wasess:***@db:5432/wasess"
-        );
-        assert_eq!(redact("postgres://db/wasess"), "postgres://db/wasess");
-        assert_eq!(
-            redact("/var/lib/wasess/registry.db"),
-            "/var/lib/wasess/registry.db"
-        );
-    }
-}
-
 /// The registry holds every user's WhatsApp credentials: its file (and so the WAL and shared
 /// memory files SQLite creates with the same mode) is readable by its owner only.
 #[cfg(unix)]
@@ -440,4 +422,22 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://wasess:s3cret@db:5432/wasess"),
+            "postgres://wasess:***@db:5432/wasess"
+        );
+        assert_eq!(redact("postgres://db/wasess"), "postgres://db/wasess");
+        assert_eq!(
+            redact("/var/lib/wasess/registry.db"),
+            "/var/lib/wasess/registry.db"
+        );
+    }
 }
