@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Logs a user out: unlinks the device and deletes its credentials')
             [CompletionResult]::new('reconnect', 'reconnect', [CompletionResultType]::ParameterValue, 'Logs a user in again with its stored credentials (after a disconnect or a conflict)')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'The audit trail: what happened to whom, and why')
-            [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'Lists the daemons (nodes) sharing the registry')
+            [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'Lists the daemons (nodes) sharing the registry; `nodes drain NODE` empties one')
             [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Checks that the daemon answers, and how fast')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Prints events as they happen (state changes, QR codes, messages)')
@@ -239,6 +239,33 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wasess;nodes;drain' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up waiting after this long (exit 6); the drain itself goes on')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Return once the drain is requested, without waiting for it to finish')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'wasess;nodes;help' {
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wasess;nodes;help;drain' {
+            break
+        }
+        'wasess;nodes;help;help' {
             break
         }
         'wasess;ping' {
@@ -536,7 +563,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Logs a user out: unlinks the device and deletes its credentials')
             [CompletionResult]::new('reconnect', 'reconnect', [CompletionResultType]::ParameterValue, 'Logs a user in again with its stored credentials (after a disconnect or a conflict)')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'The audit trail: what happened to whom, and why')
-            [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'Lists the daemons (nodes) sharing the registry')
+            [CompletionResult]::new('nodes', 'nodes', [CompletionResultType]::ParameterValue, 'Lists the daemons (nodes) sharing the registry; `nodes drain NODE` empties one')
             [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Checks that the daemon answers, and how fast')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Prints events as they happen (state changes, QR codes, messages)')
@@ -584,6 +611,10 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             break
         }
         'wasess;help;nodes' {
+            [CompletionResult]::new('drain', 'drain', [CompletionResultType]::ParameterValue, 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live')
+            break
+        }
+        'wasess;help;nodes;drain' {
             break
         }
         'wasess;help;ping' {

@@ -142,6 +142,9 @@ _wasess() {
             wasess__subcmd__help,webhooks)
                 cmd="wasess__subcmd__help__subcmd__webhooks"
                 ;;
+            wasess__subcmd__help__subcmd__nodes,drain)
+                cmd="wasess__subcmd__help__subcmd__nodes__subcmd__drain"
+                ;;
             wasess__subcmd__help__subcmd__sim,event)
                 cmd="wasess__subcmd__help__subcmd__sim__subcmd__event"
                 ;;
@@ -168,6 +171,18 @@ _wasess() {
                 ;;
             wasess__subcmd__help__subcmd__webhooks,status)
                 cmd="wasess__subcmd__help__subcmd__webhooks__subcmd__status"
+                ;;
+            wasess__subcmd__nodes,drain)
+                cmd="wasess__subcmd__nodes__subcmd__drain"
+                ;;
+            wasess__subcmd__nodes,help)
+                cmd="wasess__subcmd__nodes__subcmd__help"
+                ;;
+            wasess__subcmd__nodes__subcmd__help,drain)
+                cmd="wasess__subcmd__nodes__subcmd__help__subcmd__drain"
+                ;;
+            wasess__subcmd__nodes__subcmd__help,help)
+                cmd="wasess__subcmd__nodes__subcmd__help__subcmd__help"
                 ;;
             wasess__subcmd__sim,event)
                 cmd="wasess__subcmd__sim__subcmd__event"
@@ -676,8 +691,22 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__help__subcmd__nodes)
-            opts=""
+            opts="drain"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__help__subcmd__nodes__subcmd__drain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1094,7 +1123,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__nodes)
-            opts="-h --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            opts="-h --json --socket --connect --token-file --offline --data-dir --database-url --help drain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,6 +1149,86 @@ _wasess() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__nodes__subcmd__drain)
+            opts="-h --no-wait --timeout --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__nodes__subcmd__help)
+            opts="drain help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__nodes__subcmd__help__subcmd__drain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__nodes__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -41,7 +41,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand logout 'Logs a user out: unlinks the device and deletes its credentials'
             cand reconnect 'Logs a user in again with its stored credentials (after a disconnect or a conflict)'
             cand log 'The audit trail: what happened to whom, and why'
-            cand nodes 'Lists the daemons (nodes) sharing the registry'
+            cand nodes 'Lists the daemons (nodes) sharing the registry; `nodes drain NODE` empties one'
             cand ping 'Checks that the daemon answers, and how fast'
             cand doctor 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)'
             cand watch 'Prints events as they happen (state changes, QR codes, messages)'
@@ -223,6 +223,29 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
             cand -h 'Print help'
             cand --help 'Print help'
+            cand drain 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wasess;nodes;drain'= {
+            cand --timeout 'Give up waiting after this long (exit 6); the drain itself goes on'
+            cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
+            cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
+            cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
+            cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
+            cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
+            cand --no-wait 'Return once the drain is requested, without waiting for it to finish'
+            cand --json 'Machine output: one JSON document on stdout, nothing else there'
+            cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'wasess;nodes;help'= {
+            cand drain 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wasess;nodes;help;drain'= {
+        }
+        &'wasess;nodes;help;help'= {
         }
         &'wasess;ping'= {
             cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
@@ -488,7 +511,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand logout 'Logs a user out: unlinks the device and deletes its credentials'
             cand reconnect 'Logs a user in again with its stored credentials (after a disconnect or a conflict)'
             cand log 'The audit trail: what happened to whom, and why'
-            cand nodes 'Lists the daemons (nodes) sharing the registry'
+            cand nodes 'Lists the daemons (nodes) sharing the registry; `nodes drain NODE` empties one'
             cand ping 'Checks that the daemon answers, and how fast'
             cand doctor 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)'
             cand watch 'Prints events as they happen (state changes, QR codes, messages)'
@@ -523,6 +546,9 @@ set edit:completion:arg-completer[wasess] = {|@words|
         &'wasess;help;log'= {
         }
         &'wasess;help;nodes'= {
+            cand drain 'Hands every session of NODE to the other live nodes, without a new pairing: each one is closed there first, then resumed elsewhere. NODE keeps running but takes no new sessions until it restarts. Refused when no other node is live'
+        }
+        &'wasess;help;nodes;drain'= {
         }
         &'wasess;help;ping'= {
         }

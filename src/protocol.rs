@@ -44,6 +44,7 @@ pub mod method {
     pub const LIST: &str = "list";
     pub const LOG: &str = "log";
     pub const NODES: &str = "nodes";
+    pub const NODES_DRAIN: &str = "nodes.drain";
     pub const USERS_ADD: &str = "users.add";
     pub const USERS_LIST: &str = "users.list";
     pub const USERS_REMOVE: &str = "users.remove";
@@ -346,6 +347,17 @@ pub struct EventsResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodesResult {
     pub nodes: Vec<NodeInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrainParams {
+    pub node: String,
+}
+
+/// The node asked to drain, as it stands right after the request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DrainResult {
+    pub node: NodeInfo,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -87,8 +87,8 @@ pub enum Command {
     Reconnect(UserArg),
     /// The audit trail: what happened to whom, and why.
     Log(LogArgs),
-    /// Lists the daemons (nodes) sharing the registry.
-    Nodes,
+    /// Lists the daemons (nodes) sharing the registry; `nodes drain NODE` empties one.
+    Nodes(NodesArgs),
     /// Checks that the daemon answers, and how fast.
     Ping,
     /// Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential
@@ -248,6 +248,29 @@ pub enum WebhooksCommand {
         /// Only this endpoint's.
         #[arg(long)]
         endpoint: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    #[command(subcommand)]
+    pub command: Option<NodesCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    /// Hands every session of NODE to the other live nodes, without a new pairing: each one is
+    /// closed there first, then resumed elsewhere. NODE keeps running but takes no new
+    /// sessions until it restarts. Refused when no other node is live.
+    Drain {
+        /// The node id (see `wasess nodes`).
+        node: String,
+        /// Return once the drain is requested, without waiting for it to finish.
+        #[arg(long)]
+        no_wait: bool,
+        /// Give up waiting after this long (exit 6); the drain itself goes on.
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::time::parse_duration)]
+        timeout: std::time::Duration,
     },
 }
 

@@ -21,6 +21,8 @@ pub enum Error {
     Io(String),
     #[error(transparent)]
     Registry(#[from] crate::registry::Error),
+    #[error("{0}")]
+    TimedOut(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -34,6 +36,7 @@ impl Error {
             Error::Refused(_) => Exit::Refused,
             Error::Io(_) => Exit::Internal,
             Error::Registry(error) => error.exit(),
+            Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled => Exit::Cancelled,
         }
     }

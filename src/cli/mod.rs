@@ -135,7 +135,7 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Stats => admin::stats(&global).await,
         Command::List(args) => admin::list(&global, args).await,
         Command::Log(args) => admin::log(&global, args).await,
-        Command::Nodes => admin::nodes(&global).await,
+        Command::Nodes(args) => commands::nodes::run(&global, args).await,
         Command::Ping => admin::ping(&global).await,
         #[cfg(unix)]
         Command::Doctor => commands::doctor::doctor(&global).await,

@@ -191,7 +191,8 @@ pub fn connections(connections: &[Connection], truncated: bool) -> String {
         "User",
         "Status",
         "Number",
-        "Node",
+        "Owner",
+        "Epoch",
         "Last connected",
         "Reason",
     ]);
@@ -201,6 +202,7 @@ pub fn connections(connections: &[Connection], truncated: bool) -> String {
             row.status.to_string(),
             or_dash(row.phone_number.as_deref()),
             or_dash(row.node_id.as_deref()),
+            row.epoch.to_string(),
             time(row.last_connected_at),
             row.reason.clone(),
         ]);
@@ -279,22 +281,35 @@ pub fn nodes(nodes: &[NodeInfo]) -> String {
     let mut rows = table(&[
         "Node",
         "State",
+        "Sessions",
+        "Pairing",
+        "Fenced",
+        "Host",
+        "PID",
         "Last heartbeat",
-        "Started",
-        "Connected",
         "Version",
     ]);
     for node in nodes {
         rows.add_row(vec![
             node.node_id.clone(),
-            if node.alive { "alive" } else { "lost" }.to_string(),
-            node.last_seen.to_display(),
-            node.started_at.to_display(),
+            node.state.clone(),
             node.connected.to_string(),
+            node.pending_qr.to_string(),
+            node.fenced.to_string(),
+            or_dash(Some(node.host.as_str()).filter(|host| !host.is_empty())),
+            node.pid.to_string(),
+            node.last_seen.to_display(),
             node.version.clone(),
         ]);
     }
-    rows.to_string()
+    let mut text = rows.to_string();
+    if nodes.iter().any(|node| node.state == "lost") {
+        text.push_str(
+            "\nlost: its lease ran out (dead, or cut off from the registry and fenced); \
+             the live nodes take over its sessions.",
+        );
+    }
+    text
 }
 
 pub fn webhooks(status: &crate::protocol::WebhooksResult) -> String {

@@ -80,6 +80,8 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
         }
         let state = if membership.is_draining() {
             NodeState::Draining
+        } else if membership.is_fenced() {
+            NodeState::Fenced
         } else {
             NodeState::Live
         };
@@ -93,8 +95,8 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                 .renew_lease(&membership.me, state, fenced_since),
         )
         .await;
-        match renewal {
-            Ok(Ok(())) => {
+        let drain_requested = match renewal {
+            Ok(Ok(drain_requested)) => {
                 membership.renewed(sent);
                 fenced_since = false;
                 if membership.is_fenced() {
@@ -107,10 +109,11 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                     info!("lease renewed: resuming the sessions this node still owns");
                     tokio::spawn(supervisor.clone().resume_all());
                 }
+                drain_requested
             }
             Ok(Err(registry::Error::NodeTaken { node, host, pid })) => {
                 error!(%node, %host, pid, "another daemon took this node id: stopping every session");
-                fence(&supervisor).await;
+                fence(&supervisor, false).await;
                 continue;
             }
             Ok(Err(error)) => {
@@ -121,20 +124,21 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                 warn!(seconds = limit.as_secs_f64(), "lease renewal timed out");
                 continue;
             }
-        }
+        };
         if membership.is_fenced() {
             fenced_since = true;
             continue;
         }
-        if !membership.is_draining() {
-            if let Ok(true) = supervisor.registry().drain_requested().await {
-                info!("drain requested: handing every session to the live nodes");
-                let supervisor = supervisor.clone();
-                tokio::spawn(async move { supervisor.drain().await });
-                continue;
-            }
-            claim(&supervisor, &settings).await;
+        if membership.is_draining() {
+            continue;
         }
+        if drain_requested {
+            info!("drain requested: handing every session to the live nodes");
+            let supervisor = supervisor.clone();
+            tokio::spawn(async move { supervisor.drain().await });
+            continue;
+        }
+        claim(&supervisor, &settings).await;
     }
 }
 
@@ -154,11 +158,23 @@ async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
     }
 }
 
-/// Closes every client here at once, writing nothing.
-async fn fence(supervisor: &Arc<Supervisor>) {
+/// Closes every client here at once, writing nothing for them. Then, when `tell` and the
+/// database still answers, the node's row says it fenced itself (`wasess nodes`).
+async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
     let membership = supervisor.membership();
-    if !membership.fenced.swap(true, Ordering::SeqCst) {
-        supervisor.fence_all().await;
+    if membership.fenced.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    supervisor.fence_all().await;
+    if tell {
+        let said = tokio::time::timeout(
+            supervisor.settings().heartbeat_interval,
+            supervisor.registry().mark_fenced(&membership.me),
+        )
+        .await;
+        if !matches!(said, Ok(Ok(()))) {
+            info!("the registry did not hear that this node fenced itself");
+        }
     }
 }
 
@@ -178,7 +194,7 @@ pub async fn run_watchdog(supervisor: Arc<Supervisor>, mut shutdown: watch::Rece
                 silent_ms = silent.as_millis() as u64,
                 "no lease renewal within the fencing deadline: closing every WhatsApp client here"
             );
-            fence(&supervisor).await;
+            fence(&supervisor, true).await;
         }
     }
 }

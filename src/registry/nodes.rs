@@ -24,6 +24,8 @@ use crate::time::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
     Live,
+    /// It stopped its WhatsApp clients because it could not renew its lease in time.
+    Fenced,
     Draining,
     Stopped,
 }
@@ -32,6 +34,7 @@ impl NodeState {
     pub fn as_str(self) -> &'static str {
         match self {
             NodeState::Live => "live",
+            NodeState::Fenced => "fenced",
             NodeState::Draining => "draining",
             NodeState::Stopped => "stopped",
         }
@@ -203,20 +206,23 @@ impl Registry {
     }
 
     /// Renews this node's lease by the database's clock, stating `state`. `fenced_since` counts
-    /// a self-fencing that ended with this renewal. Fails with [`Error::NodeTaken`] when
-    /// another daemon registered this node id meanwhile.
+    /// a self-fencing that ended with this renewal. A drain asked for by `wasess nodes drain`
+    /// is kept, never overwritten: returns whether this node was asked to drain. Fails with
+    /// [`Error::NodeTaken`] when another daemon registered this node id meanwhile.
     pub async fn renew_lease(
         &self,
         me: &NodeHolder,
         state: NodeState,
         fenced_since: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let mut tx = self.db.write().await?;
         let now = db_now(&mut tx).await?;
-        let renewed = tx
-            .execute(
-                "UPDATE nodes SET last_seen = $2, lease_until = $3, state = $4, \
-                 fenced = fenced + $5 WHERE node_id = $1 AND host = $6 AND pid = $7",
+        let renewed: Option<(String,)> = tx
+            .fetch_optional(
+                "UPDATE nodes SET last_seen = $2, lease_until = $3, \
+                 state = CASE WHEN state = 'draining' THEN state ELSE $4 END, \
+                 fenced = fenced + $5 WHERE node_id = $1 AND host = $6 AND pid = $7 \
+                 RETURNING state",
                 args![
                     self.node_id.as_str(),
                     now,
@@ -228,7 +234,7 @@ impl Registry {
                 ],
             )
             .await?;
-        if renewed == 0 {
+        let Some((stated,)) = renewed else {
             let holder: Option<(String, i64)> = tx
                 .fetch_optional(
                     "SELECT host, pid FROM nodes WHERE node_id = $1",
@@ -241,7 +247,19 @@ impl Registry {
                 host,
                 pid: u32::try_from(pid).unwrap_or(0),
             });
-        }
+        };
+        tx.commit().await?;
+        Ok(stated == NodeState::Draining.as_str())
+    }
+
+    /// Says, if the database can still hear it, that this node stopped its clients.
+    pub async fn mark_fenced(&self, me: &NodeHolder) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "UPDATE nodes SET state = 'fenced' WHERE node_id = $1 AND host = $2 AND pid = $3",
+            args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -379,28 +397,51 @@ impl Registry {
     }
 
     /// Asks `node` to drain (`wasess nodes drain`): it sees the request at its next heartbeat.
-    pub async fn request_drain(&self, node: &str) -> Result<bool, Error> {
+    /// Refused unless `node` is live and another live node can take its sessions.
+    pub async fn request_drain(&self, node: &str) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
-        let changed = tx
-            .execute(
-                "UPDATE nodes SET state = 'draining' WHERE node_id = $1 AND state = 'live'",
+        let now = db_now(&mut tx).await?;
+        let target: Option<(String, i64)> = tx
+            .fetch_optional(
+                "SELECT state, lease_until FROM nodes WHERE node_id = $1",
                 args![node],
             )
             .await?;
-        tx.commit().await?;
-        Ok(changed > 0)
-    }
-
-    /// Whether this node was asked to drain.
-    pub async fn drain_requested(&self) -> Result<bool, Error> {
-        let found: Option<(String,)> = self
-            .db
+        match target {
+            None => {
+                return Err(Error::WrongState(format!(
+                    "no node '{node}' has registered"
+                )))
+            }
+            Some((state, _)) if state == NodeState::Draining.as_str() => return Ok(()),
+            Some((state, lease_until))
+                if state != NodeState::Live.as_str() || lease_until < now =>
+            {
+                return Err(Error::WrongState(format!(
+                    "node '{node}' is not live: only a live node can drain"
+                )))
+            }
+            Some(_) => {}
+        }
+        let others: Option<(String,)> = tx
             .fetch_optional(
-                "SELECT state FROM nodes WHERE node_id = $1",
-                args![self.node_id.as_str()],
+                "SELECT node_id FROM nodes WHERE node_id <> $1 AND state = 'live' \
+                 AND lease_until >= $2 LIMIT 1",
+                args![node, now],
             )
             .await?;
-        Ok(found.is_some_and(|(state,)| state == NodeState::Draining.as_str()))
+        if others.is_none() {
+            return Err(Error::WrongState(format!(
+                "node '{node}' is the only live node: its sessions would have nowhere to go"
+            )));
+        }
+        tx.execute(
+            "UPDATE nodes SET state = 'draining' WHERE node_id = $1 AND state = 'live'",
+            args![node],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn nodes(&self) -> Result<Vec<NodeInfo>, Error> {
@@ -425,6 +466,8 @@ impl Registry {
                 let alive = row.lease_until >= now;
                 let state = match (row.state.as_str(), alive) {
                     ("stopped", _) => "stopped".to_string(),
+                    // It said it fenced itself and has not renewed since.
+                    ("fenced", _) => "fenced".to_string(),
                     (_, false) => "lost".to_string(),
                     (state, true) => state.to_string(),
                 };

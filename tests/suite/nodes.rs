@@ -159,3 +159,53 @@ fn a_killed_nodes_sessions_are_taken_over_without_a_new_pairing() {
         .count();
     assert_eq!(started, 1, "only the first pairing: {pairings}");
 }
+
+#[test]
+fn a_drained_node_hands_its_sessions_over_and_the_last_live_node_cannot_drain() {
+    let Some(cluster) = cluster() else { return };
+    let [a, b, c] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    a.add_users(&["dave@example.com", "erin@example.com"]);
+    a.pair("dave@example.com", "573007770001");
+    a.pair("erin@example.com", "573007770002");
+    let drained = b.cli(&["--json", "nodes", "drain", "node-a", "--timeout", "30s"]);
+    assert_eq!(drained.code, Some(0), "{}\n{}", drained.stderr, a.log());
+    let drained = drained.json();
+    assert_eq!(drained["sessions_before"], 2, "{drained}");
+    assert_eq!(drained["finished"], true, "{drained}");
+    for user in ["dave@example.com", "erin@example.com"] {
+        b.wait_until("the session resumed on another node", || {
+            let row = b.row(user);
+            row["status"] == "CONNECTED" && row["node_id"] != "node-a" && !row["node_id"].is_null()
+        });
+        let log = b.cli(&["--json", "log", "--user", user]).success().json();
+        let pairings = log["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["to_status"] == "PENDING_QR")
+            .count();
+        assert_eq!(pairings, 1, "no new pairing: {log}");
+    }
+    // A draining node takes no new session.
+    a.add_users(&["frank@example.com"]);
+    a.cli(&["connect", "--user", "frank@example.com", "--detach"])
+        .fails_with(3);
+    b.cli(&["nodes", "drain", "node-b", "--no-wait"]).success();
+    let refused = c.cli(&["nodes", "drain", "node-c"]).fails_with(3);
+    assert!(
+        refused.stderr.contains("only live node"),
+        "{}",
+        refused.stderr
+    );
+    let nodes = c.cli(&["--json", "nodes"]).success().json();
+    let states: Vec<&str> = nodes["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["state"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(states, ["draining", "draining", "live"], "{nodes}");
+    c.cli(&["nodes", "drain", "node-x"]).fails_with(3);
+}

@@ -1,4 +1,4 @@
-//! Registry-wide commands: conflicts, cleanup, reset, stats, list, log, nodes, ping. The
+//! Registry-wide commands: conflicts, cleanup, reset, stats, list, log, ping. The
 //! recovery ones also run `--offline`.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -10,7 +10,7 @@ use crate::exit::Exit;
 use crate::model::{CleanupReport, ResetReport, Resolution, Stats};
 use crate::protocol::{
     method, CleanupParams, ConflictsResult, Empty, EventsResult, HelloResult, ListParams,
-    ListResult, LogParams, NodesResult, ResetParams, ResolveParams,
+    ListResult, LogParams, ResetParams, ResolveParams,
 };
 use crate::time::{parse_duration, Clock, SystemClock};
 
@@ -188,14 +188,6 @@ pub async fn log(global: &Global, args: LogArgs) -> Result<Outcome, Error> {
         },
     };
     Ok(Outcome::new(&result, output::events(&result.events)))
-}
-
-pub async fn nodes(global: &Global) -> Result<Outcome, Error> {
-    let result: NodesResult = connect_daemon(global)
-        .await?
-        .call(method::NODES, Empty {})
-        .await?;
-    Ok(Outcome::new(&result, output::nodes(&result.nodes)))
 }
 
 pub async fn ping(global: &Global) -> Result<Outcome, Error> {

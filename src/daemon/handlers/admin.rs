@@ -5,8 +5,8 @@ use crate::daemon::supervisor::Supervisor;
 use crate::daemon::Error;
 use crate::model::{CleanupReport, ResetReport, Resolution, Stats};
 use crate::protocol::{
-    CleanupParams, ConflictsResult, EventsResult, ListParams, ListResult, LogParams, NodesResult,
-    ResetParams, ResolveParams,
+    CleanupParams, ConflictsResult, DrainParams, DrainResult, EventsResult, ListParams, ListResult,
+    LogParams, NodesResult, ResetParams, ResolveParams,
 };
 use crate::time::Timestamp;
 
@@ -87,4 +87,18 @@ pub async fn nodes(supervisor: &Supervisor) -> Result<NodesResult, Error> {
     Ok(NodesResult {
         nodes: supervisor.registry().nodes().await?,
     })
+}
+
+/// Asks a node to drain; the node itself (this one or another) acts on it at its next
+/// heartbeat.
+pub async fn drain(supervisor: &Supervisor, params: DrainParams) -> Result<DrainResult, Error> {
+    let registry = supervisor.registry();
+    registry.request_drain(&params.node).await?;
+    let node = registry
+        .nodes()
+        .await?
+        .into_iter()
+        .find(|node| node.node_id == params.node)
+        .ok_or_else(|| Error::NotFound(format!("no node '{}'", params.node)))?;
+    Ok(DrainResult { node })
 }

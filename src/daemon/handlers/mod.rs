@@ -84,6 +84,7 @@ pub async fn dispatch(
         method::LIST => reply(admin::list(supervisor, parse(params)?).await?),
         method::LOG => reply(admin::log(supervisor, parse(params)?).await?),
         method::NODES => reply(admin::nodes(supervisor).await?),
+        method::NODES_DRAIN => reply(admin::drain(supervisor, parse(params)?).await?),
         method::USERS_ADD => reply(users::add(supervisor, parse(params)?).await?),
         method::USERS_LIST => reply(users::list(supervisor, parse(params)?).await?),
         method::USERS_REMOVE => reply(users::remove(supervisor, parse(params)?).await?),

@@ -5,6 +5,8 @@ use super::*;
 
 /// How many sessions a drain closes and hands over at once.
 const DRAIN_CONCURRENCY: usize = 32;
+/// How long a drain waits for a resume in flight to land before it hands sessions over.
+const DRAIN_SETTLE: Duration = Duration::from_secs(10);
 
 impl Supervisor {
     /// Resumes `rows` (each last seen at its epoch) at `resume_rate`, in the background. A row
@@ -113,6 +115,31 @@ impl Supervisor {
         {
             warn!(%error, "cannot mark this node draining");
         }
+        // Resumes under way stop at their next row; the one in flight lands first.
+        let settled = tokio::time::Instant::now() + DRAIN_SETTLE;
+        while !self.resuming().is_empty() && tokio::time::Instant::now() < settled {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut handed = 0;
+        loop {
+            let (sessions, moved) = self.drain_pass().await;
+            let rows = self.hand_over_idle_rows().await;
+            handed += moved + rows;
+            if sessions == 0 && rows == 0 {
+                break;
+            }
+        }
+        self.changed();
+        info!(
+            sessions = handed,
+            "drained: sessions handed to the live nodes"
+        );
+        handed
+    }
+
+    /// Cancels the pairings here and hands every live session over; returns how many entries
+    /// there were and how many sessions were handed over.
+    async fn drain_pass(self: &Arc<Self>) -> (usize, usize) {
         let entries: Vec<(UserKey, u64, bool)> = self
             .sessions()
             .iter()
@@ -121,6 +148,7 @@ impl Supervisor {
                 (user.clone(), entry.generation, pairing)
             })
             .collect();
+        let count = entries.len();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(DRAIN_CONCURRENCY));
         let mut handing = tokio::task::JoinSet::new();
         for (user, generation, pairing) in entries {
@@ -141,11 +169,37 @@ impl Supervisor {
             .into_iter()
             .filter(|ok| *ok)
             .count();
-        self.changed();
-        info!(
-            sessions = handed,
-            "drained: sessions handed to the live nodes"
-        );
+        (count, handed)
+    }
+
+    /// Rows this node owns without a session here (claimed, not resumed yet): released as
+    /// they are, since no connection of theirs is open.
+    async fn hand_over_idle_rows(&self) -> usize {
+        let rows = match self
+            .registry
+            .connections(
+                Some(Status::Connected),
+                Some(self.registry.node_id()),
+                u32::MAX,
+            )
+            .await
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                warn!(%error, "cannot list the sessions left to hand over");
+                return 0;
+            }
+        };
+        let local = self.local_users().0;
+        let mut handed = 0;
+        for row in rows.iter().filter(|row| !local.contains(&row.user)) {
+            let Ok(user) = UserKey::parse(&row.user) else {
+                continue;
+            };
+            if let Ok(Some(_)) = self.registry.hand_over(&user, row.epoch).await {
+                handed += 1;
+            }
+        }
         handed
     }
 

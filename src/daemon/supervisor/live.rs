@@ -150,6 +150,7 @@ impl Supervisor {
         user: &UserKey,
         epoch: i64,
     ) -> Result<(), Error> {
+        self.check_accepting()?;
         if self.sessions().contains_key(user) {
             return Err(Error::refused(format!("{user} already has a session here")));
         }

@@ -11,6 +11,7 @@ impl Supervisor {
         user: &UserKey,
         mode: StartMode,
     ) -> Result<PairingHandle, Error> {
+        self.check_accepting()?;
         let generation = self.next_generation();
         let owner = format!("{}/{generation:x}", self.registry.node_id());
         let phone = match &mode {

@@ -86,6 +86,9 @@ pub struct Counters {
     pub logins: u64,
     /// Logins answered with `failure` (unknown, removed, banned device).
     pub logins_refused: u64,
+    /// Logins of a device whose older connection was still logged in: as WhatsApp does, the
+    /// older one heard `replaced` and was closed. One device was live twice at that moment.
+    pub double_logins: u64,
     /// `remove-companion-device` IQs received (a client logging itself out).
     pub companions_removed: u64,
     /// Key bundles companions published (each new device does once, after its first login).

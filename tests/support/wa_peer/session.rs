@@ -254,8 +254,27 @@ async fn login(
         }
     };
     peer.counters().logins += 1;
-    if let Some(live) = peer.live().connections.get_mut(&id) {
-        live.device = Some(jid.clone());
+    let older = {
+        let mut live = peer.live();
+        if let Some(live) = live.connections.get_mut(&id) {
+            live.device = Some(jid.clone());
+        }
+        live.connections
+            .iter()
+            .filter(|(other, c)| **other != id && c.device.as_deref() == Some(jid.as_str()))
+            .map(|(_, c)| c.commands.clone())
+            .collect::<Vec<_>>()
+    };
+    if !older.is_empty() {
+        peer.counters().double_logins += 1;
+        info!(%jid, "wa-peer: device logged in twice; the older connection is replaced");
+        for commands in older {
+            let (reply, _) = oneshot::channel();
+            let _ = commands.send(Command::Kick {
+                kick: Kick::Replaced,
+                reply,
+            });
+        }
     }
     info!(%jid, "wa-peer: logged in");
     conn.send_node(&router::success(&lid));
