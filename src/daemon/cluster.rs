@@ -29,6 +29,8 @@ pub struct Membership {
     renewed_at: Mutex<Instant>,
     fenced: AtomicBool,
     draining: AtomicBool,
+    /// A claim of orphaned sessions is under way.
+    claiming: AtomicBool,
 }
 
 impl Membership {
@@ -38,6 +40,7 @@ impl Membership {
             renewed_at: Mutex::new(Instant::now()),
             fenced: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            claiming: AtomicBool::new(false),
         }
     }
 
@@ -71,20 +74,23 @@ impl Membership {
 /// Renews the lease, then claims orphaned sessions; drains when asked.
 pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
     let membership = supervisor.membership();
-    let mut fenced_since = false;
+    // Whether the current fencing was already counted in the node's row.
+    let mut fencing_counted = false;
     loop {
         let settings = supervisor.settings();
         tokio::select! {
             _ = tokio::time::sleep(settings.heartbeat_interval) => {}
             _ = shutdown.changed() => return,
         }
+        let was_fenced = membership.is_fenced();
         let state = if membership.is_draining() {
             NodeState::Draining
-        } else if membership.is_fenced() {
+        } else if was_fenced {
             NodeState::Fenced
         } else {
             NodeState::Live
         };
+        let ends_fencing = was_fenced && !fencing_counted;
         let sent = Instant::now();
         // A renewal that takes longer than this cannot keep the node unfenced anyway.
         let limit = settings.fence_after().max(settings.heartbeat_interval);
@@ -92,20 +98,21 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
             limit,
             supervisor
                 .registry()
-                .renew_lease(&membership.me, state, fenced_since),
+                .renew_lease(&membership.me, state, ends_fencing),
         )
         .await;
         let drain_requested = match renewal {
             Ok(Ok(drain_requested)) => {
                 membership.renewed(sent);
-                fenced_since = false;
-                if membership.is_fenced() {
+                fencing_counted |= ends_fencing;
+                if was_fenced {
                     // Pairings cut short by the fencing end first, while nothing new can start.
                     if let Err(error) = supervisor.registry().recover_node().await {
                         warn!(%error, "cannot end the pairings cut short by fencing");
                         continue;
                     }
                     membership.fenced.store(false, Ordering::SeqCst);
+                    fencing_counted = false;
                     info!("lease renewed: resuming the sessions this node still owns");
                     tokio::spawn(supervisor.clone().resume_all());
                 }
@@ -126,7 +133,6 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
             }
         };
         if membership.is_fenced() {
-            fenced_since = true;
             continue;
         }
         if membership.is_draining() {
@@ -138,7 +144,17 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
             tokio::spawn(async move { supervisor.drain().await });
             continue;
         }
-        claim(&supervisor, &settings).await;
+        // Claims run beside the lease: a claim waiting on the registry never delays a renewal.
+        if !membership.claiming.swap(true, Ordering::SeqCst) {
+            let supervisor = supervisor.clone();
+            tokio::spawn(async move {
+                claim(&supervisor, &settings).await;
+                supervisor
+                    .membership()
+                    .claiming
+                    .store(false, Ordering::SeqCst);
+            });
+        }
     }
 }
 

@@ -34,6 +34,17 @@ use super::Error;
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// PostgreSQL session limits, so that a frozen or cut-off node cannot hold anyone up for
+/// long: its open transaction (and every lock in it) ends after it sat idle this long, and
+/// nobody waits longer than this for a lock or a statement.
+const PG_SESSION_LIMITS: [(&str, &str); 3] = [
+    ("idle_in_transaction_session_timeout", "5s"),
+    ("lock_timeout", "5s"),
+    ("statement_timeout", "15s"),
+];
+/// How long a caller waits for a pooled PostgreSQL connection (including opening one).
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The advisory-lock key PostgreSQL write transactions serialise on ("wasess" in ASCII).
 const PG_WRITE_LOCK: i64 = 0x7761_7365_7373;
 
@@ -186,10 +197,12 @@ impl Db {
     }
 
     async fn open_postgres(url: &str) -> Result<Db, Error> {
-        let options = PgConnectOptions::from_str(url).map_err(|error| Error::open(url, error))?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| Error::open(redact(url), error))?
+            .options(PG_SESSION_LIMITS);
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(|error| Error::open(redact(url), error))?;
@@ -199,6 +212,20 @@ impl Db {
             .await
             .map_err(|error| Error::Migrate(error.to_string()))?;
         Ok(Db::Postgres(pool))
+    }
+
+    /// A small pool of its own on the same database (PostgreSQL; SQLite's writers serialise
+    /// on the file anyway), for work that must not wait for a connection of the main pool.
+    pub(crate) fn dedicated(&self) -> Db {
+        match self {
+            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Postgres(pool) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+        }
     }
 
     /// A transaction that will write.
@@ -217,8 +244,8 @@ impl Db {
     }
 
     /// A write transaction that serialises only on the rows it touches: the credential
-    /// stores, whose writes are fenced by their connection row (see `credentials`), not by the
-    /// registry-wide write lock.
+    /// stores, whose writes are fenced by their connection row (see `credentials`), and a
+    /// node's own lease, which must never wait behind another node's write.
     pub(crate) async fn write_rows(&self) -> Result<Tx, Error> {
         Ok(match self {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),

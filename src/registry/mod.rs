@@ -71,6 +71,9 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct Registry {
     db: Db,
+    /// The lease's own connections: a renewal never queues behind registry work for a
+    /// pooled connection (see `nodes`).
+    lease_db: Db,
     clock: Arc<dyn Clock>,
     node_id: String,
     /// Shared by every clone, so a config reload reaches them all.
@@ -106,8 +109,10 @@ impl Registry {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Result<Registry, Error> {
+        let db = Db::open(url).await?;
         Ok(Registry {
-            db: Db::open(url).await?,
+            lease_db: db.dedicated(),
+            db,
             clock,
             node_id: node_id.to_string(),
             settings: Arc::new(RwLock::new(settings)),
@@ -142,6 +147,7 @@ impl Registry {
 
     pub async fn close(&self) {
         self.db.close().await;
+        self.lease_db.close().await;
     }
 
     /// The user's connection row.

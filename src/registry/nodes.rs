@@ -215,7 +215,7 @@ impl Registry {
         state: NodeState,
         fenced_since: bool,
     ) -> Result<bool, Error> {
-        let mut tx = self.db.write().await?;
+        let mut tx = self.lease_db.write_rows().await?;
         let now = db_now(&mut tx).await?;
         let renewed: Option<(String,)> = tx
             .fetch_optional(
@@ -254,7 +254,7 @@ impl Registry {
 
     /// Says, if the database can still hear it, that this node stopped its clients.
     pub async fn mark_fenced(&self, me: &NodeHolder) -> Result<(), Error> {
-        let mut tx = self.db.write().await?;
+        let mut tx = self.lease_db.write_rows().await?;
         tx.execute(
             "UPDATE nodes SET state = 'fenced' WHERE node_id = $1 AND host = $2 AND pid = $3",
             args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
@@ -266,7 +266,7 @@ impl Registry {
 
     /// Marks this node stopped (a clean exit): nobody waits for its lease to run out.
     pub async fn leave(&self, me: &NodeHolder) -> Result<(), Error> {
-        let mut tx = self.db.write().await?;
+        let mut tx = self.lease_db.write_rows().await?;
         tx.execute(
             "UPDATE nodes SET state = 'stopped', lease_until = 0 WHERE node_id = $1 \
              AND host = $2 AND pid = $3",

@@ -8,6 +8,8 @@
 mod support;
 
 mod cli;
+#[cfg(feature = "wa-peer")]
+mod cluster;
 mod events;
 mod nodes;
 mod ops;

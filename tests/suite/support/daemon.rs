@@ -59,15 +59,28 @@ impl TestDaemon {
         daemon
     }
 
-    /// One node of several sharing the registry at `database_url`.
+    /// One simulated node of several sharing the registry at `database_url`.
     pub fn start_node(node_id: &str, database_url: &str, config: &str) -> TestDaemon {
+        TestDaemon::start_node_on(node_id, database_url, config, "simulated", &[])
+    }
+
+    /// One node of several sharing the registry at `database_url`, on `backend`.
+    pub fn start_node_on(
+        node_id: &str,
+        database_url: &str,
+        config: &str,
+        backend: &'static str,
+        extra_args: &[&str],
+    ) -> TestDaemon {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
+        let mut args = vec!["--database-url".to_string(), database_url.to_string()];
+        args.extend(extra_args.iter().map(|arg| arg.to_string()));
         let mut daemon = TestDaemon {
             dir,
-            backend: "simulated",
+            backend,
             node_id: node_id.into(),
-            extra_args: vec!["--database-url".into(), database_url.into()],
+            extra_args: args,
             child: None,
         };
         daemon.launch();

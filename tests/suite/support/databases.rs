@@ -1,6 +1,7 @@
 //! The databases registry tests run on: a fresh SQLite file always, and a fresh PostgreSQL
 //! schema when `WASESS_TEST_DATABASE_URL` is set (CI sets it). Without it the PostgreSQL half
-//! is skipped with a printed notice, never silently.
+//! is skipped with a printed notice, never silently; with `WASESS_REQUIRE_PG=1` (CI sets it
+//! too) a missing database fails the run instead.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
@@ -11,6 +12,8 @@ use wasess::registry::{Registry, Settings};
 use wasess::time::{Clock, ManualClock, Timestamp};
 
 pub const ENV_URL: &str = "WASESS_TEST_DATABASE_URL";
+/// Set to 1 where PostgreSQL must be there: a missing one is a failure, not a skip.
+pub const ENV_REQUIRE: &str = "WASESS_REQUIRE_PG";
 
 /// 2026-01-01T00:00:00Z: tests start their clocks here.
 pub const START: Timestamp = Timestamp(1_767_225_600_000);
@@ -39,6 +42,9 @@ impl TestDb {
     /// A new schema in the PostgreSQL database named by the environment, or `None`.
     pub async fn postgres() -> Option<TestDb> {
         let Ok(base) = std::env::var(ENV_URL) else {
+            if std::env::var(ENV_REQUIRE).is_ok_and(|value| value == "1") {
+                panic!("{ENV_REQUIRE}=1 but {ENV_URL} is not set: PostgreSQL tests cannot run");
+            }
             static NOTICE: Once = Once::new();
             NOTICE.call_once(|| {
                 eprintln!("notice: {ENV_URL} is not set: PostgreSQL registry tests are skipped")

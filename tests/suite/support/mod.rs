@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod databases;
+pub mod forwarder;
 #[cfg(feature = "wa-peer")]
 pub mod peer;
 pub mod receiver;

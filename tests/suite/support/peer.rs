@@ -67,16 +67,8 @@ impl PeerSetup {
             }
             Transport::WebSocket => {
                 let process = PeerProcess::start(options);
-                let daemon = TestDaemon::start_backend(
-                    "whatsapp",
-                    FAST_CONFIG,
-                    &[
-                        "--wa-endpoint",
-                        &process.endpoint,
-                        "--wa-peer-control",
-                        &process.control,
-                    ],
-                );
+                let daemon =
+                    TestDaemon::start_backend("whatsapp", FAST_CONFIG, &process.daemon_args());
                 PeerSetup {
                     daemon,
                     process: Some(process),
@@ -104,14 +96,7 @@ impl PeerSetup {
 
     /// The peer's counters (`sim.peer`).
     pub fn counters(&self) -> Value {
-        let answers = self
-            .daemon
-            .raw(r#"{"jsonrpc":"2.0","id":1,"method":"sim.peer"}"#)
-            .expect("sim.peer");
-        answers
-            .first()
-            .and_then(|answer| answer.get("result").cloned())
-            .unwrap_or_else(|| panic!("sim.peer failed: {answers:?}"))
+        counters(&self.daemon)
     }
 
     /// One counter, as a number.
@@ -121,6 +106,17 @@ impl PeerSetup {
             .as_u64()
             .unwrap_or_else(|| panic!("no counter {name}: {counters}"))
     }
+}
+
+/// The peer's counters, read through any daemon pointed at it (`sim.peer`).
+pub fn counters(daemon: &TestDaemon) -> Value {
+    let answers = daemon
+        .raw(r#"{"jsonrpc":"2.0","id":1,"method":"sim.peer"}"#)
+        .expect("sim.peer");
+    answers
+        .first()
+        .and_then(|answer| answer.get("result").cloned())
+        .unwrap_or_else(|| panic!("sim.peer failed: {answers:?}"))
 }
 
 impl Deref for PeerSetup {
@@ -138,7 +134,7 @@ impl DerefMut for PeerSetup {
 }
 
 /// The `wa-peer` binary, killed when dropped.
-struct PeerProcess {
+pub struct PeerProcess {
     child: Child,
     options: PeerOptions,
     /// Where it listens for clients and for controls.
@@ -149,7 +145,7 @@ struct PeerProcess {
 }
 
 impl PeerProcess {
-    fn start(options: PeerOptions) -> PeerProcess {
+    pub fn start(options: PeerOptions) -> PeerProcess {
         let dir = tempfile::tempdir().expect("temp dir");
         let (child, listen, control) =
             PeerProcess::spawn(&dir, options, "127.0.0.1:0", "127.0.0.1:0", false);
@@ -161,6 +157,16 @@ impl PeerProcess {
             control,
             dir,
         }
+    }
+
+    /// The daemon arguments that point the real backend at this peer.
+    pub fn daemon_args(&self) -> [&str; 4] {
+        [
+            "--wa-endpoint",
+            &self.endpoint,
+            "--wa-peer-control",
+            &self.control,
+        ]
     }
 
     /// The same peer (same state, same ports) started again with a new server key.

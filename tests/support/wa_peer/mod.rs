@@ -23,7 +23,7 @@ mod session;
 mod signal;
 pub mod ws;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -89,6 +89,9 @@ pub struct Counters {
     /// Logins of a device whose older connection was still logged in: as WhatsApp does, the
     /// older one heard `replaced` and was closed. One device was live twice at that moment.
     pub double_logins: u64,
+    /// Per device, how long it was last offline between two logins (ms): the time a session
+    /// was away while it moved from one client to another.
+    pub gaps_ms: BTreeMap<String, u64>,
     /// `remove-companion-device` IQs received (a client logging itself out).
     pub companions_removed: u64,
     /// Key bundles companions published (each new device does once, after its first login).
@@ -185,6 +188,8 @@ struct Inner {
 #[derive(Default)]
 struct Live {
     connections: HashMap<u64, LiveConnection>,
+    /// When each device's last logged-in connection ended, until it logs in again.
+    offline_since: HashMap<String, std::time::Instant>,
 }
 
 struct LiveConnection {

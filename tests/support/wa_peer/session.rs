@@ -52,7 +52,13 @@ pub async fn run(peer: Arc<Inner>, id: u64, wire: Wire) {
         },
     );
     let outcome = serve(&peer, id, &mut conn, &mut inbox).await;
-    peer.live().connections.remove(&id);
+    {
+        let mut live = peer.live();
+        let device = live.connections.remove(&id).and_then(|c| c.device);
+        if let Some(device) = device {
+            live.offline_since.insert(device, std::time::Instant::now());
+        }
+    }
     match outcome {
         Ok(()) => debug!(connection = id, "wa-peer: connection over"),
         Err(error) => {
@@ -258,6 +264,10 @@ async fn login(
         let mut live = peer.live();
         if let Some(live) = live.connections.get_mut(&id) {
             live.device = Some(jid.clone());
+        }
+        if let Some(since) = live.offline_since.remove(&jid) {
+            let gap = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            peer.counters().gaps_ms.insert(jid.clone(), gap);
         }
         live.connections
             .iter()
