@@ -61,14 +61,7 @@ pub async fn run(
         host: os::hostname(),
         pid: std::process::id(),
     };
-    // A holder on another host is trusted to be alive while its lease runs; one on this
-    // host only while its process exists.
-    registry
-        .register_node(VERSION, &me, |holder| {
-            holder.host != me.host || os::process_alive(holder.pid)
-        })
-        .await?;
-    let recovered = registry.recover_node().await?;
+    let recovered = join_registry(&registry, &me).await?;
     if recovered > 0 {
         info!(
             pairings = recovered,
@@ -296,4 +289,32 @@ fn bind(socket: &Path) -> Result<UnixListener, Error> {
         )
     })?;
     Ok(listener)
+}
+
+/// Registers this node and ends what its previous run left half done. A registry that is busy
+/// (another node holding a lock it cannot release yet) is waited for a while, not fatal.
+async fn join_registry(registry: &Registry, me: &NodeHolder) -> Result<u64, Error> {
+    const ATTEMPTS: u32 = 6;
+    let mut attempt = 1;
+    loop {
+        let joined = async {
+            // A holder on another host is trusted to be alive while its lease runs; one on
+            // this host only while its process exists.
+            registry
+                .register_node(VERSION, me, |holder| {
+                    holder.host != me.host || os::process_alive(holder.pid)
+                })
+                .await?;
+            registry.recover_node().await
+        }
+        .await;
+        match joined {
+            Err(crate::registry::Error::Database(error)) if attempt < ATTEMPTS => {
+                warn!(%error, attempt, "cannot join the registry yet; trying again");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                attempt += 1;
+            }
+            other => return Ok(other?),
+        }
+    }
 }

@@ -39,14 +39,17 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// nobody waits longer than this for a lock or a statement.
 const PG_SESSION_LIMITS: [(&str, &str); 3] = [
     ("idle_in_transaction_session_timeout", "5s"),
-    ("lock_timeout", "5s"),
+    // Longer than the idle limit: a waiter outlasts a frozen holder and then goes on.
+    ("lock_timeout", "8s"),
     ("statement_timeout", "15s"),
 ];
 /// How long a caller waits for a pooled PostgreSQL connection (including opening one).
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The advisory-lock key PostgreSQL write transactions serialise on ("wasess" in ASCII).
-const PG_WRITE_LOCK: i64 = 0x7761_7365_7373;
+/// The advisory-lock class PostgreSQL write transactions serialise on ("wase" in ASCII); the
+/// other half of the key is the registry's schema, so registries in different schemas of one
+/// database never wait for each other.
+const PG_WRITE_LOCK: i32 = 0x7761_7365;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
@@ -234,7 +237,7 @@ impl Db {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
                     .bind(PG_WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
