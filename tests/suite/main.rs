@@ -17,3 +17,4 @@ mod ops;
 mod peer;
 mod registry;
 mod reliability;
+mod store;
