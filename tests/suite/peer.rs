@@ -471,3 +471,75 @@ fn texts_travel_end_to_end_encrypted_both_ways(transport: Transport) {
     assert_eq!(message["message_type"], "text", "{message}");
     assert_eq!(setup.counter("messages_delivered"), 1);
 }
+
+/// An earlier version kept each user's credentials in `DATA_DIR/sessions/<user>/whatsapp.db`
+/// (the library's own SQLite store). The first start imports them into the registry, moves the
+/// file aside, and the user logs in again with no new pairing.
+#[test]
+fn a_data_dir_of_per_user_stores_is_imported_and_logs_in_without_a_pairing() {
+    use wasess::registry::{Registry, UserKey};
+    use whatsapp_rust::store::SqliteStore;
+    use whatsapp_rust::wacore::store::traits::DeviceStore;
+
+    let mut setup = PeerSetup::start(Transport::WebSocket, PeerOptions::default());
+    setup.add_users(&[ALICE]);
+    setup.pair(ALICE, NUMBER);
+    devices_up(&setup, 1);
+    let (logins, pairings) = (setup.counter("logins"), setup.counter("pairings"));
+    assert!(setup.stop().success());
+
+    // Lay the data dir out as the earlier version did: the device in its own store file, and
+    // none in the registry.
+    let legacy = setup.data_dir().join("sessions").join(ALICE);
+    std::fs::create_dir_all(&legacy).expect("legacy dir");
+    let registry_url = format!("sqlite:{}", setup.database().display());
+    let store_file = legacy.join("whatsapp.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let registry = Registry::open(&registry_url, "test-node")
+            .await
+            .expect("registry");
+        let user = UserKey::parse(ALICE).expect("user");
+        let row = registry.connection(&user).await.expect("row");
+        let device = registry
+            .session_store(&user, row.epoch)
+            .load()
+            .await
+            .expect("load")
+            .expect("alice's device");
+        registry.close().await;
+        let store = SqliteStore::new(store_file.to_str().expect("utf-8"))
+            .await
+            .expect("the library's store");
+        store.save(&device).await.expect("save");
+    });
+    setup.sql(&format!(
+        "DELETE FROM wa_device WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_identities WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_sessions WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_prekeys WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_signed_prekeys WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_app_state_keys WHERE user_key = '{ALICE}'; \
+         DELETE FROM wa_app_state_versions WHERE user_key = '{ALICE}';"
+    ));
+    assert!(!setup.has_credentials(ALICE));
+
+    setup.restart();
+    setup.wait_until("alice logged in from the imported store", || {
+        setup.counter("logins") > logins
+    });
+    assert_eq!(setup.counter("pairings"), pairings);
+    assert_eq!(setup.counter("logins_refused"), 0);
+    assert!(setup.has_credentials(ALICE));
+    assert!(!legacy.exists(), "the imported store was moved aside");
+    let kept = setup
+        .data_dir()
+        .join("sessions.imported")
+        .join(ALICE)
+        .join("whatsapp.db");
+    assert!(kept.is_file(), "nothing is deleted: {}", kept.display());
+    assert_eq!(setup.row(ALICE)["status"], "CONNECTED");
+}
