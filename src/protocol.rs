@@ -214,6 +214,13 @@ pub struct HelloResult {
     pub pid: u32,
     pub database: String,
     pub started_at: Timestamp,
+    /// WhatsApp sessions running on this node now (pairings not counted).
+    #[serde(default)]
+    pub sessions_running: u64,
+    /// This node's standing: `live`, `fenced` (it could not renew its lease and stopped its
+    /// sessions) or `draining`.
+    #[serde(default)]
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -19,16 +19,22 @@ pub struct Daemon {
 impl Daemon {
     /// A simulated `wasessd` (release build) with `config`.
     pub fn start(config: &str) -> Daemon {
+        Daemon::start_node(config, "bench", &[])
+    }
+
+    /// A simulated `wasessd` with `config`, as node `node_id`, with `extra_args`.
+    pub fn start_node(config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let socket = dir.path().join("wasessd.sock");
         std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
         let child = Command::new(env!("CARGO_BIN_EXE_wasessd"))
-            .args(["--backend", "simulated", "--node-id", "bench", "--data-dir"])
+            .args(["--backend", "simulated", "--node-id", node_id, "--data-dir"])
             .arg(dir.path().join("data"))
             .arg("--socket")
             .arg(&socket)
             .arg("--config")
             .arg(dir.path().join("wasessd.toml"))
+            .args(extra_args)
             .env("WASESS_LOG", "warn")
             .stderr(Stdio::null())
             .spawn()
@@ -39,6 +45,12 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         Daemon { dir, socket, child }
+    }
+
+    /// SIGKILL: the node dies without a word.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

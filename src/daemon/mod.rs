@@ -103,6 +103,8 @@ pub async fn run(
             pid: std::process::id(),
             database: redact(&config.database_url),
             started_at: registry.now(),
+            sessions_running: 0,
+            state: String::new(),
         },
         shutdown: shutdown.clone(),
     });

@@ -196,10 +196,13 @@ pub async fn ping(global: &Global) -> Result<Outcome, Error> {
     let hello: HelloResult = client.call(method::HELLO, Empty {}).await?;
     let elapsed = started.elapsed();
     let human = format!(
-        "wasessd {} (protocol {}) on node {}, {} backend, pid {}: answered in {:.1} ms",
+        "wasessd {} (protocol {}) on node {} ({}, {} session(s) running), {} backend, pid {}: \
+         answered in {:.1} ms",
         hello.version,
         hello.protocol,
         hello.node_id,
+        hello.state,
+        hello.sessions_running,
         hello.backend,
         hello.pid,
         elapsed.as_secs_f64() * 1000.0

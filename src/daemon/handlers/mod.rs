@@ -67,7 +67,11 @@ pub async fn dispatch(
 ) -> Result<Value, Error> {
     let supervisor = &context.supervisor;
     match name {
-        method::HELLO => reply(context.hello.clone()),
+        method::HELLO => reply(HelloResult {
+            sessions_running: supervisor.sessions_running(),
+            state: supervisor.standing().into(),
+            ..context.hello.clone()
+        }),
         method::CHECK => reply(sessions::check(supervisor, parse(params)?).await?),
         method::CONNECT => reply(sessions::connect(supervisor, parse(params)?, out, closed).await?),
         method::RECONNECT => reply(sessions::reconnect(supervisor, parse(params)?).await?),

@@ -149,6 +149,27 @@ impl Supervisor {
         self.membership.clone()
     }
 
+    /// Sessions with a running client here (pairings not counted).
+    pub fn sessions_running(&self) -> u64 {
+        self.sessions()
+            .values()
+            .filter(|entry| {
+                entry.session.is_some() && !matches!(entry.phase, Phase::Pairing { .. })
+            })
+            .count() as u64
+    }
+
+    /// `live`, `fenced` or `draining`, as this node sees itself.
+    pub fn standing(&self) -> &'static str {
+        if self.membership.is_fenced() {
+            "fenced"
+        } else if self.membership.is_draining() {
+            "draining"
+        } else {
+            "live"
+        }
+    }
+
     /// Refuses new sessions while this node is fenced or draining.
     fn check_accepting(&self) -> Result<(), Error> {
         if self.membership.is_fenced() {
