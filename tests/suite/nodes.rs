@@ -209,3 +209,20 @@ fn a_drained_node_hands_its_sessions_over_and_the_last_live_node_cannot_drain() 
     assert_eq!(states, ["draining", "draining", "live"], "{nodes}");
     c.cli(&["nodes", "drain", "node-x"]).fails_with(3);
 }
+
+#[test]
+fn a_second_daemon_with_a_live_node_id_is_refused_naming_the_first() {
+    let Some(cluster) = cluster() else { return };
+    let a = &cluster.nodes[0];
+    let (code, stderr) = TestDaemon::start_node_refused("node-a", &cluster.db.url, NODE_CONFIG);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {}", a.pid())) && stderr.contains("(host "),
+        "{stderr}"
+    );
+    // The first one is untouched.
+    let nodes = a.cli(&["--json", "nodes"]).success().json();
+    let node_a = &nodes["nodes"][0];
+    assert_eq!(node_a["state"], "live", "{nodes}");
+    assert_eq!(node_a["pid"], a.pid(), "{nodes}");
+}

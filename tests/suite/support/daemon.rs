@@ -87,6 +87,39 @@ impl TestDaemon {
         daemon
     }
 
+    /// Starts one more node as `node_id` on its own data dir, expecting it to refuse to run:
+    /// its exit code and stderr once it exited.
+    pub fn start_node_refused(
+        node_id: &str,
+        database_url: &str,
+        config: &str,
+    ) -> (Option<i32>, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
+        let daemon = TestDaemon {
+            dir,
+            backend: "simulated",
+            node_id: node_id.into(),
+            extra_args: vec!["--database-url".into(), database_url.into()],
+            child: None,
+        };
+        let mut child = daemon
+            .daemon_command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wasessd");
+        let status = wait_exit(&mut child).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("the second wasessd with node id {node_id} kept running")
+        });
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        (status.code(), stderr)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
