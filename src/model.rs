@@ -182,7 +182,8 @@ pub struct CleanupReport {
     pub expired_locks: u64,
     /// `CONNECTED` rows of this node with no live session behind them, now `DISCONNECTED`.
     pub stale_sessions: u64,
-    /// Rows owned by nodes that stopped heart-beating, now `DISCONNECTED`.
+    /// Pairings of nodes whose lease ran out, now `DISCONNECTED` (their sessions are taken
+    /// over by the live nodes instead).
     pub dead_node_sessions: u64,
     /// `PAUSED` rows whose pause ended, now `DISCONNECTED`.
     pub ended_pauses: u64,
@@ -190,6 +191,13 @@ pub struct CleanupReport {
     pub orphan_stores: u64,
     /// Events older than the retention period, deleted.
     pub pruned_events: u64,
+    /// Nodes gone for a week that own nothing, deleted.
+    #[serde(default)]
+    pub pruned_nodes: u64,
+    /// Delivery state of webhook endpoints that no node has delivered to for a week and that
+    /// this node does not configure, deleted.
+    #[serde(default)]
+    pub pruned_webhook_cursors: u64,
     /// The users whose rows changed.
     pub users: Vec<String>,
 }

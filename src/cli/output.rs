@@ -116,10 +116,12 @@ pub fn cleanup(report: &CleanupReport) -> String {
         ("expired QR codes", report.expired_qr),
         ("expired locks", report.expired_locks),
         ("stale sessions", report.stale_sessions),
-        ("sessions of lost nodes", report.dead_node_sessions),
+        ("pairings of lost nodes", report.dead_node_sessions),
         ("ended pauses", report.ended_pauses),
         ("orphan credential stores", report.orphan_stores),
         ("old events", report.pruned_events),
+        ("nodes gone for a week", report.pruned_nodes),
+        ("cursors of removed webhooks", report.pruned_webhook_cursors),
     ] {
         rows.add_row(vec![what.to_string(), count.to_string()]);
     }

@@ -1,10 +1,11 @@
 //! The periodic cleanup (DESIGN.md, "Periodic cleanup"): expired QR codes, expired locks, rows
-//! no live session backs, sessions of nodes that stopped heart-beating, ended pauses, old
-//! events. Each step reads only the rows it changes, through an index on its condition.
-//! Credential stores live on disk, so the caller deletes orphans (see
-//! [`Registry::stores_needed`]).
+//! no live session backs, pairings of lost nodes, ended pauses, nodes and webhook cursors long
+//! gone, and then old events. Each step reads only the rows it changes, through an index on its
+//! condition. Orphan credential sets are the caller's next step
+//! ([`Registry::orphan_credentials`]).
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -23,7 +24,13 @@ pub struct CleanupScope {
     pub live_sessions: Option<HashSet<String>>,
     /// Users pairing on this node right now; their `PENDING_QR` rows are theirs to expire.
     pub pairing: HashSet<String>,
+    /// The webhook endpoints this node delivers to. `None` when unknown (offline cleanup):
+    /// then no cursor is pruned.
+    pub webhook_endpoints: Option<HashSet<String>>,
 }
+
+/// How long a node may be gone, and a webhook endpoint undelivered, before its row is pruned.
+const GONE_FOR: Duration = Duration::from_secs(7 * 86_400);
 
 /// Events no webhook still needs: read by every endpoint's cursor and not waiting in a queue.
 macro_rules! prunable {
@@ -128,6 +135,10 @@ impl Registry {
             }
         }
 
+        self.prune_gone(&mut tx, scope, now, dry_run, &mut report)
+            .await?;
+
+        // Last, so the events pruned cursors were holding back go too.
         let event_cutoff = args![now.minus(self.settings().event_retention).millis()];
         report.pruned_events = if dry_run {
             count(
@@ -151,6 +162,64 @@ impl Registry {
         report.users.dedup();
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Nodes gone for [`GONE_FOR`] (by the database's clock) that own no row and no lock, and
+    /// the cursors (with their queues) of webhook endpoints that nobody delivered to for as
+    /// long and that this node does not configure: another node may still deliver to an
+    /// endpoint only it configures, and its lease keeps that cursor fresh.
+    async fn prune_gone(
+        &self,
+        tx: &mut Tx,
+        scope: &CleanupScope,
+        now: Timestamp,
+        dry_run: bool,
+        report: &mut CleanupReport,
+    ) -> Result<(), Error> {
+        let gone_for = i64::try_from(GONE_FOR.as_millis()).unwrap_or(i64::MAX);
+        let node_cutoff = super::nodes::db_now(tx).await? - gone_for;
+        let gone: Vec<(String,)> = tx
+            .fetch_all(
+                "SELECT node_id FROM nodes n WHERE node_id <> $1 AND last_seen < $2 \
+                 AND lease_until < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM whatsapp_connections c WHERE c.node_id = n.node_id) \
+                 AND NOT EXISTS (SELECT 1 FROM connect_locks l WHERE l.node_id = n.node_id)",
+                args![self.node_id.as_str(), node_cutoff],
+            )
+            .await?;
+        report.pruned_nodes = gone.len() as u64;
+        if !dry_run {
+            for (node,) in &gone {
+                tx.execute("DELETE FROM nodes WHERE node_id = $1", args![node.as_str()])
+                    .await?;
+            }
+        }
+
+        let Some(configured) = &scope.webhook_endpoints else {
+            return Ok(());
+        };
+        let stale: Vec<(String,)> = tx
+            .fetch_all(
+                "SELECT endpoint FROM webhook_cursors WHERE lease_until < $1",
+                args![now.minus(GONE_FOR).millis()],
+            )
+            .await?;
+        for (endpoint,) in stale.iter().filter(|(e,)| !configured.contains(e)) {
+            report.pruned_webhook_cursors += 1;
+            if !dry_run {
+                tx.execute(
+                    "DELETE FROM webhook_queue WHERE endpoint = $1",
+                    args![endpoint.as_str()],
+                )
+                .await?;
+                tx.execute(
+                    "DELETE FROM webhook_cursors WHERE endpoint = $1",
+                    args![endpoint.as_str()],
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Pairings of lost nodes (lease run out, by the database's clock) end and their locks go;

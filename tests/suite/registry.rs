@@ -1047,3 +1047,87 @@ async fn old_events_are_pruned_once_every_webhook_has_them() {
             .is_empty());
     });
 }
+
+#[tokio::test]
+async fn cleanup_prunes_nodes_and_webhook_cursors_long_gone_and_keeps_the_rest() {
+    for db in TestDb::all().await {
+        let clock = clock();
+        let here = db.open("node-1", clock.clone()).await;
+        let mut others = Vec::new();
+        for (node, pid) in [("gone", 2), ("gone-owner", 3), ("recent", 4)] {
+            let registry = db.open(node, clock.clone()).await;
+            let holder = NodeHolder {
+                host: "test-host".into(),
+                pid,
+            };
+            registry
+                .register_node("test", &holder, |_| true)
+                .await
+                .expect("register");
+            others.push(registry);
+        }
+        // `gone-owner` still owns a session: its row stays until the session moves on.
+        let owned = with_user(&others[1], "owned@example.com").await;
+        pair(&others[1], &owned, "573001000009").await;
+        let week_ago = "(SELECT MAX(last_seen) FROM nodes) - 8 * 86400000";
+        db.raw(&format!(
+            "UPDATE nodes SET last_seen = {week_ago}, lease_until = 0 \
+             WHERE node_id IN ('gone', 'gone-owner')"
+        ))
+        .await
+        .expect("age the nodes");
+
+        // Two endpoints nobody delivered to for a week; `kept` is still configured here.
+        for endpoint in ["removed", "kept", "fresh"] {
+            here.webhook_lease(endpoint, Duration::from_secs(60))
+                .await
+                .expect("lease");
+        }
+        clock.advance(Duration::from_secs(8 * 86_400));
+        here.webhook_lease("fresh", Duration::from_secs(60))
+            .await
+            .expect("renew");
+
+        let scope = CleanupScope {
+            webhook_endpoints: Some(HashSet::from(["kept".to_string()])),
+            ..CleanupScope::default()
+        };
+        let preview = here.cleanup(&scope, true).await.expect("dry run");
+        assert_eq!(
+            (preview.pruned_nodes, preview.pruned_webhook_cursors),
+            (1, 1),
+            "{}",
+            db.name
+        );
+        let done = here.cleanup(&scope, false).await.expect("cleanup");
+        assert_eq!(
+            (done.pruned_nodes, done.pruned_webhook_cursors),
+            (1, 1),
+            "{}",
+            db.name
+        );
+        let nodes: Vec<String> = here
+            .nodes()
+            .await
+            .expect("nodes")
+            .into_iter()
+            .map(|node| node.node_id)
+            .collect();
+        assert_eq!(nodes, ["gone-owner", "recent"], "{}", db.name);
+        // A pruned cursor is gone: nobody holds it any more.
+        for (endpoint, held) in [("removed", false), ("kept", true), ("fresh", true)] {
+            let status = here
+                .webhook_status(endpoint, "http://127.0.0.1/")
+                .await
+                .expect("status");
+            assert_eq!(status.node_id.is_some(), held, "{}: {endpoint}", db.name);
+        }
+        // Offline (endpoints unknown), no cursor is pruned.
+        let offline = here
+            .cleanup(&CleanupScope::default(), true)
+            .await
+            .expect("offline");
+        assert_eq!(offline.pruned_webhook_cursors, 0, "{}", db.name);
+        db.finish().await;
+    }
+}

@@ -135,6 +135,13 @@ impl Supervisor {
         let scope = CleanupScope {
             live_sessions: settled.then(|| live.clone()),
             pairing: pairing.clone(),
+            webhook_endpoints: Some(
+                self.settings()
+                    .webhooks
+                    .iter()
+                    .map(|webhook| webhook.name.clone())
+                    .collect(),
+            ),
         };
         let mut report = self.registry.cleanup(&scope, dry_run).await?;
         if !dry_run {
