@@ -44,14 +44,21 @@ pub async fn run_reconcile(supervisor: Arc<Supervisor>, mut shutdown: watch::Rec
             return;
         }
     };
+    let mut behind = false;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
-            _ = shutdown.changed() => return,
+        // A full batch means more wait: read on at once, without the pause.
+        if !behind {
+            tokio::select! {
+                _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
+                _ = shutdown.changed() => return,
+            }
         }
         match supervisor.reconcile(cursor).await {
-            Ok(next) => cursor = next,
-            Err(error) => warn!(%error, "cannot follow other nodes' changes"),
+            Ok((next, more)) => (cursor, behind) = (next, more),
+            Err(error) => {
+                behind = false;
+                warn!(%error, "cannot follow other nodes' changes");
+            }
         }
     }
 }

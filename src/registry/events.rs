@@ -203,6 +203,30 @@ pub(crate) async fn by_id(tx: &mut Tx, id: i64) -> Result<Option<Event>, Error> 
     row.map(Event::try_from).transpose()
 }
 
+/// `(id, user)` of the state changes after `after` and up to `upto` that a node other than
+/// `node` wrote, oldest first, at most `limit`.
+pub(crate) async fn state_changes_of_others(
+    tx: &mut Tx,
+    after: i64,
+    upto: i64,
+    node: &str,
+    limit: u32,
+) -> Result<Vec<(i64, String)>, Error> {
+    tx.fetch_all(
+        "SELECT id, user_key FROM events WHERE id > $1 AND id <= $2 AND kind = $3 \
+         AND user_key IS NOT NULL AND (node_id IS NULL OR node_id <> $4) \
+         ORDER BY id LIMIT $5",
+        args![
+            after,
+            upto,
+            EventKind::State.as_str(),
+            node,
+            i64::from(limit)
+        ],
+    )
+    .await
+}
+
 pub(crate) async fn last_id(tx: &mut Tx) -> Result<i64, Error> {
     let (id,): (i64,) = tx
         .fetch_one("SELECT COALESCE(MAX(id), 0) FROM events", args![])

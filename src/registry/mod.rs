@@ -207,6 +207,32 @@ impl Registry {
         Ok(found)
     }
 
+    /// For a node's reconcile: the users whose rows another node changed after event `after`
+    /// (at most `limit` events' worth), the event id to go on from, and whether more such
+    /// events wait. Filtered in SQL; only ids and user keys are read, never message bodies.
+    pub async fn changed_by_others(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<String>, i64, bool), Error> {
+        let mut tx = self.db.read().await?;
+        // Read first: every event at or below it has committed (ids follow commit order, see
+        // `events`), so the cursor may move up to it even when none of them concerns us.
+        let upto = events::last_id(&mut tx).await?;
+        let found =
+            events::state_changes_of_others(&mut tx, after, upto, &self.node_id, limit).await?;
+        tx.commit().await?;
+        let more = found.len() >= limit as usize;
+        let next = match found.last() {
+            Some((id, _)) if more => *id,
+            _ => upto.max(after),
+        };
+        let mut users: Vec<String> = found.into_iter().map(|(_, user)| user).collect();
+        users.sort();
+        users.dedup();
+        Ok((users, next, more))
+    }
+
     pub async fn last_event_id(&self) -> Result<i64, Error> {
         let mut tx = self.db.read().await?;
         let id = events::last_id(&mut tx).await?;

@@ -1131,3 +1131,45 @@ async fn cleanup_prunes_nodes_and_webhook_cursors_long_gone_and_keeps_the_rest()
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn reconcile_reads_only_other_nodes_state_changes() {
+    for db in TestDb::all().await {
+        let clock = clock();
+        let here = db.open("node-1", clock.clone()).await;
+        let there = db.open("node-2", clock.clone()).await;
+        let start = here.last_event_id().await.expect("last id");
+        let mine = with_user(&here, "mine@example.com").await;
+        pair(&here, &mine, "573001000021").await;
+        let theirs = with_user(&there, "theirs@example.com").await;
+        pair(&there, &theirs, "573001000022").await;
+        let row = there.connection(&theirs).await.expect("row");
+        // A message is no state change: it never makes a node look at a session again.
+        there
+            .record_session_event(
+                wasess::model::EventKind::Message,
+                &theirs,
+                row.epoch,
+                "message received",
+                serde_json::json!({ "text": "hola" }),
+            )
+            .await
+            .expect("message");
+        let newest = here.last_event_id().await.expect("last id");
+
+        let (users, next, more) = here.changed_by_others(start, 1000).await.expect("read");
+        assert_eq!(users, ["theirs@example.com"], "{}", db.name);
+        assert_eq!((next, more), (newest, false), "{}", db.name);
+        let (users, next, more) = there.changed_by_others(start, 1000).await.expect("read");
+        assert_eq!(users, ["mine@example.com"], "{}", db.name);
+        assert_eq!((next, more), (newest, false), "{}", db.name);
+
+        // A full batch stops at its last event and says more wait.
+        let (users, next, more) = here.changed_by_others(start, 1).await.expect("read");
+        assert_eq!(users.len(), 1, "{}", db.name);
+        assert!(more && next > start && next < newest, "{}", db.name);
+        let (_, again, _) = here.changed_by_others(newest, 10).await.expect("read");
+        assert_eq!(again, newest, "{}", db.name);
+        db.finish().await;
+    }
+}

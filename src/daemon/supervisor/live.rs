@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How many events of other nodes one reconcile pass reads at most.
+const RECONCILE_BATCH: u32 = 2_000;
+
 impl Supervisor {
     /// The epoch `generation`'s session writes under, while it is the user's session here.
     pub(super) fn epoch_of(&self, user: &UserKey, generation: u64) -> Option<i64> {
@@ -263,21 +266,14 @@ impl Supervisor {
     /// Applies what other nodes changed to this node's sessions, reading the outbox after
     /// `after`: a session whose row another node moved on (displaced by a newer pairing, reset,
     /// disconnected from elsewhere, taken over after this node was thought lost) is closed
-    /// here, and logged out and forgotten when its number was released. Returns the last id
-    /// read.
-    pub async fn reconcile(&self, after: i64) -> Result<i64, Error> {
+    /// here, and logged out and forgotten when its number was released. Returns the id to go
+    /// on from, and whether more changes wait already.
+    pub async fn reconcile(&self, after: i64) -> Result<(i64, bool), Error> {
         let me = self.registry.node_id().to_string();
-        let events = self.registry.events_after(after, None, 500).await?;
-        let mut last = after;
-        let mut touched = std::collections::BTreeSet::new();
-        for event in &events {
-            last = event.id;
-            if event.kind == OutboxKind::State && event.node_id.as_deref() != Some(me.as_str()) {
-                if let Some(user) = &event.user {
-                    touched.insert(user.clone());
-                }
-            }
-        }
+        let (touched, last, more) = self
+            .registry
+            .changed_by_others(after, RECONCILE_BATCH)
+            .await?;
         for name in touched {
             let Ok(user) = UserKey::parse(&name) else {
                 continue;
@@ -307,6 +303,6 @@ impl Supervisor {
                 self.abandon(&user, generation, row.as_ref()).await;
             }
         }
-        Ok(last)
+        Ok((last, more))
     }
 }
