@@ -388,3 +388,107 @@ fn bad_input_gets_one_clear_line_and_its_exit_code() {
         assert_eq!(output.status.code(), Some(1));
     }
 }
+
+/// Every login from stored credentials takes its slot at `resume_rate`: a restart of 200
+/// sessions at 20 per second spreads their logins over at least 199 / 20 s, never a storm.
+#[test]
+fn a_restart_resumes_sessions_at_the_resume_rate() {
+    const SESSIONS: usize = 200;
+    let mut daemon = TestDaemon::start_with(&format!("resume_rate = 20\n{FAST_CONFIG}"));
+    let call = |method: &str, params: String| {
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+    };
+    // In three rounds, each answered in full before the next: add, connect, scan.
+    let rounds: [fn(usize) -> (&'static str, String); 3] = [
+        |i| {
+            (
+                "users.add",
+                format!(r#"{{"user":"user{i:03}@example.com"}}"#),
+            )
+        },
+        |i| {
+            let params = format!(r#"{{"user":"user{i:03}@example.com","detach":true}}"#);
+            ("connect", params)
+        },
+        |i| {
+            let params = format!(r#"{{"user":"user{i:03}@example.com","phone":"5730050{i:05}"}}"#);
+            ("sim.scan", params)
+        },
+    ];
+    for round in rounds {
+        let lines: Vec<String> = (0..SESSIONS)
+            .map(|i| {
+                let (method, params) = round(i);
+                call(method, params)
+            })
+            .collect();
+        let answers = daemon.requests(&lines).expect("set up the sessions");
+        assert_eq!(answers.len(), SESSIONS);
+        assert!(
+            answers.iter().all(|answer| answer.get("result").is_some()),
+            "{:?}",
+            answers.iter().find(|answer| answer.get("error").is_some())
+        );
+    }
+    let running = |daemon: &TestDaemon| -> u64 {
+        let hello = daemon.cli(&["--json", "ping"]).success().json();
+        hello["sessions_running"]
+            .as_u64()
+            .expect("sessions_running")
+    };
+    daemon.wait_until("every session up", || running(&daemon) == SESSIONS as u64);
+
+    daemon.restart();
+    let first = Instant::now();
+    daemon.wait_until("the first resume", || running(&daemon) > 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running(&daemon) < SESSIONS as u64 {
+        assert!(Instant::now() < deadline, "the sessions never all resumed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let spread = first.elapsed();
+    assert!(
+        spread >= Duration::from_secs(9),
+        "{SESSIONS} logins at 20/s took only {spread:?}"
+    );
+
+    // A network blip drops 60 sessions at once: their reconnects take slots too.
+    const DROPPED: usize = 60;
+    let drops: Vec<String> = (0..DROPPED)
+        .map(|i| {
+            let params = format!(r#"{{"user":"user{i:03}@example.com","event":"network-drop"}}"#);
+            call("sim.event", params)
+        })
+        .collect();
+    let dropped = Instant::now();
+    let answers = daemon.requests(&drops).expect("drop the sessions");
+    assert!(
+        answers.iter().all(|answer| answer.get("result").is_some()),
+        "{answers:?}"
+    );
+    let reconnected = |daemon: &TestDaemon| -> usize {
+        let list = daemon
+            .cli(&["--json", "list", "--limit", "1000"])
+            .success()
+            .json();
+        list["connections"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter(|row| row["status"] == "CONNECTED" && row["reason"] == "reconnected")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reconnected(&daemon) < DROPPED {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped sessions never all reconnected"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let spread = dropped.elapsed();
+    assert!(
+        spread >= Duration::from_millis(2_900),
+        "{DROPPED} reconnects at 20/s took only {spread:?}"
+    );
+}

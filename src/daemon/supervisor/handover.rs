@@ -9,7 +9,8 @@ const DRAIN_CONCURRENCY: usize = 32;
 const DRAIN_SETTLE: Duration = Duration::from_secs(10);
 
 impl Supervisor {
-    /// Resumes `rows` (each last seen at its epoch) at `resume_rate`, in the background. A row
+    /// Resumes `rows` (each last seen at its epoch) one by one, in the background, each at its
+    /// login slot (`resume_rate`, see `pacing`). A row
     /// that cannot resume becomes `DISCONNECTED` with the reason, if it is still this node's.
     pub fn resume_rows(self: &Arc<Self>, rows: Vec<Connection>) -> tokio::task::JoinHandle<()> {
         {
@@ -23,11 +24,9 @@ impl Supervisor {
                 if supervisor.check_accepting().is_err() {
                     break;
                 }
-                let pause = Duration::from_secs(1) / supervisor.settings().resume_rate.max(1);
-                let started = tokio::time::Instant::now();
+                // Paced in `resume_at`, with every other login of this node.
                 supervisor.resume_row(&row).await;
                 supervisor.resuming().remove(&row.user);
-                tokio::time::sleep_until(started + pause).await;
             }
             let mut resuming = supervisor.resuming();
             for row in rows {

@@ -89,6 +89,7 @@ impl Supervisor {
             }
             let backoff = settings.reconnect_backoff * 2u32.saturating_pow(attempt - 1);
             tokio::time::sleep(backoff).await;
+            self.logins.wait(settings.resume_rate).await;
             let Some(session) = self.session_of(user, generation) else {
                 return;
             };
@@ -160,6 +161,8 @@ impl Supervisor {
         if !self.registry.has_credentials(user).await? {
             return Err(Error::NotFound(format!("{user} has no stored credentials")));
         }
+        self.logins.wait(self.settings().resume_rate).await;
+        self.check_accepting()?;
         let Some(row) = self.registry.take_ownership(user, epoch).await? else {
             return Err(Error::refused(format!(
                 "{user}'s session changed meanwhile: not resumed"

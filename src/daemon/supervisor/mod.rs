@@ -23,6 +23,7 @@ mod events;
 mod handover;
 mod live;
 mod operator;
+mod pacing;
 mod pairing;
 
 use std::collections::{HashMap, HashSet};
@@ -111,6 +112,8 @@ pub struct Supervisor {
     membership: Arc<super::cluster::Membership>,
     /// Sessions waiting for their paced resume (counted as live by cleanup).
     resuming: Mutex<HashSet<String>>,
+    /// Paces every login from stored credentials at `resume_rate`.
+    logins: pacing::LoginPacer,
 }
 
 impl Supervisor {
@@ -133,6 +136,7 @@ impl Supervisor {
             outbox: Arc::new(Notify::new()),
             membership,
             resuming: Mutex::new(HashSet::new()),
+            logins: pacing::LoginPacer::new(),
         });
         (supervisor, receiver)
     }

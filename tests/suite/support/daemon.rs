@@ -222,6 +222,28 @@ impl TestDaemon {
         Ok(answers)
     }
 
+    /// Sends one request a line and returns the responses only (notifications skipped), once
+    /// every request has one.
+    pub fn requests(&self, lines: &[String]) -> std::io::Result<Vec<Value>> {
+        let mut stream = UnixStream::connect(self.socket())?;
+        stream.set_read_timeout(Some(WAIT))?;
+        stream.write_all(format!("{}\n", lines.join("\n")).as_bytes())?;
+        let mut reader = BufReader::new(stream);
+        let mut responses = Vec::new();
+        let mut line = String::new();
+        while responses.len() < lines.len() {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            let message: Value = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+            if message.get("id").is_some() {
+                responses.push(message);
+            }
+        }
+        Ok(responses)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).expect("daemon running")
     }
