@@ -399,7 +399,9 @@ fn a_restart_resumes_sessions_at_the_resume_rate() {
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
     };
     // In three rounds, each answered in full before the next: add, connect, scan.
-    let rounds: [fn(usize) -> (&'static str, String); 3] = [
+    // The method and params of session i's request.
+    type Request = fn(usize) -> (&'static str, String);
+    let rounds: [Request; 3] = [
         |i| {
             (
                 "users.add",
