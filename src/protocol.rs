@@ -434,16 +434,20 @@ pub enum SimEventKind {
     TemporaryBan,
     /// WhatsApp refuses this client version.
     ClientOutdated,
+    /// A fault for tests: from now on, closing this session's connection hangs for 30 s.
+    /// Nothing is reported.
+    HangingClose,
 }
 
 impl SimEventKind {
-    pub const ALL: [SimEventKind; 6] = [
+    pub const ALL: [SimEventKind; 7] = [
         SimEventKind::Replaced,
         SimEventKind::LoggedOut,
         SimEventKind::NetworkDrop,
         SimEventKind::NetworkLost,
         SimEventKind::TemporaryBan,
         SimEventKind::ClientOutdated,
+        SimEventKind::HangingClose,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -454,6 +458,7 @@ impl SimEventKind {
             SimEventKind::NetworkLost => "network-lost",
             SimEventKind::TemporaryBan => "temporary-ban",
             SimEventKind::ClientOutdated => "client-outdated",
+            SimEventKind::HangingClose => "hanging-close",
         }
     }
 }

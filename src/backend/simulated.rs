@@ -47,6 +47,9 @@ pub struct SimulatedBackend {
     shared: Arc<Shared>,
 }
 
+/// How long a close hangs after `sim event hanging-close`.
+const HANGING_CLOSE: Duration = Duration::from_secs(30);
+
 struct Shared {
     schedule: QrSchedule,
     sessions: Mutex<HashMap<UserKey, Simulated>>,
@@ -60,6 +63,8 @@ struct Simulated {
     credentials: Arc<SessionStore>,
     phase: Phase,
     network_down: bool,
+    /// Closing the connection hangs for [`HANGING_CLOSE`] (`sim event hanging-close`).
+    hanging_close: bool,
     sent: Vec<SentMessage>,
     rotation: Option<JoinHandle<()>>,
 }
@@ -171,6 +176,7 @@ impl Backend for SimulatedBackend {
                 pair_code_for: None,
             },
             network_down: false,
+            hanging_close: false,
             sent: Vec::new(),
             rotation: None,
         };
@@ -334,6 +340,10 @@ impl PhoneControls for SimulatedBackend {
                 until: Some(SystemClock.now().plus(BAN_DURATION)),
             },
             SimEventKind::ClientOutdated => EventKind::ClientOutdated,
+            SimEventKind::HangingClose => {
+                session.hanging_close = true;
+                return Ok(());
+            }
         };
         session.emit(user, kind);
         Ok(())
@@ -406,6 +416,14 @@ impl Session for SimulatedSession {
     }
 
     async fn close(&self) {
+        let hanging = self
+            .shared
+            .sessions()
+            .get(&self.user)
+            .is_some_and(|session| session.generation == self.generation && session.hanging_close);
+        if hanging {
+            tokio::time::sleep(HANGING_CLOSE).await;
+        }
         self.end();
     }
 

@@ -494,3 +494,41 @@ fn a_restart_resumes_sessions_at_the_resume_rate() {
         "{DROPPED} reconnects at 20/s took only {spread:?}"
     );
 }
+
+/// One session's close hangs for 30 s: another user's pairing goes on meanwhile, because each
+/// user's events are handled by that user's own worker.
+#[test]
+fn a_hanging_close_never_holds_up_another_users_qr_code() {
+    let mut daemon = TestDaemon::start();
+    daemon.add_users(&["alice@example.com", "bob@example.com"]);
+    daemon.pair("alice@example.com", "573001110001");
+    let alice = ["--user", "alice@example.com"];
+    daemon
+        .cli(&["sim", "event", alice[0], alice[1], "hanging-close"])
+        .success();
+    // WhatsApp replaces alice's stream: her session ends, and its close hangs.
+    daemon
+        .cli(&["sim", "event", alice[0], alice[1], "replaced"])
+        .success();
+    let shown = daemon
+        .cli(&["--json", "connect", "--user", "bob@example.com", "--detach"])
+        .success()
+        .json();
+    assert_eq!(shown["outcome"], "pending", "{shown}");
+    assert!(shown["qr"]["code"].is_string(), "{shown}");
+    // Bob's QR code came while alice's close still hung: her row is not written yet.
+    assert_eq!(daemon.row("alice@example.com")["status"], "CONNECTED");
+    daemon
+        .cli(&[
+            "sim",
+            "scan",
+            "--user",
+            "bob@example.com",
+            "--phone",
+            "573001110002",
+        ])
+        .success();
+    daemon.wait_status("bob@example.com", "CONNECTED");
+    assert_eq!(daemon.row("alice@example.com")["status"], "CONNECTED");
+    daemon.crash();
+}

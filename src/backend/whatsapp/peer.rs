@@ -121,6 +121,11 @@ impl PhoneControls for PeerHooks {
             SimEventKind::NetworkLost => Kick::Unreachable,
             SimEventKind::TemporaryBan => Kick::TemporaryBan,
             SimEventKind::ClientOutdated => Kick::ClientOutdated,
+            SimEventKind::HangingClose => {
+                return Err(Error::NotReady(
+                    "the test peer cannot make a close hang".into(),
+                ))
+            }
         };
         self.controls.kick(&device, kick).await.map_err(refused)
     }

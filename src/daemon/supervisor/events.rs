@@ -1,14 +1,68 @@
 //! What backends report, dispatched by phase: pairing events to `pairing`, session events to
 //! `live`; an event of another generation is stale and ignored.
+//!
+//! Each user's events are handled in order by that user's own worker task, so one session's
+//! slow work (a close that hangs, a registry write that waits) never delays another user's QR
+//! code or pairing. A worker lives while it has events to handle; the dispatcher retires idle
+//! ones, and only it sends to them, so no event is ever left in a retired worker's queue.
+
+use std::sync::atomic::AtomicUsize;
 
 use super::*;
 
+/// How often idle workers are retired.
+const RETIRE_EVERY: Duration = Duration::from_secs(5);
+
+/// One user's worker, as the dispatcher sees it.
+struct Worker {
+    queue: mpsc::UnboundedSender<BackendEvent>,
+    /// Events sent to it and not handled yet.
+    pending: Arc<AtomicUsize>,
+}
+
 impl Supervisor {
-    /// Handles backend events in order until every sender is gone.
+    /// Hands every backend event to its user's worker until every sender is gone.
     pub async fn run_events(self: Arc<Self>, mut events: mpsc::UnboundedReceiver<BackendEvent>) {
-        while let Some(event) = events.recv().await {
-            self.handle(event).await;
+        let mut workers: HashMap<UserKey, Worker> = HashMap::new();
+        let mut retire = tokio::time::interval(RETIRE_EVERY);
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => event,
+                    None => return,
+                },
+                _ = retire.tick() => {
+                    workers.retain(|_, worker| worker.pending.load(Ordering::SeqCst) > 0);
+                    continue;
+                }
+            };
+            let worker = workers
+                .entry(event.user.clone())
+                .or_insert_with(|| self.clone().spawn_worker());
+            worker.pending.fetch_add(1, Ordering::SeqCst);
+            if let Err(lost) = worker.queue.send(event) {
+                // The worker died (a panic): the user gets a new one.
+                warn!(user = %lost.0.user, "an event worker ended early; starting another");
+                let worker = self.clone().spawn_worker();
+                worker.pending.fetch_add(1, Ordering::SeqCst);
+                let user = lost.0.user.clone();
+                let _ = worker.queue.send(lost.0);
+                workers.insert(user, worker);
+            }
         }
+    }
+
+    fn spawn_worker(self: Arc<Self>) -> Worker {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<BackendEvent>();
+        let pending = Arc::new(AtomicUsize::new(0));
+        let counted = pending.clone();
+        tokio::spawn(async move {
+            while let Some(event) = inbox.recv().await {
+                self.handle(event).await;
+                counted.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+        Worker { queue, pending }
     }
 
     pub(super) async fn handle(self: &Arc<Self>, event: BackendEvent) {

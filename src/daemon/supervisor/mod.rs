@@ -12,8 +12,9 @@
 //! - the registry decides: when it refuses a change (the row moved on, or another node owns
 //!   it), the session here is closed rather than trusted.
 //!
-//! Backend events are handled one at a time in arrival order by [`Supervisor::run_events`];
-//! slow work (reconnect back-off) runs in its own task.
+//! Backend events are handled in arrival order per user, each user by its own worker task
+//! ([`Supervisor::run_events`]), so one slow session never holds up another; slow work
+//! (reconnect back-off) runs in its own task.
 //!
 //! The methods live by concern: `pairing` (connect to paired or ended), `events` (what a
 //! backend reports), `live` (reconnects, resumes, sessions another node moved on), `operator`
