@@ -532,3 +532,66 @@ fn a_hanging_close_never_holds_up_another_users_qr_code() {
     assert_eq!(daemon.row("alice@example.com")["status"], "CONNECTED");
     daemon.crash();
 }
+
+/// A message that arrives while the registry refuses writes is kept and recorded once the
+/// registry is back: WhatsApp has been told it arrived, so nothing else holds it.
+#[test]
+fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() {
+    use sqlx::Connection as _;
+    let daemon = TestDaemon::start();
+    daemon.add_users(&["alice@example.com"]);
+    daemon.pair("alice@example.com", "573001120001");
+    let url = format!("sqlite:{}", daemon.database().display());
+    let (held, hold) = std::sync::mpsc::channel();
+    // Longer than the registry's 10 s busy timeout: the daemon's first write fails.
+    let locker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+            sqlx::raw_sql("BEGIN EXCLUSIVE")
+                .execute(&mut conn)
+                .await
+                .expect("lock the registry");
+            held.send(()).expect("tell the test");
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            sqlx::raw_sql("COMMIT")
+                .execute(&mut conn)
+                .await
+                .expect("unlock");
+        });
+    });
+    hold.recv().expect("the registry locked");
+    daemon
+        .cli(&[
+            "sim",
+            "message",
+            "--user",
+            "alice@example.com",
+            "--from",
+            "573009998888",
+            "--text",
+            "¿me oyes?",
+        ])
+        .success();
+    locker.join().expect("locker");
+    daemon.wait_until("the message recorded", || {
+        let log = daemon
+            .cli(&["--json", "log", "--user", "alice@example.com"])
+            .success()
+            .json();
+        log["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "message" && e["data"]["text"] == "¿me oyes?")
+    });
+    assert!(
+        daemon
+            .log()
+            .contains("cannot write an incoming message yet"),
+        "the registry never refused the write: the test proved nothing"
+    );
+}

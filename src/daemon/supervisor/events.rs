@@ -164,27 +164,34 @@ impl Supervisor {
                     .await
             }
             (EventKind::Message(message), _) => {
-                let Some(epoch) = self.epoch_of(&user, generation) else {
-                    return;
-                };
                 let data = serde_json::to_value(&message).unwrap_or_default();
-                match self
-                    .registry
-                    .record_session_event(
-                        OutboxKind::Message,
-                        &user,
-                        epoch,
-                        "message received",
-                        data,
-                    )
-                    .await
-                {
-                    Ok(Some(_)) => self.changed(),
-                    Ok(None) => self.fenced(&user, generation).await,
-                    Err(error) => warn!(%user, %error, "cannot record an incoming message"),
-                }
+                self.record_message(&user, generation, data).await
             }
             (kind, _) => debug!(%user, ?kind, "event does not apply in this phase"),
+        }
+    }
+}
+
+impl Supervisor {
+    /// Records an incoming message; see `persist` for why it is tried until it lands. Ends
+    /// without a record only when the session is no longer this node's (fenced) or no longer
+    /// runs here.
+    async fn record_message(&self, user: &UserKey, generation: u64, data: serde_json::Value) {
+        let recorded = self
+            .until_written(user, generation, "an incoming message", |epoch| {
+                self.registry.record_session_event(
+                    OutboxKind::Message,
+                    user,
+                    epoch,
+                    "message received",
+                    data.clone(),
+                )
+            })
+            .await;
+        match recorded {
+            Some(Some(_)) => self.changed(),
+            Some(None) => self.fenced(user, generation).await,
+            None => warn!(%user, "a message arrived for a session that ended: not recorded"),
         }
     }
 }

@@ -21,15 +21,14 @@ impl Supervisor {
         generation: u64,
         session: Option<Arc<dyn Session>>,
     ) {
-        let Some(epoch) = self.epoch_of(user, generation) else {
-            return;
-        };
-        match self
-            .registry
-            .apply(user, Change::Connected, Scope::Session(epoch))
-            .await
-        {
-            Ok(Some(_)) => {
+        let written = self
+            .until_written(user, generation, "a connection", |epoch| {
+                self.registry
+                    .apply(user, Change::Connected, Scope::Session(epoch))
+            })
+            .await;
+        match written {
+            Some(Some(_)) => {
                 self.changed();
                 if let Some(entry) = self.sessions().get_mut(user) {
                     if entry.generation == generation {
@@ -37,11 +36,11 @@ impl Supervisor {
                     }
                 }
             }
-            Ok(None) => {
+            Some(None) => {
                 drop(session);
                 self.stale(user, generation).await;
             }
-            Err(error) => warn!(%user, %error, "cannot record a connection"),
+            None => {}
         }
     }
 

@@ -26,6 +26,7 @@ mod live;
 mod operator;
 mod pacing;
 mod pairing;
+mod persist;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
