@@ -39,6 +39,19 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
     let wa_endpoint = all.peer.wa_endpoint.clone();
     #[cfg(not(feature = "wa-peer"))]
     let wa_endpoint = None;
+    // A test build skips WhatsApp's certificate check for every connection: it may only ever
+    // talk to a test endpoint, never to WhatsApp's servers.
+    if cfg!(feature = "wa-peer")
+        && matches!(args.backend, BackendArg::Whatsapp)
+        && wa_endpoint.is_none()
+    {
+        return Err(
+            "this is a test build (feature wa-peer), which does not verify WhatsApp's \
+             certificates: --backend whatsapp needs --wa-endpoint here; use a release build \
+             for WhatsApp's servers"
+                .into(),
+        );
+    }
     let tcp = match args.listen_tcp {
         Some(address) if !address.ip().is_loopback() => {
             return Err(format!(

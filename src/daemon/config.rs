@@ -214,6 +214,12 @@ impl Settings {
                     webhook.name
                 ));
             }
+            if webhook.secret.trim().is_empty() {
+                return Err(format!(
+                    "webhook '{}': secret must not be empty (receivers check the signature with it)",
+                    webhook.name
+                ));
+            }
             if webhook.max_attempts == 0 {
                 return Err(format!(
                     "webhook '{}': max_attempts must be at least 1",
@@ -230,6 +236,35 @@ impl Settings {
             }
             settings.fence_fraction = fraction;
         }
+        for (name, value) in [
+            ("cleanup_interval", settings.cleanup_interval),
+            ("heartbeat_interval", settings.heartbeat_interval),
+            ("qr_ttl", settings.qr_ttl),
+            ("lock_ttl", settings.lock_ttl),
+            ("node_grace", settings.node_grace),
+            ("event_retention", settings.event_retention),
+            ("reconnect_backoff", settings.reconnect_backoff),
+            ("simulated.qr_first", settings.simulated.first),
+            ("simulated.qr_next", settings.simulated.next),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{name} must be longer than zero"));
+            }
+        }
+        if settings.lock_ttl < settings.qr_ttl {
+            return Err(format!(
+                "lock_ttl ({:?}) must be at least qr_ttl ({:?}): a pairing still waiting for its \
+                 scan would lose its lock",
+                settings.lock_ttl, settings.qr_ttl
+            ));
+        }
+        if settings.node_grace <= settings.heartbeat_interval * 2 {
+            return Err(format!(
+                "node_grace ({:?}) must be longer than two heartbeat_intervals ({:?}): one late \
+                 heartbeat would make a healthy node look lost",
+                settings.node_grace, settings.heartbeat_interval
+            ));
+        }
         if settings.fence_after() <= settings.heartbeat_interval {
             return Err(format!(
                 "node_grace × fence_fraction ({:?}) must be longer than heartbeat_interval ({:?}), \
@@ -237,16 +272,6 @@ impl Settings {
                 settings.fence_after(),
                 settings.heartbeat_interval
             ));
-        }
-        for (name, value) in [
-            ("cleanup_interval", settings.cleanup_interval),
-            ("heartbeat_interval", settings.heartbeat_interval),
-            ("qr_ttl", settings.qr_ttl),
-            ("lock_ttl", settings.lock_ttl),
-        ] {
-            if value.is_zero() {
-                return Err(format!("{name} must be longer than zero"));
-            }
         }
         Ok(settings)
     }
@@ -306,6 +331,16 @@ mod tests {
             ),
             ("colour = \"blue\"", "unknown field"),
             ("cleanup_interval = \"0s\"", "longer than zero"),
+            ("node_grace = \"0s\"", "node_grace must be longer than zero"),
+            ("qr_ttl = \"10m\"\nlock_ttl = \"5m\"", "lock_ttl"),
+            (
+                "heartbeat_interval = \"10s\"\nnode_grace = \"20s\"",
+                "two heartbeat_intervals",
+            ),
+            (
+                "[[webhook]]\nname = \"crm\"\nurl = \"https://crm.example/hook\"\nsecret = \"\"",
+                "secret must not be empty",
+            ),
         ] {
             let error = Settings::parse(text).expect_err(text);
             assert!(error.contains(expected), "{text}: {error}");

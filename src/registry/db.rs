@@ -419,9 +419,10 @@ impl Tx {
     }
 }
 
-/// Hides the password of a database URL in messages.
+/// Hides the password of a database URL in messages: the one in `user:password@` and a
+/// `password=` query parameter.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.split_once(':') {
@@ -430,6 +431,19 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    };
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => url,
     }
 }
 
@@ -465,6 +479,14 @@ mod tests {
             "postgres://wasess:***@db:5432/wasess"
         );
         assert_eq!(redact("postgres://db/wasess"), "postgres://db/wasess");
+        assert_eq!(
+            redact("postgres://wasess@db/wasess?sslmode=require&password=s3cret"),
+            "postgres://wasess@db/wasess?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact("postgres://u:p@db/w?options[search_path]=s"),
+            "postgres://u:***@db/w?options[search_path]=s"
+        );
         assert_eq!(
             redact("/var/lib/wasess/registry.db"),
             "/var/lib/wasess/registry.db"

@@ -591,9 +591,12 @@ fn hostile_lines_get_errors_and_the_daemon_keeps_serving() {
     daemon.cli(&["ping"]).success();
 }
 
+/// Where nothing listens: the real backend's connections fail at once.
+const NOWHERE: &str = "ws://127.0.0.1:9/ws/chat";
+
 #[test]
 fn sim_commands_are_refused_by_the_real_backend() {
-    let daemon = TestDaemon::start_backend("whatsapp", "", &[]);
+    let daemon = TestDaemon::start_backend("whatsapp", "", &["--wa-endpoint", NOWHERE]);
     let run = daemon
         .cli(&["sim", "scan", "--user", ALICE, "--phone", NUMBER])
         .fails_with(2);
@@ -602,7 +605,7 @@ fn sim_commands_are_refused_by_the_real_backend() {
 
 #[test]
 fn the_real_backend_fails_fast_offline_and_leaves_nothing_behind() {
-    let daemon = TestDaemon::start_backend("whatsapp", "", &[]);
+    let daemon = TestDaemon::start_backend("whatsapp", "", &["--wa-endpoint", NOWHERE]);
     daemon.add_users(&[ALICE]);
     let started = Instant::now();
     let run = daemon.cli(&["connect", "--user", ALICE]).fails_with(7);
@@ -779,4 +782,21 @@ fn pair_code_logins_show_a_code_and_apply_rule_four_up_front() {
     daemon
         .cli(&["connect", "--user", ALICE, "--pair-code"])
         .fails_with(2);
+}
+
+/// A test build skips WhatsApp's certificate check, so it refuses to reach WhatsApp's servers.
+#[cfg(feature = "wa-peer")]
+#[test]
+fn a_test_build_refuses_the_real_servers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(crate::support::daemon::WASESSD)
+        .args(["--backend", "whatsapp", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--socket")
+        .arg(dir.path().join("wasessd.sock"))
+        .output()
+        .expect("run wasessd");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--wa-endpoint"), "{stderr}");
 }
