@@ -233,6 +233,16 @@ async fn bind_tcp(
     address: std::net::SocketAddr,
     token_file: &Path,
 ) -> Result<server::Listener, Error> {
+    // A token others can read is no secret: refuse it rather than serve with it.
+    if let Ok(meta) = fs::metadata(token_file) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(Error::Config(format!(
+                "{} is readable by others (mode {:o}): `chmod 600` it, or delete it for a new token",
+                token_file.display(),
+                meta.permissions().mode() & 0o777
+            )));
+        }
+    }
     let token = match fs::read_to_string(token_file) {
         Ok(text) if !text.trim().is_empty() => text.trim().to_string(),
         Ok(_) | Err(_) => {
@@ -256,6 +266,7 @@ async fn bind_tcp(
     Ok(server::Listener::Tcp {
         listener,
         token: Arc::new(token),
+        unauthenticated: Arc::new(tokio::sync::Semaphore::new(server::MAX_UNAUTHENTICATED)),
     })
 }
 

@@ -28,6 +28,12 @@ const MAX_CONNECTIONS: usize = 2048;
 const MAX_IN_FLIGHT: usize = 16;
 /// How long stopping waits for running requests to answer.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// A TCP client must authenticate within this long, in a line of at most `AUTH_MAX_LINE`
+/// bytes, and no more than `MAX_UNAUTHENTICATED` clients may be waiting to do so: a client
+/// without the token can hold neither time, memory nor connection slots.
+const AUTH_DEADLINE: Duration = Duration::from_secs(5);
+const AUTH_MAX_LINE: usize = 4096;
+pub const MAX_UNAUTHENTICATED: usize = 16;
 
 enum Line {
     Text(Vec<u8>),
@@ -42,19 +48,24 @@ pub enum Listener {
     Tcp {
         listener: TcpListener,
         token: Arc<String>,
+        /// Places for clients that have not authenticated yet.
+        unauthenticated: Arc<Semaphore>,
     },
 }
 
 type Reader = Box<dyn AsyncRead + Send + Unpin>;
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// One accepted client, split, with the token it must present first (TCP only).
+/// One accepted client, split, with the token it must present first (TCP only) and, until it
+/// has, its place among the unauthenticated clients.
 struct Accepted {
     reader: Reader,
     writer: Writer,
     token: Option<Arc<String>>,
     /// Why the client may not be served, if it may not.
     refused: Option<String>,
+    /// Held until the client authenticates.
+    unauthenticated: Option<OwnedSemaphorePermit>,
 }
 
 impl Listener {
@@ -69,17 +80,26 @@ impl Listener {
                     writer: Box::new(writer),
                     token: None,
                     refused,
+                    unauthenticated: None,
                 })
             }
-            Listener::Tcp { listener, token } => {
+            Listener::Tcp {
+                listener,
+                token,
+                unauthenticated,
+            } => {
                 let (stream, _) = listener.accept().await?;
                 let _ = stream.set_nodelay(true);
                 let (reader, writer) = stream.into_split();
+                let permit = unauthenticated.clone().try_acquire_owned().ok();
                 Ok(Accepted {
                     reader: Box::new(reader),
                     writer: Box::new(writer),
                     token: Some(token.clone()),
-                    refused: None,
+                    refused: permit.is_none().then(|| {
+                        "too many clients waiting to authenticate; try again later".into()
+                    }),
+                    unauthenticated: permit,
                 })
             }
         }
@@ -191,6 +211,7 @@ async fn serve_client(
         reader,
         mut writer,
         mut token,
+        mut unauthenticated,
         ..
     } = client;
     let (lines, mut outgoing) = mpsc::channel::<String>(256);
@@ -207,9 +228,21 @@ async fn serve_client(
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut requests = JoinSet::new();
     let mut reader = BufReader::new(reader);
+    let auth_by = tokio::time::Instant::now() + AUTH_DEADLINE;
     loop {
+        let authenticating = token.is_some();
+        let limit = if authenticating {
+            AUTH_MAX_LINE
+        } else {
+            MAX_LINE
+        };
         let line = tokio::select! {
-            line = read_line(&mut reader) => line,
+            line = read_line(&mut reader, limit, !authenticating) => line,
+            _ = auth_deadline(authenticating, auth_by) => {
+                let error = RpcError::application(Exit::Refused, "authentication timed out");
+                out.send(&Response::error(Value::Null, error)).await;
+                break;
+            }
             _ = shutdown.changed() => break,
         };
         match line {
@@ -223,6 +256,7 @@ async fn serve_client(
                     .and_then(|v| v.get("id").cloned())
                     .unwrap_or(Value::Null);
                 if authenticates(&bytes, &expected) {
+                    unauthenticated.take();
                     out.send(&Response::ok(
                         id,
                         serde_json::json!({ "authenticated": true }),
@@ -251,7 +285,7 @@ async fn serve_client(
                 let error = RpcError::new(
                     code::INVALID_REQUEST,
                     Exit::Usage,
-                    format!("request line longer than {MAX_LINE} bytes"),
+                    format!("request line longer than {limit} bytes"),
                 );
                 out.send(&Response::error(Value::Null, error)).await;
                 if token.is_some() {
@@ -310,7 +344,21 @@ async fn answer(context: &Context, bytes: &[u8], out: &Outbound, closed: watch::
     out.send(&response).await;
 }
 
-async fn read_line(reader: &mut BufReader<Reader>) -> std::io::Result<Line> {
+/// Ends at `by` while the client has still to authenticate; never otherwise.
+async fn auth_deadline(authenticating: bool, by: tokio::time::Instant) {
+    if !authenticating {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep_until(by).await;
+}
+
+/// The next line, or `TooLong` past `limit` bytes: with `skip_rest`, once the rest of the line
+/// was read and dropped (the client goes on); without, at once (the client is cut off).
+async fn read_line(
+    reader: &mut BufReader<Reader>,
+    limit: usize,
+    skip_rest: bool,
+) -> std::io::Result<Line> {
     let mut line = Vec::new();
     loop {
         let available = reader.fill_buf().await?;
@@ -322,7 +370,7 @@ async fn read_line(reader: &mut BufReader<Reader>) -> std::io::Result<Line> {
             });
         }
         if let Some(end) = available.iter().position(|&byte| byte == b'\n') {
-            let fits = line.len() + end <= MAX_LINE;
+            let fits = line.len() + end <= limit;
             if fits {
                 line.extend_from_slice(&available[..end]);
             }
@@ -334,9 +382,11 @@ async fn read_line(reader: &mut BufReader<Reader>) -> std::io::Result<Line> {
             });
         }
         let taken = available.len();
-        if line.len() + taken > MAX_LINE {
+        if line.len() + taken > limit {
             reader.consume(taken);
-            skip_line(reader).await?;
+            if skip_rest {
+                skip_line(reader).await?;
+            }
             return Ok(Line::TooLong);
         }
         line.extend_from_slice(available);

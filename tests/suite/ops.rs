@@ -334,3 +334,61 @@ fn shipped_shell_scripts_pass_shellcheck() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[test]
+fn a_tcp_client_without_the_token_holds_neither_time_memory_nor_slots() {
+    use std::io::{BufRead, BufReader, Write};
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut daemon =
+        TestDaemon::start_backend("simulated", FAST_CONFIG, &["--listen-tcp", &address]);
+    let token_file = daemon.data_dir().join("token");
+    let answer = |stream: &std::net::TcpStream| {
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).expect("answer");
+        line
+    };
+
+    // Silent, or blank lines only: cut off after the deadline.
+    let mut silent = std::net::TcpStream::connect(&address).expect("connect");
+    silent.write_all(b"\n").expect("blank line");
+    assert!(answer(&silent).contains("authentication timed out"));
+
+    // A huge first line is refused at 4 KiB, not read to the end.
+    let mut huge = std::net::TcpStream::connect(&address).expect("connect");
+    let _ = huge.write_all(&vec![b'x'; 64 * 1024]);
+    assert!(answer(&huge).contains("longer than 4096 bytes"));
+
+    // Sixteen clients waiting to authenticate: the seventeenth is turned away at once.
+    let waiting: Vec<_> = (0..16)
+        .map(|_| std::net::TcpStream::connect(&address).expect("connect"))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let turned_away = std::net::TcpStream::connect(&address).expect("connect");
+    assert!(answer(&turned_away).contains("too many clients waiting to authenticate"));
+    drop(waiting);
+    // Clients with the token still get in.
+    daemon.wait_until("the waiting clients timed out", || {
+        over_tcp(&daemon, port, &token_file, &["--json", "stats"]).code == Some(0)
+    });
+
+    // A token file others can read is refused at start.
+    daemon.stop();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let output = Command::new(crate::support::daemon::WASESSD)
+        .args([
+            "--backend",
+            "simulated",
+            "--listen-tcp",
+            &address,
+            "--data-dir",
+        ])
+        .arg(daemon.data_dir())
+        .arg("--socket")
+        .arg(daemon.socket())
+        .output()
+        .expect("run wasessd");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+}
