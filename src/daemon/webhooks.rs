@@ -1,6 +1,7 @@
 //! Webhook delivery from the event outbox: each configured endpoint gets every event of its
-//! kinds as an HTTP POST of the event's JSON, signed with HMAC-SHA256 over the body, with the
-//! event id as idempotency key. Failures retry with exponential back-off and jitter, up to
+//! kinds as an HTTP POST of the event's JSON, signed with HMAC-SHA256 over the time of sending
+//! and the body (`t=<unix seconds>,v1=<hex>`, so a captured request cannot be replayed later),
+//! with the event id as idempotency key. Failures retry with exponential back-off and jitter, up to
 //! `max_attempts`, then become dead letters (`wasess webhooks retry` revives them). A user's
 //! later events wait behind a failing one, so each user's events arrive in order.
 //!
@@ -39,7 +40,7 @@ pub struct WebhookConfig {
     /// A stable name: delivery state is kept under it.
     pub name: String,
     pub url: String,
-    /// The HMAC key; receivers check `X-Wasess-Signature: sha256=<hex>` with it.
+    /// The HMAC key; receivers check `X-Wasess-Signature: t=…,v1=…` with it.
     pub secret: String,
     /// Event kinds to send; all when empty.
     #[serde(default)]
@@ -113,15 +114,22 @@ impl WebhookConfig {
     }
 }
 
-/// `sha256=<hex>` of `body` under `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+/// The signature header's value for `body` sent at `timestamp` (Unix seconds):
+/// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>" under secret>`. Receivers
+/// recompute it and refuse a timestamp more than [`SIGNATURE_TOLERANCE`] away from their clock.
+pub fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body);
     let digest = mac.finalize().into_bytes();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("t={timestamp},v1={hex}")
 }
+
+/// How far a signature's timestamp may be from the receiver's clock (documented for
+/// receivers; a retry is signed anew when it is sent).
+pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Delivers to `endpoint` until shutdown.
 pub async fn run(
@@ -220,7 +228,11 @@ async fn failed(
 /// POSTs `event`; `Ok` only for a 2xx answer.
 async fn post(agent: &ureq::Agent, endpoint: &WebhookConfig, event: &Event) -> Result<(), String> {
     let body = serde_json::to_vec(event).map_err(|error| error.to_string())?;
-    let signature = signature(&endpoint.secret, &body);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0);
+    let signature = signature(&endpoint.secret, now, &body);
     let (agent, url, id, kind) = (
         agent.clone(),
         endpoint.url.clone(),
@@ -251,12 +263,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signatures_are_hmac_sha256_hex() {
-        // RFC 4231, test case 2.
+    fn signatures_cover_the_timestamp_and_the_body() {
+        // HMAC-SHA256 (RFC 4231's key) of "1700000000.what do ya want for nothing?".
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("Jefe", 1_700_000_000, b"what do ya want for nothing?"),
+            "t=1700000000,v1=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e"
         );
+        let signed = signature("Jefe", 1_700_000_000, b"{}");
+        assert!(signed.starts_with("t=1700000000,v1="), "{signed}");
+        assert_eq!(signed.len(), "t=1700000000,v1=".len() + 64);
+        // Another time or another body, another signature.
+        assert_ne!(signed, signature("Jefe", 1_700_000_001, b"{}"));
+        assert_ne!(signed, signature("Jefe", 1_700_000_000, b"{ }"));
     }
 
     #[test]
