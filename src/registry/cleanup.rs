@@ -151,6 +151,20 @@ impl Registry {
             )
             .await?
         } else {
+            // The watermark first, so subscribers resuming below it learn they missed events.
+            tx.execute(
+                concat!(
+                    "UPDATE outbox_pruned SET through = COALESCE((SELECT MAX(id) FROM events \
+                     WHERE at < $1 AND ",
+                    prunable!(),
+                    "), through) WHERE id = 1 AND through < COALESCE((SELECT MAX(id) FROM events \
+                     WHERE at < $1 AND ",
+                    prunable!(),
+                    "), 0)"
+                ),
+                event_cutoff.clone(),
+            )
+            .await?;
             tx.execute(
                 concat!("DELETE FROM events WHERE at < $1 AND ", prunable!()),
                 event_cutoff,

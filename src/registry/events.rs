@@ -227,6 +227,13 @@ pub(crate) async fn state_changes_of_others(
     .await
 }
 
+pub(crate) async fn pruned_through(tx: &mut Tx) -> Result<i64, Error> {
+    let found: Option<(i64,)> = tx
+        .fetch_optional("SELECT through FROM outbox_pruned WHERE id = 1", args![])
+        .await?;
+    Ok(found.map_or(0, |(through,)| through))
+}
+
 pub(crate) async fn last_id(tx: &mut Tx) -> Result<i64, Error> {
     let (id,): (i64,) = tx
         .fetch_one("SELECT COALESCE(MAX(id), 0) FROM events", args![])

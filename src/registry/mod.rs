@@ -233,6 +233,15 @@ impl Registry {
         Ok((users, next, more))
     }
 
+    /// The newest event id the cleanup pruned (retention): a consumer resuming below it
+    /// missed events.
+    pub async fn events_pruned_through(&self) -> Result<i64, Error> {
+        let mut tx = self.db.read().await?;
+        let through = events::pruned_through(&mut tx).await?;
+        tx.commit().await?;
+        Ok(through)
+    }
+
     pub async fn last_event_id(&self) -> Result<i64, Error> {
         let mut tx = self.db.read().await?;
         let id = events::last_id(&mut tx).await?;

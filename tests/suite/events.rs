@@ -149,6 +149,37 @@ fn resuming_with_since_delivers_exactly_the_missed_events() {
     watch.stop();
 }
 
+#[test]
+fn resuming_from_before_the_retention_says_history_was_truncated() {
+    let daemon = TestDaemon::start_with(&format!("event_retention = \"1s\"\n{FAST_CONFIG}"));
+    daemon.add_users(&[ALICE, BOB]);
+    std::thread::sleep(Duration::from_millis(1_100));
+    let cleaned = daemon.cli(&["--json", "cleanup"]).success().json();
+    assert!(cleaned["pruned_events"].as_u64() >= Some(2), "{cleaned}");
+
+    let refused = daemon
+        .cli(&["--json", "watch", "--since", "0"])
+        .fails_with_output(3);
+    assert!(refused.stderr.contains("history truncated"), "{refused}");
+    assert_eq!(refused.json()["error"]["reason_code"], "history_truncated");
+    // Accepting the gap (resuming from the watermark) works, as does watching from now on.
+    let through = refused
+        .stderr
+        .split("events up to ")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split_whitespace()
+                .next()
+                .and_then(|id| id.parse::<i64>().ok())
+        });
+    let through = through.expect("the watermark named").to_string();
+    let watch = Watch::start(&daemon, &["--since", &through]);
+    daemon.add_users(&["carol@example.com"]);
+    let events = watch.until(|events| !events.is_empty());
+    assert_eq!(events[0]["user"], "carol@example.com");
+    watch.stop();
+}
+
 fn webhook_config(receiver: &Receiver, extra: &str) -> String {
     format!(
         "{FAST_CONFIG}\n[[webhook]]\nname = \"app\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\

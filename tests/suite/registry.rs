@@ -1035,6 +1035,7 @@ async fn old_events_are_pruned_once_every_webhook_has_them() {
             .webhook_advance("app", last)
             .await
             .expect("advance");
+        let newest = registry.last_event_id().await.expect("last id");
         let pruned = registry
             .cleanup(&CleanupScope::default(), false)
             .await
@@ -1045,6 +1046,13 @@ async fn old_events_are_pruned_once_every_webhook_has_them() {
             .await
             .expect("events")
             .is_empty());
+        // The watermark names the newest pruned event, for resuming consumers.
+        assert_eq!(
+            registry.events_pruned_through().await.expect("watermark"),
+            newest,
+            "{}",
+            db.name
+        );
     });
 }
 

@@ -10,6 +10,9 @@ use super::{user_key, Context, Outbound};
 use crate::daemon::Error;
 use crate::protocol::{notification, SubscribeParams, SubscribeResult};
 
+/// The reason code of a `since` older than what the outbox still holds.
+pub const HISTORY_TRUNCATED: &str = "history_truncated";
+
 /// Events read per query.
 const BATCH: u32 = 500;
 /// How often the outbox is read when nothing here rang (events of other nodes).
@@ -27,6 +30,18 @@ pub async fn subscribe(
         Some(id) => id.max(0),
         None => registry.last_event_id().await?,
     };
+    if params.since.is_some() {
+        let pruned = registry.events_pruned_through().await?;
+        if last_id < pruned {
+            return Err(Error::Refused {
+                message: format!(
+                    "history truncated: events up to {pruned} were pruned (event_retention); \
+                     resume with --since {pruned} to accept the gap, or omit --since"
+                ),
+                reason_code: Some(HISTORY_TRUNCATED.into()),
+            });
+        }
+    }
     let outbox = context.supervisor.outbox();
     let mut shutdown = context.shutdown.clone();
     let mut delivered = 0;
