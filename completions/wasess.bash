@@ -1393,7 +1393,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__send)
-            opts="-u -h --user --to --text --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            opts="-u -h --user --to --text --idempotency-key --json --socket --connect --token-file --offline --data-dir --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1412,6 +1412,10 @@ _wasess() {
                     return 0
                     ;;
                 --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idempotency-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

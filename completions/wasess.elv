@@ -289,6 +289,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --user 'user'
             cand --to 'The recipient''s number'
             cand --text 'The text to send'
+            cand --idempotency-key 'A key for this message (1-128 characters): repeating the command with the same key returns the first message id and sends nothing'
             cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
             cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
             cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'

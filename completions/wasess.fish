@@ -224,6 +224,7 @@ complete -c wasess -n "__fish_wasess_using_subcommand watch" -s h -l help -d 'Pr
 complete -c wasess -n "__fish_wasess_using_subcommand send" -s u -l user -r
 complete -c wasess -n "__fish_wasess_using_subcommand send" -l to -d 'The recipient\'s number' -r
 complete -c wasess -n "__fish_wasess_using_subcommand send" -l text -d 'The text to send' -r
+complete -c wasess -n "__fish_wasess_using_subcommand send" -l idempotency-key -d 'A key for this message (1-128 characters): repeating the command with the same key returns the first message id and sends nothing' -r
 complete -c wasess -n "__fish_wasess_using_subcommand send" -l socket -d 'The daemon\'s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]' -r -F
 complete -c wasess -n "__fish_wasess_using_subcommand send" -l connect -d 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)' -r
 complete -c wasess -n "__fish_wasess_using_subcommand send" -l token-file -d 'The daemon\'s token file, for --connect [default: <data dir>/token]' -r -F

@@ -403,6 +403,10 @@ pub struct SendParams {
     pub user: String,
     pub to: String,
     pub text: String,
+    /// The client's key for this message: a send repeated with the same key (after a lost
+    /// answer, say) returns the first message id and sends nothing.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -410,6 +414,9 @@ pub struct SendResult {
     pub user: String,
     pub to: String,
     pub message_id: String,
+    /// The key was used before: nothing was sent this time.
+    #[serde(default)]
+    pub duplicate: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

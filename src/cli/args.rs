@@ -224,6 +224,10 @@ pub struct SendArgs {
     /// The text to send.
     #[arg(long)]
     pub text: String,
+    /// A key for this message (1-128 characters): repeating the command with the same key
+    /// returns the first message id and sends nothing.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

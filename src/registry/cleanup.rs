@@ -140,6 +140,14 @@ impl Registry {
 
         // Last, so the events pruned cursors were holding back go too.
         let event_cutoff = args![now.minus(self.settings().event_retention).millis()];
+        if !dry_run {
+            // Send keys live as long as the events that record their messages.
+            tx.execute(
+                "DELETE FROM send_keys WHERE created_at < $1",
+                event_cutoff.clone(),
+            )
+            .await?;
+        }
         report.pruned_events = if dry_run {
             count(
                 &mut tx,

@@ -339,6 +339,62 @@ fn a_receiver_down_past_the_attempts_ends_in_dead_letters_that_retry_redelivers(
 }
 
 #[test]
+fn a_send_repeated_with_its_idempotency_key_sends_once() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE]);
+    daemon.pair(ALICE, NUMBER);
+    let send = |key: &str, text: &str| {
+        daemon
+            .cli(&[
+                "--json",
+                "send",
+                "--user",
+                ALICE,
+                "--to",
+                "573009998888",
+                "--text",
+                text,
+                "--idempotency-key",
+                key,
+            ])
+            .success()
+            .json()
+    };
+    let first = send("order-17", "su pedido salió");
+    assert_eq!(first["duplicate"], false, "{first}");
+    // The client lost the answer and tries again: same id, nothing sent.
+    let again = send("order-17", "su pedido salió");
+    assert_eq!(again["duplicate"], true, "{again}");
+    assert_eq!(again["message_id"], first["message_id"]);
+    let other = send("order-18", "su pedido llegó");
+    assert_ne!(other["message_id"], first["message_id"]);
+    let phone = daemon
+        .cli(&["--json", "sim", "sent", "--user", ALICE])
+        .success()
+        .json();
+    let texts: Vec<&str> = phone["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(texts, ["su pedido salió", "su pedido llegó"]);
+    daemon
+        .cli(&[
+            "send",
+            "--user",
+            ALICE,
+            "--to",
+            "573009998888",
+            "--text",
+            "x",
+            "--idempotency-key",
+            &"k".repeat(129),
+        ])
+        .fails_with(2);
+}
+
+#[test]
 fn send_goes_through_the_users_own_live_connection_only() {
     let daemon = TestDaemon::start();
     daemon.add_users(&[ALICE, BOB]);

@@ -67,12 +67,20 @@ pub async fn send(global: &Global, args: SendArgs) -> Result<Outcome, Error> {
                 user: user.to_string(),
                 to: to.to_string(),
                 text: args.text,
+                idempotency_key: args.idempotency_key,
             },
         )
         .await?;
-    let human = format!(
-        "sent to {} as {}: message id {}",
-        sent.to, sent.user, sent.message_id
-    );
+    let human = if sent.duplicate {
+        format!(
+            "already sent to {} as {} with this key: message id {} (nothing sent again)",
+            sent.to, sent.user, sent.message_id
+        )
+    } else {
+        format!(
+            "sent to {} as {}: message id {}",
+            sent.to, sent.user, sent.message_id
+        )
+    };
     Ok(Outcome::new(&sent, human))
 }

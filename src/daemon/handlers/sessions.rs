@@ -131,16 +131,29 @@ pub async fn logout(supervisor: &Supervisor, params: UserParams) -> Result<Conne
     supervisor.logout(&user_key(&params.user)?).await
 }
 
+/// The longest idempotency key `send` takes.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+
 pub async fn send(supervisor: &Supervisor, params: SendParams) -> Result<SendResult, Error> {
     let user = user_key(&params.user)?;
     let to = phone_number(&params.to)?;
     if params.text.is_empty() {
         return Err(Error::InvalidParams("the message text is empty".into()));
     }
-    let message_id = supervisor.send(&user, &to, &params.text).await?;
+    if let Some(key) = &params.idempotency_key {
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(Error::InvalidParams(format!(
+                "the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+            )));
+        }
+    }
+    let (message_id, duplicate) = supervisor
+        .send(&user, &to, &params.text, params.idempotency_key.as_deref())
+        .await?;
     Ok(SendResult {
         user: user.to_string(),
         to: to.to_string(),
         message_id,
+        duplicate,
     })
 }

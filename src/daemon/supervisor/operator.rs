@@ -161,12 +161,15 @@ impl Supervisor {
     }
 
     /// Sends a text through `user`'s own live session.
+    /// Sends `text` through `user`'s live session here. With a `key`, a repeated send returns
+    /// the first message id (and `true`) instead of sending again; see `registry::send_keys`.
     pub async fn send(
         &self,
         user: &UserKey,
         to: &PhoneNumber,
         text: &str,
-    ) -> Result<String, Error> {
+        key: Option<&str>,
+    ) -> Result<(String, bool), Error> {
         let row = self.registry.connection(user).await?;
         if row.status != Status::Connected {
             return Err(Error::Refused {
@@ -187,13 +190,38 @@ impl Supervisor {
                 reason_code: Some("not_connected".into()),
             });
         };
-        let message_id = session.send_text(to, text).await?;
+        if let Some(key) = key {
+            match self.registry.reserve_send(user, key).await? {
+                registry::SendKey::Reserved => {}
+                registry::SendKey::Sent(message_id) => return Ok((message_id, true)),
+                registry::SendKey::InDoubt => {
+                    return Err(Error::Refused {
+                        message: format!(
+                            "an earlier send with key '{key}' may have gone out but was never \
+                             recorded: not sent again (check with the recipient)"
+                        ),
+                        reason_code: Some("send_in_doubt".into()),
+                    })
+                }
+            }
+        }
+        let message_id = match session.send_text(to, text).await {
+            Ok(message_id) => message_id,
+            Err(error) => {
+                if let Some(key) = key {
+                    if let Err(release) = self.registry.release_send(user, key).await {
+                        warn!(%user, %release, "cannot free the idempotency key of a failed send");
+                    }
+                }
+                return Err(error.into());
+            }
+        };
         let data = json!({ "to": to, "message_id": message_id, "text": text });
         self.registry
-            .record_event(OutboxKind::MessageSent, user, "message sent", data)
+            .complete_send(user, key, &message_id, data)
             .await?;
         self.changed();
-        Ok(message_id)
+        Ok((message_id, false))
     }
 
     /// Graceful stop: sessions closed without logging out (they resume on the next start),
