@@ -157,7 +157,11 @@ async fn evaluate(
 }
 
 /// Another user whose row holds `phone` (a logged-out row holds nothing).
-async fn holder_of(tx: &mut Tx, phone: &PhoneNumber, user: &str) -> Result<Option<String>, Error> {
+pub(crate) async fn holder_of(
+    tx: &mut Tx,
+    phone: &PhoneNumber,
+    user: &str,
+) -> Result<Option<String>, Error> {
     let holder: Option<(String,)> = tx
         .fetch_optional(
             "SELECT user_key FROM whatsapp_connections WHERE phone_number = $1 \

@@ -18,7 +18,7 @@
 
 use super::db::{args, Tx};
 use super::rows;
-use super::{Error, Registry, UserKey};
+use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{Connection, Status};
 
 /// The states in which a session runs somewhere.
@@ -91,6 +91,41 @@ impl Registry {
         let before = rows::load_existing(&mut tx, user.as_str()).await?;
         if before.epoch != expected {
             return Ok(None);
+        }
+        // A session another live node runs stays there: two clients would log in at once.
+        if let Some(owner) = before
+            .node_id
+            .as_deref()
+            .filter(|owner| *owner != self.node_id)
+        {
+            let now = super::nodes::db_now(&mut tx).await?;
+            let alive: Option<(i64,)> = tx
+                .fetch_optional(
+                    "SELECT lease_until FROM nodes WHERE node_id = $1 AND lease_until >= $2 \
+                     AND state <> 'stopped'",
+                    args![owner, now],
+                )
+                .await?;
+            if alive.is_some() && before.status == Status::Connected {
+                return Err(Error::WrongState(format!(
+                    "{user}'s session runs on node {owner}: act on it there"
+                )));
+            }
+        }
+        // Rule 4 for a session coming back (after a disconnect or a conflict): its number
+        // may have gone to another user since.
+        if before.status != Status::Connected {
+            if let Some(phone) = before.phone_number.as_deref() {
+                let phone = PhoneNumber::parse(phone).map_err(Error::InvalidInput)?;
+                if let Some(holder) =
+                    super::connect::holder_of(&mut tx, &phone, user.as_str()).await?
+                {
+                    return Err(Error::WrongState(format!(
+                        "{phone} is held by {holder} now: {user} cannot log in with it again \
+                         (resolve-conflicts, or reset and connect)"
+                    )));
+                }
+            }
         }
         let after = Connection {
             node_id: Some(self.node_id.clone()),

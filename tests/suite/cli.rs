@@ -800,3 +800,41 @@ fn a_test_build_refuses_the_real_servers() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--wa-endpoint"), "{stderr}");
 }
+
+#[test]
+fn reconnect_runs_once_and_never_with_a_number_another_user_holds() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE, BOB]);
+    daemon.pair(ALICE, NUMBER);
+    daemon.cli(&["disconnect", "--user", ALICE]).success();
+    // Two operators reconnect alice at once: one client starts, the other is refused.
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            daemon
+                .cli_command(&["reconnect", "--user", ALICE])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("reconnect")
+        })
+        .collect();
+    let mut codes: Vec<Option<i32>> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().expect("wait").status.code())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(3)]);
+    daemon.wait_status(ALICE, "CONNECTED");
+
+    // Bob's row comes to hold alice's number too (a legacy import, say) while alice is away.
+    daemon.cli(&["disconnect", "--user", ALICE]).success();
+    daemon.sql(&format!(
+        "UPDATE whatsapp_connections SET phone_number = '{NUMBER}' WHERE user_key = '{BOB}'"
+    ));
+    let refused = daemon.cli(&["reconnect", "--user", ALICE]).fails_with(3);
+    assert!(
+        refused.stderr.contains(&format!("held by {BOB}")),
+        "{refused}"
+    );
+    assert_eq!(daemon.row(ALICE)["status"], "DISCONNECTED");
+}

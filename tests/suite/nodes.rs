@@ -226,3 +226,22 @@ fn a_second_daemon_with_a_live_node_id_is_refused_naming_the_first() {
     assert_eq!(node_a["state"], "live", "{nodes}");
     assert_eq!(node_a["pid"], a.pid(), "{nodes}");
 }
+
+#[test]
+fn a_session_live_on_another_node_is_not_reconnected_here() {
+    let Some(cluster) = cluster() else { return };
+    let [a, b, _] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    a.add_users(&["gina@example.com"]);
+    b.pair("gina@example.com", "573008880001");
+    let refused = a
+        .cli(&["reconnect", "--user", "gina@example.com"])
+        .fails_with(3);
+    assert!(refused.stderr.contains("runs on node node-b"), "{refused}");
+    let row = a.row("gina@example.com");
+    assert_eq!(
+        (row["status"].as_str(), row["node_id"].as_str()),
+        (Some("CONNECTED"), Some("node-b"))
+    );
+}

@@ -14,7 +14,9 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 
 impl Supervisor {
     /// Runs `write` (given the session's epoch) until the registry answers. `None` when the
-    /// session no longer runs here, so there is nothing left to write for.
+    /// session no longer runs here, so there is nothing left to write for. A refusal that
+    /// would not change on a retry (a constraint, a rule) counts as `Some(None)`: the registry
+    /// does not back this session.
     pub(super) async fn until_written<T, F, Fut>(
         &self,
         user: &UserKey,
@@ -37,6 +39,10 @@ impl Supervisor {
                     }
                     return Some(done);
                 }
+                Err(error) if !is_transient(&error) => {
+                    warn!(%user, %error, "the registry refuses {what}");
+                    return Some(None);
+                }
                 Err(error) => {
                     failures += 1;
                     warn!(%user, %error, failures, "cannot write {what} yet; trying again");
@@ -45,5 +51,21 @@ impl Supervisor {
                 }
             }
         }
+    }
+}
+
+/// Whether a failed write may succeed if tried again: the database was out of reach, busy or
+/// timed out, as opposed to refusing the write itself.
+fn is_transient(error: &registry::Error) -> bool {
+    match error {
+        registry::Error::Database(sqlx::Error::Database(db)) => !matches!(
+            db.kind(),
+            sqlx::error::ErrorKind::UniqueViolation
+                | sqlx::error::ErrorKind::ForeignKeyViolation
+                | sqlx::error::ErrorKind::NotNullViolation
+                | sqlx::error::ErrorKind::CheckViolation
+        ),
+        registry::Error::Database(_) | registry::Error::Open { .. } => true,
+        _ => false,
     }
 }
