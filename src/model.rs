@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
 
-/// The state of a user's connection (DESIGN.md, "States of a connection").
+/// The state of a user's connection (docs/architecture.md, "States of a connection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
@@ -86,7 +86,7 @@ pub struct Connection {
     pub updated_at: Timestamp,
 }
 
-/// Why a connect may or may not start: the five rules of DESIGN.md, in order.
+/// Why a connect may or may not start: the five rules (docs/architecture.md), in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {

@@ -4,7 +4,7 @@
 //! Invariants every client may rely on:
 //! - a request gets exactly one response with its `id`, after any notifications it causes;
 //! - long calls (`connect`, `subscribe`) send notifications (`qr`, `state`, `event`) first;
-//! - an error carries DESIGN.md's exit code in `error.data.exit_code` and a one-line message;
+//! - an error carries the CLI's exit code in `error.data.exit_code` and a one-line message;
 //! - a line over [`MAX_LINE`] bytes or not JSON gets an error response, and the daemon goes on
 //!   serving.
 //!

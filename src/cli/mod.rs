@@ -1,6 +1,6 @@
 //! `wasess`: the admin CLI. It talks to the daemon over its socket (or, with `--offline`, to
 //! the registry directly for recovery), prints a human rendering or one JSON document, and
-//! exits with DESIGN.md's codes.
+//! exits with the codes the README documents.
 
 pub mod args;
 mod client;

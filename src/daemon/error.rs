@@ -1,5 +1,5 @@
 //! The daemon's errors, and how each reaches a client: a JSON-RPC error whose
-//! `data.exit_code` is DESIGN.md's exit code.
+//! `data.exit_code` is the CLI's exit code (README, "Exit codes").
 
 use crate::exit::Exit;
 use crate::protocol::RpcError;

@@ -1,4 +1,4 @@
-//! Periodic work: the cleanup pass (DESIGN.md: every 5 minutes) and following other nodes'
+//! Periodic work: the cleanup pass (every `cleanup_interval`, 5 minutes by default) and following other nodes'
 //! changes. The node's lease lives in `cluster`.
 //! Each loop sleeps its interval (re-read every round, so SIGHUP applies) until shutdown.
 

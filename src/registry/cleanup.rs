@@ -1,4 +1,4 @@
-//! The periodic cleanup (DESIGN.md, "Periodic cleanup"): expired QR codes, expired locks, rows
+//! The periodic cleanup (`cleanup_interval`): expired QR codes, expired locks, rows
 //! no live session backs, pairings of lost nodes, ended pauses, nodes and webhook cursors long
 //! gone, and then old events. Each step reads only the rows it changes, through an index on its
 //! condition. Orphan credential sets are the caller's next step

@@ -1,4 +1,4 @@
-//! The five rules, the connect lock, and the pairing that follows (DESIGN.md, "The rules").
+//! The five rules, the connect lock, and the pairing that follows (docs/architecture.md, "Rules and invariants").
 //!
 //! A connect attempt is identified by an `owner` token. [`Registry::start_connect`] checks the
 //! rules, takes the lock and marks the row `PENDING_QR` in one transaction; every later step

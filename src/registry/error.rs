@@ -24,7 +24,7 @@ pub enum Error {
     UserExists(String),
     #[error("{0}")]
     InvalidInput(String),
-    /// A rule of DESIGN.md refused the operation.
+    /// A rule (docs/architecture.md) refused the operation.
     #[error("{}", .0.message)]
     Refused(Box<Verdict>),
     /// The connect attempt no longer owns the user's lock (it expired and was taken, or the

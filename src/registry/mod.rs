@@ -1,7 +1,7 @@
 //! The session registry: who may connect, who holds which number, and what happened.
 //!
 //! It owns the database (SQLite by default, PostgreSQL for several nodes; see [`db`] for how
-//! one codebase serves both) and keeps the invariants of DESIGN.md there, not in memory:
+//! one codebase serves both) and keeps the invariants of docs/architecture.md there, not in memory:
 //! one connection row per user (primary key), at most one `CONNECTED` row per number (partial
 //! unique index), one connect lock per user taken by a single conditional upsert. Every public
 //! operation is one transaction, and every state change it makes appends an event in that same
@@ -48,9 +48,9 @@ use db::Db;
 /// Timings and policies the registry applies; the daemon fills them from its config.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long a pending QR may wait for a scan (DESIGN.md: 5 min).
+    /// How long a pending QR may wait for a scan (default 5 min).
     pub qr_ttl: Duration,
-    /// How long a connect lock lives when its holder vanishes (DESIGN.md: 5 min).
+    /// How long a connect lock lives when its holder vanishes (default 5 min).
     pub lock_ttl: Duration,
     /// How long a node may go without a heartbeat before its sessions count as lost.
     pub node_grace: Duration,

@@ -60,7 +60,7 @@ fn refusal(result: Result<impl std::fmt::Debug, Error>) -> ReasonCode {
     }
 }
 
-/// The invariants of DESIGN.md, read straight from the rows.
+/// The invariants of docs/architecture.md, read straight from the rows.
 async fn assert_invariants(registry: &Registry, context: &str) {
     let rows = registry
         .connections(None, None, u32::MAX)

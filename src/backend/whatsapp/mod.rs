@@ -6,8 +6,8 @@
 //! forever, silently) is switched off, and each session runs a driver task that calls
 //! `run()` once per attempt. The driver re-runs at once only where WhatsApp expects it (the 515
 //! restart after pairing, a server's routine stream recycle); after a drop or a failed attempt it
-//! reports to the supervisor and waits for its `reconnect()`, so the cap and back-off of
-//! DESIGN.md are the only reconnect policy, and a replaced stream ends the driver for good.
+//! reports to the supervisor and waits for its `reconnect()`, so the supervisor's cap and
+//! back-off are the only reconnect policy, and a replaced stream ends the driver for good.
 
 #[cfg(feature = "wa-peer")]
 pub mod peer;
