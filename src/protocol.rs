@@ -221,6 +221,9 @@ pub struct HelloResult {
     /// sessions) or `draining`.
     #[serde(default)]
     pub state: String,
+    /// Tasks alive in the daemon: flat while nothing happens, whatever came before.
+    #[serde(default)]
+    pub tasks_alive: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -105,6 +105,7 @@ pub async fn run(
             started_at: registry.now(),
             sessions_running: 0,
             state: String::new(),
+            tasks_alive: 0,
         },
         shutdown: shutdown.clone(),
     });

@@ -595,3 +595,43 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
         "the registry never refused the write: the test proved nothing"
     );
 }
+
+/// A finished pairing leaves no task behind (its deadline goes with it).
+#[test]
+fn finished_pairings_leave_no_tasks_behind() {
+    const PAIRINGS: usize = 100;
+    let daemon = TestDaemon::start();
+    let tasks = |daemon: &TestDaemon| -> u64 {
+        let hello = daemon.cli(&["--json", "ping"]).success().json();
+        hello["tasks_alive"].as_u64().expect("tasks_alive")
+    };
+    let call = |method: &str, params: String| {
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+    };
+    let users: Vec<String> = (0..PAIRINGS)
+        .map(|i| call("users.add", format!(r#"{{"user":"p{i:03}@example.com"}}"#)))
+        .collect();
+    daemon.requests(&users).expect("users");
+    let before = tasks(&daemon);
+    let connects: Vec<String> = (0..PAIRINGS)
+        .map(|i| {
+            call(
+                "connect",
+                format!(r#"{{"user":"p{i:03}@example.com","detach":true}}"#),
+            )
+        })
+        .collect();
+    let answers = daemon.requests(&connects).expect("connects");
+    assert!(
+        answers.iter().all(|a| a.get("result").is_some()),
+        "{answers:?}"
+    );
+    assert!(
+        tasks(&daemon) >= before + PAIRINGS as u64,
+        "pairings run tasks"
+    );
+    daemon.cli(&["reset-sessions", "--all", "--yes"]).success();
+    daemon.wait_until("the pairings' tasks to end", || {
+        tasks(&daemon) <= before + 5
+    });
+}

@@ -70,6 +70,9 @@ pub async fn dispatch(
         method::HELLO => reply(HelloResult {
             sessions_running: supervisor.sessions_running(),
             state: supervisor.standing().into(),
+            tasks_alive: tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks() as u64,
             ..context.hello.clone()
         }),
         method::CHECK => reply(sessions::check(supervisor, parse(params)?).await?),

@@ -81,13 +81,28 @@ impl Supervisor {
             session.close().await;
         }
 
-        // The pairing's own deadline: the QR TTL, whatever the backend does.
+        // The pairing's own deadline: the QR TTL, whatever the backend does. It goes away as
+        // soon as the pairing ends, so finished pairings leave no idle task behind.
         if let Some(deadline) = pending.qr_expires_at {
             let supervisor = Arc::downgrade(self);
             let wait = self.registry.now().until(deadline);
             let user = user.clone();
+            let mut updates = receiver.resubscribe();
             tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
+                let ended = async {
+                    loop {
+                        match updates.recv().await {
+                            Ok(PairingUpdate::Finished(_))
+                            | Err(broadcast::error::RecvError::Closed) => break,
+                            Ok(PairingUpdate::Qr(_))
+                            | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = ended => return,
+                }
                 if let Some(supervisor) = supervisor.upgrade() {
                     supervisor
                         .finish_pairing(&user, generation, PairingEnd::Expired)
