@@ -115,7 +115,12 @@ impl TryFrom<EventRow> for Event {
             to_status: row.to_status.as_deref().map(parse_status).transpose()?,
             reason: row.reason,
             node_id: row.node_id,
-            data: serde_json::from_str(&row.data).unwrap_or(Value::Null),
+            // One unreadable event must not stall every consumer: it is passed on without
+            // its data, and said so.
+            data: serde_json::from_str(&row.data).unwrap_or_else(|error| {
+                tracing::warn!(event = row.id, %error, "event data is not JSON; passed on as null");
+                Value::Null
+            }),
         })
     }
 }

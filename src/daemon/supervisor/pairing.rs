@@ -247,10 +247,14 @@ impl Supervisor {
                 warn!(%user, %error, "cannot complete the pairing");
                 let message = error.to_string();
                 self.discard_link(user, generation, session).await;
-                let _ = self
+                if let Err(ending) = self
                     .registry
                     .end_pairing(user, owner, PairingEnd::Failed(message.clone()))
-                    .await;
+                    .await
+                {
+                    // The lock and the pending QR then expire on their own (cleanup).
+                    warn!(%user, error = %ending, "cannot end the failed pairing in the registry");
+                }
                 PairingResult::Failed { message }
             }
         };
