@@ -31,6 +31,11 @@ pub struct Membership {
     draining: AtomicBool,
     /// A claim of orphaned sessions is under way.
     claiming: AtomicBool,
+    /// The daemon is stopping alone: it keeps its rows, and starts nothing new.
+    stopping: AtomicBool,
+    /// Since when this node has run undisturbed (started, or back from a fencing): its rows
+    /// are still being resumed for a while after.
+    steady_since: Mutex<Instant>,
 }
 
 impl Membership {
@@ -41,6 +46,8 @@ impl Membership {
             fenced: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             claiming: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            steady_since: Mutex::new(Instant::now()),
         }
     }
 
@@ -50,6 +57,30 @@ impl Membership {
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Whether the node has run undisturbed for `long`.
+    pub fn steady_for(&self, long: Duration) -> bool {
+        self.steady_since
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .elapsed()
+            >= long
+    }
+
+    fn unsteady(&self) {
+        *self
+            .steady_since
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub fn start_stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
     }
 
     pub fn start_draining(&self) -> bool {
@@ -111,6 +142,7 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                         warn!(%error, "cannot end the pairings cut short by fencing");
                         continue;
                     }
+                    membership.unsteady();
                     membership.fenced.store(false, Ordering::SeqCst);
                     fencing_counted = false;
                     info!("lease renewed: resuming the sessions this node still owns");
@@ -132,10 +164,22 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                 continue;
             }
         };
-        if membership.is_fenced() {
+        if membership.is_fenced() || membership.is_stopping() {
             continue;
         }
         if membership.is_draining() {
+            // Rows that reached this node after its drain began (a claim in flight, a failed
+            // hand-over) are released too, beside the lease like a claim.
+            if !membership.claiming.swap(true, Ordering::SeqCst) {
+                let supervisor = supervisor.clone();
+                tokio::spawn(async move {
+                    supervisor.hand_over_idle_rows().await;
+                    supervisor
+                        .membership()
+                        .claiming
+                        .store(false, Ordering::SeqCst);
+                });
+            }
             continue;
         }
         if drain_requested {

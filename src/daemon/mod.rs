@@ -61,13 +61,7 @@ pub async fn run(
         host: os::hostname(),
         pid: std::process::id(),
     };
-    let recovered = join_registry(&registry, &me).await?;
-    if recovered > 0 {
-        info!(
-            pairings = recovered,
-            "ended pairings interrupted by the previous run"
-        );
-    }
+    // Before the lease starts: however long an import takes, it cannot eat into the lease.
     let legacy = crate::credentials::import_legacy_stores(&registry, &config.data_dir)
         .await
         .map_err(|error| Error::io("cannot import the credential stores of the data dir", error))?;
@@ -77,8 +71,17 @@ pub async fn run(
             "credential stores imported into the registry"
         );
     }
-    let backend = make_backend(&config)?;
+    // The watchdog counts from before the registration, so it never trusts a lease longer
+    // than the database grants it.
     let membership = Arc::new(cluster::Membership::new(me.clone()));
+    let recovered = join_registry(&registry, &me).await?;
+    if recovered > 0 {
+        info!(
+            pairings = recovered,
+            "ended pairings interrupted by the previous run"
+        );
+    }
+    let backend = make_backend(&config)?;
     let (supervisor, backend_events) = Supervisor::new(
         registry.clone(),
         backend,
@@ -117,8 +120,17 @@ pub async fn run(
     let tcp_server =
         tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
-    let lease = tokio::spawn(cluster::run_lease(supervisor.clone(), shutdown.clone()));
-    let watchdog = tokio::spawn(cluster::run_watchdog(supervisor.clone(), shutdown.clone()));
+    // The lease and the watchdog outlive the drain at shutdown: a node that hands sessions
+    // over must still fence itself if it loses the registry meanwhile.
+    let (stop_membership, membership_shutdown) = watch::channel(false);
+    let lease = tokio::spawn(cluster::run_lease(
+        supervisor.clone(),
+        membership_shutdown.clone(),
+    ));
+    let watchdog = tokio::spawn(cluster::run_watchdog(
+        supervisor.clone(),
+        membership_shutdown,
+    ));
     let reconcile = tokio::spawn(jobs::run_reconcile(supervisor.clone(), shutdown.clone()));
     let resume = tokio::spawn(supervisor.clone().resume_all());
     let deliveries: Vec<_> = config
@@ -166,6 +178,7 @@ pub async fn run(
         }
         _ => supervisor.shutdown().await,
     }
+    let _ = stop_membership.send(true);
     let _ = tokio::join!(cleanup, lease, watchdog, reconcile);
     for delivery in deliveries {
         let _ = delivery.await;

@@ -22,6 +22,9 @@ pub struct CleanupScope {
     /// Users with a live session on this node. `None` when unknown (offline cleanup): then
     /// `CONNECTED` rows are left alone, since a stopped daemon resumes them on start.
     pub live_sessions: Option<HashSet<String>>,
+    /// Only rows last changed before this count as stale: a row claimed or resumed while the
+    /// list of live sessions was being taken is not judged by it. `None`: no such bound.
+    pub changed_before: Option<Timestamp>,
     /// Users pairing on this node right now; their `PENDING_QR` rows are theirs to expire.
     pub pairing: HashSet<String>,
     /// The webhook endpoints this node delivers to. `None` when unknown (offline cleanup):
@@ -106,7 +109,15 @@ impl Registry {
                 args![self.node_id.as_str()],
             )
             .await?;
-            for row in mine.into_iter().filter(|row| !live.contains(&row.user)) {
+            let settled = |row: &Connection| {
+                scope
+                    .changed_before
+                    .is_none_or(|before| row.updated_at < before)
+            };
+            for row in mine
+                .into_iter()
+                .filter(|row| !live.contains(&row.user) && settled(row))
+            {
                 report.stale_sessions += 1;
                 report.users.push(row.user.clone());
                 if !dry_run {

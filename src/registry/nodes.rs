@@ -256,7 +256,8 @@ impl Registry {
     pub async fn mark_fenced(&self, me: &NodeHolder) -> Result<(), Error> {
         let mut tx = self.lease_db.write_rows().await?;
         tx.execute(
-            "UPDATE nodes SET state = 'fenced' WHERE node_id = $1 AND host = $2 AND pid = $3",
+            "UPDATE nodes SET state = CASE WHEN state = 'draining' THEN state ELSE 'fenced' END \
+             WHERE node_id = $1 AND host = $2 AND pid = $3",
             args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
         )
         .await?;

@@ -5,6 +5,8 @@ use super::*;
 
 /// How many sessions a drain closes and hands over at once.
 const DRAIN_CONCURRENCY: usize = 32;
+/// How long a client may take to close when a drain or a fencing closes it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a drain waits for a resume in flight to land before it hands sessions over.
 const DRAIN_SETTLE: Duration = Duration::from_secs(10);
 
@@ -87,7 +89,12 @@ impl Supervisor {
             }
             if let Some(session) = entry.session {
                 closing.spawn(async move {
-                    session.close().await;
+                    if tokio::time::timeout(CLOSE_TIMEOUT, session.close())
+                        .await
+                        .is_err()
+                    {
+                        warn!(%user, "a client did not close in time while fencing");
+                    }
                     user
                 });
             }
@@ -173,7 +180,7 @@ impl Supervisor {
 
     /// Rows this node owns without a session here (claimed, not resumed yet): released as
     /// they are, since no connection of theirs is open.
-    async fn hand_over_idle_rows(&self) -> usize {
+    pub async fn hand_over_idle_rows(&self) -> usize {
         let rows = match self
             .registry
             .connections(
@@ -207,7 +214,15 @@ impl Supervisor {
             return false;
         };
         if let Some(session) = entry.session {
-            session.close().await;
+            if tokio::time::timeout(CLOSE_TIMEOUT, session.close())
+                .await
+                .is_err()
+            {
+                // Not closed for sure: the row stays this node's, and moves only once this
+                // node's lease runs out.
+                warn!(%user, "the client did not close in time: not handed over");
+                return false;
+            }
         }
         match self.registry.hand_over(user, entry.epoch).await {
             Ok(Some(_)) => true,

@@ -173,6 +173,10 @@ impl Supervisor {
             if sessions.contains_key(user) {
                 return Err(Error::refused(format!("{user} already has a session here")));
             }
+            // Checked again under the lock fencing empties the map with: a node that fenced
+            // itself while the row was being taken starts nothing (it resumes the row when it
+            // is back).
+            self.check_accepting()?;
             sessions.insert(
                 user.clone(),
                 Entry {

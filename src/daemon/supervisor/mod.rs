@@ -188,6 +188,9 @@ impl Supervisor {
                 "this node is draining: connect through another node",
             ));
         }
+        if self.membership.is_stopping() {
+            return Err(Error::refused("this node is stopping"));
+        }
         Ok(())
     }
 

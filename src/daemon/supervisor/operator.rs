@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// How long a row must have been left alone, and the node undisturbed, before a missing
+/// session counts as stale.
+const STALE_AFTER: Duration = Duration::from_secs(60);
+
 impl Supervisor {
     /// Closes `user`'s session (a pairing is cancelled), keeping credentials.
     pub async fn disconnect(&self, user: &UserKey) -> Result<Connection, Error> {
@@ -129,11 +133,19 @@ impl Supervisor {
 
     /// One cleanup pass: the registry's, then this node's sessions and stores to match.
     pub async fn cleanup(&self, dry_run: bool) -> Result<CleanupReport, Error> {
+        // Rows changed shortly before the list below are in motion (claimed, resumed): not
+        // judged by it.
+        let changed_before = self.registry.now().minus(STALE_AFTER);
         let (live, pairing) = self.local_users();
-        // A fenced or draining node's rows are in motion: its missing sessions are not stale.
-        let settled = !self.membership.is_fenced() && !self.membership.is_draining();
+        // A fenced, draining or stopping node's rows are in motion, and so are a node's rows
+        // right after it started or came back from a fencing: missing sessions are not stale.
+        let settled = !self.membership.is_fenced()
+            && !self.membership.is_draining()
+            && !self.membership.is_stopping()
+            && self.membership.steady_for(STALE_AFTER);
         let scope = CleanupScope {
             live_sessions: settled.then(|| live.clone()),
+            changed_before: Some(changed_before),
             pairing: pairing.clone(),
             webhook_endpoints: Some(
                 self.settings()
@@ -208,7 +220,10 @@ impl Supervisor {
         let message_id = match session.send_text(to, text).await {
             Ok(message_id) => message_id,
             Err(error) => {
-                if let Some(key) = key {
+                // Only a refusal before anything was written frees the key; any other failure
+                // may have happened after the message went out, so the key stays in doubt.
+                let nothing_sent = matches!(error, backend::Error::NotReady(_));
+                if let Some(key) = key.filter(|_| nothing_sent) {
                     if let Err(release) = self.registry.release_send(user, key).await {
                         warn!(%user, %release, "cannot free the idempotency key of a failed send");
                     }
@@ -227,6 +242,8 @@ impl Supervisor {
     /// Graceful stop: sessions closed without logging out (they resume on the next start),
     /// pairings cancelled so no lock or pending QR outlives the daemon.
     pub async fn shutdown(&self) {
+        // Nothing new starts here any more: no connect, no resume, no claim.
+        self.membership.start_stopping();
         let entries: Vec<(UserKey, u64, bool)> = self
             .sessions()
             .iter()

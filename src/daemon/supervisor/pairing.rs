@@ -43,6 +43,12 @@ impl Supervisor {
                 },
             },
         );
+        // A fencing or a drain that began while the registry was starting the pairing.
+        if let Err(error) = self.check_accepting() {
+            self.finish_pairing(user, generation, PairingEnd::Failed(error.to_string()))
+                .await;
+            return Err(error);
+        }
         // The registry cleared the user's old credentials as the pairing began.
         let request = StartRequest {
             user: user.clone(),
