@@ -33,6 +33,8 @@ pub struct Membership {
     claiming: AtomicBool,
     /// The daemon is stopping alone: it keeps its rows, and starts nothing new.
     stopping: AtomicBool,
+    /// Held while a fencing closes the clients, so the node never unfences midway.
+    fencing: tokio::sync::Mutex<()>,
     /// Since when this node has run undisturbed (started, or back from a fencing): its rows
     /// are still being resumed for a while after.
     steady_since: Mutex<Instant>,
@@ -48,6 +50,7 @@ impl Membership {
             claiming: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             steady_since: Mutex::new(Instant::now()),
+            fencing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -137,9 +140,22 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
                 membership.renewed(sent);
                 fencing_counted |= ends_fencing;
                 if was_fenced {
+                    // The fencing finishes closing its clients first.
+                    let _fencing = membership.fencing.lock().await;
                     // Pairings cut short by the fencing end first, while nothing new can start.
-                    if let Err(error) = supervisor.registry().recover_node().await {
-                        warn!(%error, "cannot end the pairings cut short by fencing");
+                    match tokio::time::timeout(limit, supervisor.registry().recover_node()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            warn!(%error, "cannot end the pairings cut short by fencing");
+                            continue;
+                        }
+                        Err(_) => {
+                            warn!("ending the pairings cut short by fencing timed out");
+                            continue;
+                        }
+                    }
+                    // Only on a lease still fresh: a slow recovery may have outlived it.
+                    if membership.since_renewal() > settings.fence_after() {
                         continue;
                     }
                     membership.unsteady();
@@ -222,10 +238,12 @@ async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
 /// database still answers, the node's row says it fenced itself (`wasess nodes`).
 async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
     let membership = supervisor.membership();
+    let fencing = membership.fencing.lock().await;
     if membership.fenced.swap(true, Ordering::SeqCst) {
         return;
     }
     supervisor.fence_all().await;
+    drop(fencing);
     if tell {
         let said = tokio::time::timeout(
             supervisor.settings().heartbeat_interval,
