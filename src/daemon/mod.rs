@@ -60,6 +60,8 @@ pub async fn run(
     let me = NodeHolder {
         host: os::hostname(),
         pid: std::process::id(),
+        instance: os::random_hex(16)
+            .map_err(|error| Error::io("cannot read /dev/urandom", error))?,
     };
     // Before the lease starts: however long an import takes, it cannot eat into the lease.
     let legacy = crate::credentials::import_legacy_stores(&registry, &config.data_dir)
@@ -260,12 +262,8 @@ async fn bind_tcp(
     let token = match fs::read_to_string(token_file) {
         Ok(text) if !text.trim().is_empty() => text.trim().to_string(),
         Ok(_) | Err(_) => {
-            let mut bytes = [0u8; 32];
-            use std::io::Read;
-            fs::File::open("/dev/urandom")
-                .and_then(|mut random| random.read_exact(&mut bytes))
-                .map_err(|error| Error::io("cannot read /dev/urandom", error))?;
-            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let token =
+                os::random_hex(32).map_err(|error| Error::io("cannot read /dev/urandom", error))?;
             crate::credentials::write_private_file(token_file, format!("{token}\n").as_bytes())
                 .map_err(|error| {
                     Error::io(format!("cannot write {}", token_file.display()), error)

@@ -46,6 +46,8 @@ impl NodeState {
 pub struct NodeHolder {
     pub host: String,
     pub pid: u32,
+    /// Random per daemon start: what the lease is matched on (host and pid are for people).
+    pub instance: String,
 }
 
 #[derive(FromRow)]
@@ -99,16 +101,17 @@ impl Registry {
     ) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
         let now = db_now(&mut tx).await?;
-        let current: Option<(String, i64, String, i64)> = tx
+        let current: Option<(String, i64, String, i64, String)> = tx
             .fetch_optional(
-                "SELECT state, lease_until, host, pid FROM nodes WHERE node_id = $1",
+                "SELECT state, lease_until, host, pid, instance FROM nodes WHERE node_id = $1",
                 args![self.node_id.as_str()],
             )
             .await?;
-        if let Some((state, lease_until, host, pid)) = current {
+        if let Some((state, lease_until, host, pid, instance)) = current {
             let holder = NodeHolder {
                 host,
                 pid: u32::try_from(pid).unwrap_or(0),
+                instance,
             };
             if state != NodeState::Stopped.as_str()
                 && lease_until >= now
@@ -123,19 +126,20 @@ impl Registry {
             }
         }
         tx.execute(
-            "INSERT INTO nodes (node_id, started_at, last_seen, version, lease_until, state, host, pid) \
-             VALUES ($1, $2, $2, $3, $4, 'live', $5, $6) \
+            "INSERT INTO nodes (node_id, started_at, last_seen, version, lease_until, state, host, \
+             pid, instance) VALUES ($1, $2, $2, $3, $4, 'live', $5, $6, $7) \
              ON CONFLICT (node_id) DO UPDATE SET started_at = excluded.started_at, \
              last_seen = excluded.last_seen, version = excluded.version, \
              lease_until = excluded.lease_until, state = excluded.state, host = excluded.host, \
-             pid = excluded.pid",
+             pid = excluded.pid, instance = excluded.instance",
             args![
                 self.node_id.as_str(),
                 now,
                 version,
                 now + self.grace_millis(),
                 me.host.as_str(),
-                i64::from(me.pid)
+                i64::from(me.pid),
+                me.instance.as_str()
             ],
         )
         .await?;
@@ -221,7 +225,7 @@ impl Registry {
             .fetch_optional(
                 "UPDATE nodes SET last_seen = $2, lease_until = $3, \
                  state = CASE WHEN state = 'draining' THEN state ELSE $4 END, \
-                 fenced = fenced + $5 WHERE node_id = $1 AND host = $6 AND pid = $7 \
+                 fenced = fenced + $5 WHERE node_id = $1 AND instance = $6 \
                  RETURNING state",
                 args![
                     self.node_id.as_str(),
@@ -229,8 +233,7 @@ impl Registry {
                     now + self.grace_millis(),
                     state.as_str(),
                     i64::from(fenced_since),
-                    me.host.as_str(),
-                    i64::from(me.pid)
+                    me.instance.as_str()
                 ],
             )
             .await?;
@@ -257,8 +260,8 @@ impl Registry {
         let mut tx = self.lease_db.write_rows().await?;
         tx.execute(
             "UPDATE nodes SET state = CASE WHEN state = 'draining' THEN state ELSE 'fenced' END \
-             WHERE node_id = $1 AND host = $2 AND pid = $3",
-            args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
+             WHERE node_id = $1 AND instance = $2",
+            args![self.node_id.as_str(), me.instance.as_str()],
         )
         .await?;
         tx.commit().await?;
@@ -270,8 +273,8 @@ impl Registry {
         let mut tx = self.lease_db.write_rows().await?;
         tx.execute(
             "UPDATE nodes SET state = 'stopped', lease_until = 0 WHERE node_id = $1 \
-             AND host = $2 AND pid = $3",
-            args![self.node_id.as_str(), me.host.as_str(), i64::from(me.pid)],
+             AND instance = $2",
+            args![self.node_id.as_str(), me.instance.as_str()],
         )
         .await?;
         tx.commit().await?;

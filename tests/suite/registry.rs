@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasess::model::{ConflictPolicy, EventKind, ReasonCode, Status};
 use wasess::registry::{
-    Change, CleanupScope, Error, LockOutcome, NodeHolder, PairingEnd, PairingOutcome, PhoneNumber,
-    Registry, Scope, Settings, UserKey,
+    Change, CleanupScope, Error, LockOutcome, NodeHolder, NodeState, PairingEnd, PairingOutcome,
+    PhoneNumber, Registry, Scope, Settings, UserKey,
 };
 use wasess::time::Timestamp;
 
@@ -608,6 +608,7 @@ async fn cleanup_reports_and_fixes_each_kind_of_leftover() {
             let holder = NodeHolder {
                 host: "test-host".into(),
                 pid,
+                instance: format!("instance-{pid}"),
             };
             registry
                 .register_node("test", &holder, |_| true)
@@ -1067,6 +1068,7 @@ async fn cleanup_prunes_nodes_and_webhook_cursors_long_gone_and_keeps_the_rest()
             let holder = NodeHolder {
                 host: "test-host".into(),
                 pid,
+                instance: format!("instance-{pid}"),
             };
             registry
                 .register_node("test", &holder, |_| true)
@@ -1178,6 +1180,45 @@ async fn reconcile_reads_only_other_nodes_state_changes() {
         assert!(more && next > start && next < newest, "{}", db.name);
         let (_, again, _) = here.changed_by_others(newest, 10).await.expect("read");
         assert_eq!(again, newest, "{}", db.name);
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn two_daemons_with_one_host_and_pid_still_tell_each_other_apart() {
+    for db in TestDb::all().await {
+        let clock = clock();
+        // Two containers: same host name, both pid 1, one node id.
+        let first = db.open("node-x", clock.clone()).await;
+        let second = db.open("node-x", clock.clone()).await;
+        let holder = |instance: &str| NodeHolder {
+            host: "shared-host".into(),
+            pid: 1,
+            instance: instance.into(),
+        };
+        first
+            .register_node("test", &holder("a"), |_| true)
+            .await
+            .expect("first");
+        let refused = second.register_node("test", &holder("b"), |_| true).await;
+        assert!(
+            matches!(refused, Err(Error::NodeTaken { ref host, pid: 1, .. }) if host == "shared-host"),
+            "{}: {refused:?}",
+            db.name
+        );
+        // Only the holder renews the lease.
+        first
+            .renew_lease(&holder("a"), NodeState::Live, false)
+            .await
+            .expect("renew");
+        let stolen = second
+            .renew_lease(&holder("b"), NodeState::Live, false)
+            .await;
+        assert!(
+            matches!(stolen, Err(Error::NodeTaken { .. })),
+            "{}",
+            db.name
+        );
         db.finish().await;
     }
 }
