@@ -245,3 +245,23 @@ fn a_session_live_on_another_node_is_not_reconnected_here() {
         (Some("CONNECTED"), Some("node-b"))
     );
 }
+
+#[test]
+fn a_user_removed_on_one_node_is_unlinked_by_the_node_that_runs_it() {
+    let Some(cluster) = cluster() else { return };
+    let [a, b, _] = &cluster.nodes[..] else {
+        unreachable!()
+    };
+    a.add_users(&["hank@example.com"]);
+    b.pair("hank@example.com", "573008880002");
+    a.cli(&["users", "remove", "hank@example.com"]).success();
+    b.wait_until("node B ending hank's session", || {
+        b.cli_command(&["sim", "event", "--user", "hank@example.com", "network-drop"])
+            .stderr(Stdio::null())
+            .status()
+            .expect("sim event")
+            .code()
+            == Some(3)
+    });
+    assert!(!b.has_credentials("hank@example.com"));
+}
