@@ -23,6 +23,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasessd' -ScriptBlock {
         'wasessd' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Where the registry, credential stores and lock live')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry: postgres://… to share it between nodes [default: SQLite in the data dir]')
+            [CompletionResult]::new('--database-url-file', '--database-url-file', [CompletionResultType]::ParameterName, 'A file holding the registry''s URL (one line, mode 0600), so its password stays off the command line and out of the environment')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The Unix socket to serve [default: <data dir>/run/wasessd.sock]')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'whatsapp (the product) or simulated (tests and demos)')
             [CompletionResult]::new('--node-id', '--node-id', [CompletionResultType]::ParameterName, 'This node''s name in a shared registry [default: the host name]')

@@ -20,6 +20,7 @@ set edit:completion:arg-completer[wasessd] = {|@words|
         &'wasessd'= {
             cand --data-dir 'Where the registry, credential stores and lock live'
             cand --database-url 'The registry: postgres://… to share it between nodes [default: SQLite in the data dir]'
+            cand --database-url-file 'A file holding the registry''s URL (one line, mode 0600), so its password stays off the command line and out of the environment'
             cand --socket 'The Unix socket to serve [default: <data dir>/run/wasessd.sock]'
             cand --backend 'whatsapp (the product) or simulated (tests and demos)'
             cand --node-id 'This node''s name in a shared registry [default: the host name]'

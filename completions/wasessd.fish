@@ -1,5 +1,6 @@
 complete -c wasessd -l data-dir -d 'Where the registry, credential stores and lock live' -r -F
 complete -c wasessd -l database-url -d 'The registry: postgres://… to share it between nodes [default: SQLite in the data dir]' -r
+complete -c wasessd -l database-url-file -d 'A file holding the registry\'s URL (one line, mode 0600), so its password stays off the command line and out of the environment' -r -F
 complete -c wasessd -l socket -d 'The Unix socket to serve [default: <data dir>/run/wasessd.sock]' -r -F
 complete -c wasessd -l backend -d 'whatsapp (the product) or simulated (tests and demos)' -r -f -a "whatsapp\t''
 simulated\t''"

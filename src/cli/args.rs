@@ -356,6 +356,15 @@ pub struct DaemonFlags {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// A file holding the registry's URL (one line, mode 0600), so its password stays off the
+    /// command line and out of the environment.
+    #[arg(
+        long,
+        env = "WASESS_DATABASE_URL_FILE",
+        value_name = "FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// The Unix socket to serve [default: <data dir>/run/wasessd.sock]
     #[arg(long, env = "WASESS_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,

@@ -29,6 +29,15 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
         Some(file) => Settings::load(file).map_err(|error| error.to_string())?,
         None => Settings::default(),
     };
+    // The command line, then the config file, then SQLite in the data dir.
+    let database_url = match (&args.database_url, &args.database_url_file) {
+        (Some(url), _) => url.clone(),
+        (None, Some(file)) => crate::daemon::config::read_url_file(file)?,
+        (None, None) => settings
+            .database_url
+            .clone()
+            .unwrap_or_else(|| paths::default_database_url(&data_dir)),
+    };
     let node_id = args.node_id.clone().unwrap_or_else(paths::default_node_id);
     if node_id.is_empty() || node_id.len() > 64 || node_id.chars().any(char::is_whitespace) {
         return Err(format!(
@@ -68,10 +77,7 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
     };
     Ok(Config {
         tcp,
-        database_url: args
-            .database_url
-            .clone()
-            .unwrap_or_else(|| paths::default_database_url(&data_dir)),
+        database_url,
         socket: args
             .socket
             .clone()

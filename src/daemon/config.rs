@@ -83,6 +83,9 @@ pub struct Settings {
     pub reconnect_backoff: Duration,
     /// Members of this group may use the socket (besides root and the daemon's own user).
     pub socket_group: Option<String>,
+    /// The registry, from the config file (`database_url`, or `database_url_file`); read at
+    /// start only. The command line wins over it.
+    pub database_url: Option<String>,
     /// Sessions resumed per second: after a restart, a takeover or a fencing.
     pub resume_rate: u32,
     /// The part of `node_grace` after which a node that could not renew its lease closes
@@ -107,6 +110,7 @@ impl Default for Settings {
             max_reconnect_attempts: 3,
             reconnect_backoff: Duration::from_secs(2),
             socket_group: None,
+            database_url: None,
             resume_rate: 20,
             fence_fraction: 0.5,
             simulated: QrSchedule::default(),
@@ -188,6 +192,14 @@ impl Settings {
             settings.resume_rate = rate.max(1);
         }
         settings.socket_group = file.socket_group;
+        settings.database_url = match (file.database_url, file.database_url_file) {
+            (Some(_), Some(_)) => {
+                return Err("give database_url or database_url_file, not both".into())
+            }
+            (Some(url), None) => Some(url),
+            (None, Some(path)) => Some(read_url_file(&path)?),
+            (None, None) => None,
+        };
         if let Some(simulated) = &file.simulated {
             duration(
                 "simulated.qr_first",
@@ -290,6 +302,8 @@ struct FileSettings {
     max_reconnect_attempts: Option<u32>,
     reconnect_backoff: Option<String>,
     socket_group: Option<String>,
+    database_url: Option<String>,
+    database_url_file: Option<std::path::PathBuf>,
     resume_rate: Option<u32>,
     fence_fraction: Option<f64>,
     simulated: Option<SimulatedSettings>,
@@ -303,6 +317,33 @@ struct SimulatedSettings {
     qr_first: Option<String>,
     qr_next: Option<String>,
     qr_codes: Option<u32>,
+}
+
+/// The registry URL kept in `path`: its first line. A file others can read is refused, since
+/// it holds the database password.
+pub fn read_url_file(path: &std::path::Path) -> Result<String, String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is readable by others (mode {:o}): `chmod 600` it",
+                path.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let url = text.lines().next().unwrap_or_default().trim();
+    if url.is_empty() {
+        return Err(format!("{} holds no database URL", path.display()));
+    }
+    Ok(url.to_string())
 }
 
 #[cfg(test)]

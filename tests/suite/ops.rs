@@ -392,3 +392,50 @@ fn a_tcp_client_without_the_token_holds_neither_time_memory_nor_slots() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
 }
+
+#[test]
+fn the_registry_url_can_come_from_a_private_file_or_the_config() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let registry = dir.path().join("elsewhere.db");
+    let url_file = dir.path().join("database-url");
+    std::fs::write(&url_file, format!("sqlite:{}\n", registry.display())).expect("url file");
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let file_arg = url_file.display().to_string();
+    let daemon = TestDaemon::start_backend(
+        "simulated",
+        FAST_CONFIG,
+        &["--database-url-file", &file_arg],
+    );
+    let hello = daemon.cli(&["--json", "ping"]).success().json();
+    assert_eq!(hello["database"], format!("sqlite:{}", registry.display()));
+    drop(daemon);
+
+    // From the config file instead.
+    let config = format!(
+        "database_url_file = \"{}\"\n{FAST_CONFIG}",
+        url_file.display()
+    );
+    let daemon = TestDaemon::start_with(&config);
+    let hello = daemon.cli(&["--json", "ping"]).success().json();
+    assert_eq!(hello["database"], format!("sqlite:{}", registry.display()));
+    drop(daemon);
+
+    // A file others can read holds no secret: refused.
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let output = Command::new(crate::support::daemon::WASESSD)
+        .args([
+            "--backend",
+            "simulated",
+            "--database-url-file",
+            &file_arg,
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .arg("--socket")
+        .arg(dir.path().join("wasessd.sock"))
+        .output()
+        .expect("run wasessd");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+}
