@@ -224,6 +224,9 @@ pub struct HelloResult {
     /// Tasks alive in the daemon: flat while nothing happens, whatever came before.
     #[serde(default)]
     pub tasks_alive: u64,
+    /// The daemon's data dir, so tools on this host look where it works.
+    #[serde(default)]
+    pub data_dir: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

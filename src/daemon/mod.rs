@@ -111,6 +111,7 @@ pub async fn run(
             sessions_running: 0,
             state: String::new(),
             tasks_alive: 0,
+            data_dir: config.data_dir.display().to_string(),
         },
         shutdown: shutdown.clone(),
     });

@@ -439,3 +439,36 @@ fn the_registry_url_can_come_from_a_private_file_or_the_config() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
 }
+
+#[test]
+fn doctor_looks_where_the_running_daemon_works() {
+    let daemon = TestDaemon::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    // Only the socket: the data dir and registry come from the daemon itself.
+    let output = Command::new(crate::support::daemon::WASESS)
+        .arg("--socket")
+        .arg(daemon.socket())
+        .args(["--json", "doctor"])
+        .env_remove("WASESS_DATA_DIR")
+        .env_remove("WASESS_DATABASE_URL")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .output()
+        .expect("run wasess");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let data_dir = daemon.data_dir().display().to_string();
+    let writable = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|check| check["check"] == "data dir")
+        .expect("the data dir check");
+    assert!(
+        writable["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&data_dir)),
+        "{report}"
+    );
+}

@@ -69,18 +69,45 @@ fn problem(check: &'static str, detail: impl Into<String>, fix: impl Into<String
 }
 
 pub async fn doctor(global: &Global) -> Result<Outcome, Error> {
+    let answer = ask_daemon(global).await;
+    // The running daemon says where its data dir and registry are, unless told otherwise.
+    let hello = answer.hello.as_ref().ok();
     let data_dir = global
         .data_dir
         .clone()
+        .or_else(|| {
+            hello
+                .map(|hello| PathBuf::from(&hello.data_dir))
+                .filter(|dir| !dir.as_os_str().is_empty())
+        })
         .unwrap_or_else(paths::default_data_dir);
     let mut checks = Vec::new();
     let holder = datadir::holder(&data_dir);
-    checks.push(daemon_check(global, holder).await);
+    checks.push(daemon_check(&answer, holder));
     checks.push(pid_file_check(&data_dir, holder));
     checks.push(writable_check(&data_dir));
+    let daemons_url = hello
+        .map(|hello| hello.database.clone())
+        .filter(|url| !url.is_empty());
+    if global.database_url.is_none()
+        && daemons_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres"))
+    {
+        checks.push(warning(
+            "registry",
+            format!(
+                "the daemon's registry is {}",
+                daemons_url.as_deref().unwrap_or_default()
+            ),
+            "pass --database-url (or set WASESS_DATABASE_URL) to check it too",
+        ));
+        return Ok(finish(checks));
+    }
     let url = global
         .database_url
         .clone()
+        .or(daemons_url)
         .unwrap_or_else(|| paths::default_database_url(&data_dir));
     let local_sqlite = !url.starts_with("postgres");
     if local_sqlite && !data_dir.join("registry.db").exists() && global.database_url.is_none() {
@@ -104,6 +131,10 @@ pub async fn doctor(global: &Global) -> Result<Outcome, Error> {
             )),
         }
     }
+    Ok(finish(checks))
+}
+
+fn finish(checks: Vec<Check>) -> Outcome {
     let problems = checks.iter().filter(|c| c.level == Level::Problem).count();
     let warnings = checks.iter().filter(|c| c.level == Level::Warning).count();
     let report = Report {
@@ -117,13 +148,32 @@ pub async fn doctor(global: &Global) -> Result<Outcome, Error> {
     } else {
         Exit::Ok
     };
-    Ok(Outcome::new(&report, human).exit(exit))
+    Outcome::new(&report, human).exit(exit)
 }
 
-async fn daemon_check(global: &Global, holder: Option<u32>) -> Check {
+/// What the daemon answered to `hello`, where, and how fast.
+struct DaemonAnswer {
+    place: String,
+    elapsed: Duration,
+    hello: Result<HelloResult, Answered>,
+}
+
+enum Answered {
+    Unreachable(String),
+    BadTarget(String),
+    Silent,
+}
+
+async fn ask_daemon(global: &Global) -> DaemonAnswer {
     let target = match target(global) {
         Ok(target) => target,
-        Err(error) => return problem("daemon", error.to_string(), "fix --connect"),
+        Err(error) => {
+            return DaemonAnswer {
+                place: String::new(),
+                elapsed: Duration::ZERO,
+                hello: Err(Answered::BadTarget(error.to_string())),
+            }
+        }
     };
     let started = Instant::now();
     let answered = tokio::time::timeout(Duration::from_secs(5), async {
@@ -135,8 +185,22 @@ async fn daemon_check(global: &Global, holder: Option<u32>) -> Check {
         Target::Unix(socket) => socket.display().to_string(),
         Target::Tcp { address, .. } => format!("tcp://{address}"),
     };
-    match (answered, holder) {
-        (Ok(Ok(hello)), _) => ok(
+    DaemonAnswer {
+        place,
+        elapsed: started.elapsed(),
+        hello: match answered {
+            Ok(Ok(hello)) => Ok(hello),
+            Ok(Err(error)) => Err(Answered::Unreachable(error.to_string())),
+            Err(_) => Err(Answered::Silent),
+        },
+    }
+}
+
+fn daemon_check(answer: &DaemonAnswer, holder: Option<u32>) -> Check {
+    let place = &answer.place;
+    match (&answer.hello, holder) {
+        (Err(Answered::BadTarget(error)), _) => problem("daemon", error.clone(), "fix --connect"),
+        (Ok(hello), _) => ok(
             "daemon",
             format!(
                 "wasessd {} (pid {}, node {}, {} backend) answers on {place} in {:.1} ms",
@@ -144,7 +208,7 @@ async fn daemon_check(global: &Global, holder: Option<u32>) -> Check {
                 hello.pid,
                 hello.node_id,
                 hello.backend,
-                started.elapsed().as_secs_f64() * 1000.0
+                answer.elapsed.as_secs_f64() * 1000.0
             ),
         ),
         (_, Some(pid)) => problem(
@@ -152,12 +216,12 @@ async fn daemon_check(global: &Global, holder: Option<u32>) -> Check {
             format!("wasessd (pid {pid}) holds the data dir but does not answer on {place}"),
             format!("check its log; restart it (`systemctl restart wasessd`, or `kill {pid}` and start it again)"),
         ),
-        (Ok(Err(error)), None) => warning(
+        (Err(Answered::Unreachable(error)), None) => warning(
             "daemon",
             format!("no daemon answers on {place}: {error}"),
             "start it: `wasessd` (or `systemctl start wasessd`)",
         ),
-        (Err(_), None) => warning(
+        (Err(Answered::Silent), None) => warning(
             "daemon",
             format!("no answer on {place} within 5 s"),
             "start it: `wasessd` (or `systemctl start wasessd`)",
