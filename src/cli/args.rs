@@ -329,8 +329,8 @@ fn parse_sim_event(text: &str) -> Result<SimEventKind, String> {
     version,
     max_term_width = 100,
     after_help = "\
-Signals: SIGTERM/SIGINT stop gracefully (sessions resume on the next start); SIGHUP reloads the
-config file.
+Signals: SIGTERM/SIGINT stop gracefully (sessions move to the other live nodes, or resume on
+the next start when there is none); SIGHUP reloads the config file.
 Exit codes: 0 stopped cleanly, 1 internal error, 2 bad flags or config, 3 another daemon holds
 the data dir."
 )]
