@@ -58,6 +58,11 @@ impl Supervisor {
             Ok(row) if row.node_id.as_deref() == Some(self.registry.node_id()) => row.epoch,
             _ => return,
         };
+        // Another session of this user started here meanwhile (an operator's reconnect): the
+        // row is its now.
+        if self.sessions().contains_key(&user) {
+            return;
+        }
         match self
             .registry
             .apply(&user, change, Scope::Session(epoch))
