@@ -25,6 +25,9 @@ pub enum Error {
     },
     #[error("{0}")]
     TimedOut(String),
+    /// Logged out here, but WhatsApp did not confirm the device's removal.
+    #[error("{0}")]
+    NotUnlinked(String),
     #[error("{0}")]
     Cancelled(String),
     /// Another daemon holds the data dir (or serves the socket).
@@ -56,6 +59,7 @@ impl Error {
             Error::NotFound(_) => Exit::NotFound,
             Error::Refused { .. } | Error::AlreadyRunning(_) => Exit::Refused,
             Error::TimedOut(_) => Exit::TimedOut,
+            Error::NotUnlinked(_) => Exit::Backend,
             Error::Cancelled(_) => Exit::Cancelled,
             Error::Io(_) => Exit::Internal,
         }

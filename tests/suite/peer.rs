@@ -543,3 +543,30 @@ fn a_data_dir_of_per_user_stores_is_imported_and_logs_in_without_a_pairing() {
     assert!(kept.is_file(), "nothing is deleted: {}", kept.display());
     assert_eq!(setup.row(ALICE)["status"], "CONNECTED");
 }
+
+/// A logout WhatsApp does not confirm says so (exit 7): the phone may still list the device,
+/// which costs the tenant one of its linked-device slots.
+#[test]
+fn a_logout_that_cannot_unlink_the_device_says_so() {
+    // Reconnects wait long, so the session is still here, cut off, when the logout comes.
+    let config = crate::support::daemon::FAST_CONFIG.replace(
+        "reconnect_backoff = \"100ms\"",
+        "reconnect_backoff = \"60s\"",
+    );
+    let setup = PeerSetup::start_with(Transport::WebSocket, PeerOptions::default(), &config);
+    setup.add_users(&[ALICE]);
+    setup.pair(ALICE, NUMBER);
+    devices_up(&setup, 1);
+    setup
+        .cli(&["sim", "event", "--user", ALICE, "network-lost"])
+        .success();
+    setup.wait_until("the session cut off", || {
+        setup.row(ALICE)["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("reconnecting"))
+    });
+    let refused = setup.cli(&["logout", "--user", ALICE]).fails_with(7);
+    assert!(refused.stderr.contains("Linked devices"), "{refused}");
+    assert_eq!(setup.row(ALICE)["status"], "LOGGED_OUT");
+    assert_eq!(setup.counter("companions_removed"), 0);
+}

@@ -372,10 +372,18 @@ impl WhatsappSession {
 
     /// Stops the driver and lets go of the client, so nothing of it writes to the store once
     /// this returns.
-    async fn teardown(&self, unlink: bool) {
+    /// Stops the client; with `unlink`, first removes the device from the account and says
+    /// whether WhatsApp confirmed it.
+    async fn teardown(&self, unlink: bool) -> Result<(), Error> {
         self.shared.closing.store(true, Ordering::SeqCst);
         let Some(parts) = self.parts.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            return;
+            return if unlink {
+                Err(Error::NotReady(
+                    "the session is closed: the device was not unlinked".into(),
+                ))
+            } else {
+                Ok(())
+            };
         };
         let Parts {
             client,
@@ -383,15 +391,23 @@ impl WhatsappSession {
             subscription,
         } = parts;
         let stop = async {
-            if unlink {
-                client.logout().await;
+            let unlinked = if unlink {
+                remove_device(&client).await
             } else {
-                client.disconnect().await;
+                Ok(())
+            };
+            client.disconnect().await;
+            unlinked
+        };
+        let unlinked = match tokio::time::timeout(CLOSE_TIMEOUT, stop).await {
+            Ok(unlinked) => unlinked,
+            Err(_) => {
+                warn!(user = %self.shared.user, "the WhatsApp client did not close in time");
+                Err(Error::Unreachable(
+                    "WhatsApp did not answer in time: the device was not unlinked".into(),
+                ))
             }
         };
-        if tokio::time::timeout(CLOSE_TIMEOUT, stop).await.is_err() {
-            warn!(user = %self.shared.user, "the WhatsApp client did not close in time");
-        }
         self.shared.wake.notify_one();
         if tokio::time::timeout(CLOSE_TIMEOUT, driver).await.is_err() {
             warn!(user = %self.shared.user, "the session driver did not stop in time");
@@ -407,7 +423,26 @@ impl WhatsappSession {
         if weak.strong_count() > 0 {
             warn!(user = %self.user, "the WhatsApp client is still referenced");
         }
+        unlinked
     }
+}
+
+/// Removes this companion device from the account (what the phone's "Linked devices" does),
+/// and says whether WhatsApp confirmed it.
+async fn remove_device(client: &Arc<Client>) -> Result<(), Error> {
+    use whatsapp_rust::wacore::iq::devices::RemoveCompanionDeviceSpec;
+    let jid = client
+        .pn()
+        .ok_or_else(|| Error::NotReady("the device has no number: nothing to unlink".into()))?;
+    if !client.is_connected() {
+        return Err(Error::Unreachable(
+            "not connected to WhatsApp: the device was not unlinked".into(),
+        ));
+    }
+    client
+        .execute(RemoveCompanionDeviceSpec::new(&jid))
+        .await
+        .map_err(|error| Error::Unreachable(format!("the device was not unlinked: {error}")))
 }
 
 #[async_trait]
@@ -440,12 +475,11 @@ impl Session for WhatsappSession {
     }
 
     async fn close(&self) {
-        self.teardown(false).await;
+        let _ = self.teardown(false).await;
     }
 
     async fn logout(&self) -> Result<(), Error> {
-        self.teardown(true).await;
-        Ok(())
+        self.teardown(true).await
     }
 
     async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<String, Error> {

@@ -53,7 +53,13 @@ impl Supervisor {
         self.registry.apply(user, change, Scope::Any).await?;
         self.changed();
         if let Some(error) = unlink_error {
+            // Logged out here all the same (credentials gone), but the phone may still list
+            // the device, and it costs the tenant one of its linked-device slots: say so.
             warn!(%user, %error, "device not unlinked on WhatsApp's side");
+            return Err(Error::NotUnlinked(format!(
+                "{user} is logged out here, but the device may still be linked ({error}): \
+                 remove it on the phone (WhatsApp > Linked devices)"
+            )));
         }
         Ok(self.registry.connection(user).await?)
     }

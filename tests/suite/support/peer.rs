@@ -50,6 +50,11 @@ pub struct PeerSetup {
 
 impl PeerSetup {
     pub fn start(transport: Transport, options: PeerOptions) -> PeerSetup {
+        PeerSetup::start_with(transport, options, FAST_CONFIG)
+    }
+
+    /// [`PeerSetup::start`] with the daemon's config file.
+    pub fn start_with(transport: Transport, options: PeerOptions, config: &str) -> PeerSetup {
         let codes = options.qr_codes.to_string();
         match transport {
             Transport::InProcess => {
@@ -61,14 +66,13 @@ impl PeerSetup {
                     args.push("--wa-peer-withhold-keys");
                 }
                 PeerSetup {
-                    daemon: TestDaemon::start_backend("whatsapp-peer", FAST_CONFIG, &args),
+                    daemon: TestDaemon::start_backend("whatsapp-peer", config, &args),
                     process: None,
                 }
             }
             Transport::WebSocket => {
                 let process = PeerProcess::start(options);
-                let daemon =
-                    TestDaemon::start_backend("whatsapp", FAST_CONFIG, &process.daemon_args());
+                let daemon = TestDaemon::start_backend("whatsapp", config, &process.daemon_args());
                 PeerSetup {
                     daemon,
                     process: Some(process),
