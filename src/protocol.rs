@@ -218,7 +218,7 @@ pub struct HelloResult {
     #[serde(default)]
     pub sessions_running: u64,
     /// This node's standing: `live`, `fenced` (it could not renew its lease and stopped its
-    /// sessions) or `draining`.
+    /// sessions), `draining` or `stopping`.
     #[serde(default)]
     pub state: String,
     /// Tasks alive in the daemon: flat while nothing happens, whatever came before.

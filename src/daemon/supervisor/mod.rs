@@ -165,12 +165,14 @@ impl Supervisor {
             .count() as u64
     }
 
-    /// `live`, `fenced` or `draining`, as this node sees itself.
+    /// `live`, `fenced`, `draining` or `stopping`, as this node sees itself.
     pub fn standing(&self) -> &'static str {
         if self.membership.is_fenced() {
             "fenced"
         } else if self.membership.is_draining() {
             "draining"
+        } else if self.membership.is_stopping() {
+            "stopping"
         } else {
             "live"
         }
