@@ -210,6 +210,24 @@ async fn take_lock(
     })
 }
 
+/// Whether `owner` holds `user`'s lock and it has not expired at `now`: an attempt whose lock
+/// ran out (and may have been taken over) can no longer complete a pairing.
+async fn holds_live_lock(
+    tx: &mut Tx,
+    user: &str,
+    owner: &str,
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let found: Option<(i64,)> = tx
+        .fetch_optional(
+            "SELECT CAST(1 AS BIGINT) FROM connect_locks WHERE user_key = $1 AND owner = $2 \
+             AND expires_at > $3",
+            args![user, owner, now.millis()],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
 async fn holds_lock(tx: &mut Tx, user: &str, owner: &str) -> Result<bool, Error> {
     let found: Option<(i64,)> = tx
         .fetch_optional(
@@ -395,7 +413,9 @@ impl Registry {
         let now = self.now();
         let mut tx = self.db.write().await?;
         let before = rows::load_existing(&mut tx, user.as_str()).await?;
-        if before.status != Status::PendingQr || !holds_lock(&mut tx, user.as_str(), owner).await? {
+        if before.status != Status::PendingQr
+            || !holds_live_lock(&mut tx, user.as_str(), owner, now).await?
+        {
             return Err(Error::LockLost(user.to_string()));
         }
         let holders = rows::into_connections(

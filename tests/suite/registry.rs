@@ -1222,3 +1222,30 @@ async fn two_daemons_with_one_host_and_pid_still_tell_each_other_apart() {
         db.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_attempt_whose_lock_expired_cannot_complete_its_pairing() {
+    on_every_db!(|db, registry, clock| {
+        let alice = with_user(&registry, "late@example.com").await;
+        registry
+            .start_connect(&alice, "slow-attempt", None)
+            .await
+            .expect("start");
+        clock.advance(Settings::default().lock_ttl + Duration::from_secs(1));
+        let late = registry
+            .complete_pairing(
+                &alice,
+                "slow-attempt",
+                &phone("573001000031"),
+                ConflictPolicy::NewestWins,
+            )
+            .await;
+        assert!(
+            matches!(late, Err(Error::LockLost(_))),
+            "{}: {late:?}",
+            db.name
+        );
+        let row = registry.connection(&alice).await.expect("row");
+        assert_ne!(row.status, Status::Connected, "{}", db.name);
+    });
+}
