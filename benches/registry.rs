@@ -5,10 +5,14 @@
 //! `cargo bench --bench registry` (SQLite). Set `WASESS_BENCH_DATABASE_URL=postgres://…` to
 //! also measure PostgreSQL. `WASESS_BENCH_SIZES=10000` limits the sizes.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::Connection as _;
+
+use common::{drop_schema, fresh_schema};
 use wasess::registry::{CleanupScope, Registry, Settings};
 use wasess::time::{Clock, ManualClock, SystemClock, Timestamp};
 
@@ -38,19 +42,9 @@ async fn run() {
     if let Ok(base) = std::env::var("WASESS_BENCH_DATABASE_URL") {
         for &size in &sizes {
             let schema = format!("wasess_bench_{size}");
-            let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-            )))
-            .execute(&mut admin)
-            .await
-            .expect("schema");
-            let url = format!("{base}?options[search_path]={schema}");
+            let url = fresh_schema(&base, &schema).await;
             bench("PostgreSQL", &url, size, true).await;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .execute(&mut admin)
-                .await
-                .expect("drop schema");
+            drop_schema(&base, &schema).await;
         }
     }
     if let Some(size) = sizes.last() {

@@ -10,9 +10,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sqlx::Connection as _;
 
-use common::{add_users, call, user, Daemon};
+use common::{add_users, call, drop_schema, fresh_schema, user, Daemon};
 
 const SIZES: [usize; 2] = [100, 1000];
 /// Pairings in flight at once while the sessions are set up.
@@ -140,25 +139,4 @@ async fn pair_all(node: &Daemon, size: usize) {
         assert!(Instant::now() < deadline, "the sessions did not come up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn fresh_schema(base: &str, schema: &str) -> String {
-    let mut admin = sqlx::PgConnection::connect(base).await.expect("PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("create the schema");
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options[search_path]={schema}")
-}
-
-async fn drop_schema(base: &str, schema: &str) {
-    let mut admin = sqlx::PgConnection::connect(base).await.expect("PostgreSQL");
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut admin)
-    .await;
 }

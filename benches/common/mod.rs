@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use sqlx::Connection as _;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
@@ -102,4 +103,26 @@ pub fn percentiles(latencies: &mut [Duration]) -> (Duration, Duration) {
 
 pub fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// A new, empty PostgreSQL schema `schema` in the database at `base`; its URL.
+pub async fn fresh_schema(base: &str, schema: &str) -> String {
+    let mut admin = sqlx::PgConnection::connect(base).await.expect("PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("create the schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options[search_path]={schema}")
+}
+
+pub async fn drop_schema(base: &str, schema: &str) {
+    let mut admin = sqlx::PgConnection::connect(base).await.expect("PostgreSQL");
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&mut admin)
+    .await;
 }

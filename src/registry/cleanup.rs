@@ -258,7 +258,7 @@ impl Registry {
     /// Pairings of lost nodes (lease run out, by the database's clock) end and their locks go;
     /// their `CONNECTED` sessions are not touched here: the live nodes take them over
     /// ([`Registry::claim_orphans`]).
-    async fn release_lost_nodes(
+    pub(super) async fn release_lost_nodes(
         &self,
         tx: &mut Tx,
         now: Timestamp,

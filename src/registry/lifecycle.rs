@@ -238,26 +238,6 @@ impl Registry {
         tx.commit().await?;
         Ok(Some(id))
     }
-
-    /// Records an event that is not a state change (a message, a sent message).
-    pub async fn record_event(
-        &self,
-        kind: EventKind,
-        user: &UserKey,
-        reason: &str,
-        data: serde_json::Value,
-    ) -> Result<i64, Error> {
-        let mut tx = self.db.write().await?;
-        let id = events::append(
-            &mut tx,
-            self.now(),
-            &self.node_id,
-            NewEvent::new(kind, user.as_str(), reason, data),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::db::{args, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::{Error, Registry, UserKey};
-use crate::model::{Connection, EventKind, NodeInfo, Status};
+use crate::model::{CleanupReport, Connection, EventKind, NodeInfo, Status};
 use crate::time::Timestamp;
 
 /// What a node states about itself in its row.
@@ -307,31 +307,9 @@ impl Registry {
         let db_now = db_now(&mut tx).await?;
         let me = self.node_id.as_str();
 
-        let lost_pairings = rows::into_connections(
-            tx.fetch_all(
-                concat!(
-                    "SELECT ",
-                    connection_columns!(),
-                    " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND node_id IN \
-                     (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)"
-                ),
-                args![db_now, me],
-            )
-            .await?,
-        )?;
-        for before in &lost_pairings {
-            let reason = format!(
-                "pairing lost with node {}",
-                before.node_id.as_deref().unwrap_or("?")
-            );
-            self.end_lost_pairing(&mut tx, before, &reason, now).await?;
-        }
-        tx.execute(
-            "DELETE FROM connect_locks WHERE node_id IN \
-             (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)",
-            args![db_now, me],
-        )
-        .await?;
+        // Pairings of lost nodes cannot move: they end, and their locks go (as in cleanup).
+        self.release_lost_nodes(&mut tx, now, false, &mut CleanupReport::default())
+            .await?;
 
         let (live, owned, mine): (i64, i64, i64) = tx
             .fetch_one(

@@ -789,15 +789,12 @@ fn pair_code_logins_show_a_code_and_apply_rule_four_up_front() {
 #[test]
 fn a_test_build_refuses_the_real_servers() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = std::process::Command::new(crate::support::daemon::WASESSD)
-        .args(["--backend", "whatsapp", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--socket")
-        .arg(dir.path().join("wasessd.sock"))
-        .output()
-        .expect("run wasessd");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (code, stderr) = crate::support::daemon::wasessd_refused(
+        &dir.path().join("data"),
+        &dir.path().join("wasessd.sock"),
+        &["--backend", "whatsapp"],
+    );
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("--wa-endpoint"), "{stderr}");
 }
 

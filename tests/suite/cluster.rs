@@ -187,17 +187,7 @@ fn assert_clean(viewer: &TestDaemon, users: &[(String, String)]) {
         "{conflicts}"
     );
     for (user, _) in users {
-        let log = viewer
-            .cli(&["--json", "log", "--user", user])
-            .success()
-            .json();
-        let pairings = log["events"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .filter(|event| event["to_status"] == "PENDING_QR")
-            .count();
-        assert_eq!(pairings, 1, "{user} paired again: {log}");
+        assert_eq!(viewer.pairings_started(user), 1, "{user} paired again");
     }
 }
 
@@ -246,13 +236,8 @@ fn texts_travel(owner: &TestDaemon, user: &str) {
         ])
         .success();
     owner.wait_until("the reply to arrive", || {
-        let log = owner
-            .cli(&["--json", "log", "--user", user])
-            .success()
-            .json();
-        log["events"]
-            .as_array()
-            .expect("events")
+        owner
+            .events(user)
             .iter()
             .any(|e| e["kind"] == "message" && e["data"]["text"] == "¿seguro?")
     });

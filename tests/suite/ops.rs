@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::daemon::{Run, TestDaemon, FAST_CONFIG, WASESS};
+use crate::support::daemon::{wasessd_refused, Run, TestDaemon, FAST_CONFIG, WASESS};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -376,21 +376,13 @@ fn a_tcp_client_without_the_token_holds_neither_time_memory_nor_slots() {
     daemon.stop();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let output = Command::new(crate::support::daemon::WASESSD)
-        .args([
-            "--backend",
-            "simulated",
-            "--listen-tcp",
-            &address,
-            "--data-dir",
-        ])
-        .arg(daemon.data_dir())
-        .arg("--socket")
-        .arg(daemon.socket())
-        .output()
-        .expect("run wasessd");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+    let (code, stderr) = wasessd_refused(
+        &daemon.data_dir(),
+        &daemon.socket(),
+        &["--backend", "simulated", "--listen-tcp", &address],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("chmod 600"), "{stderr}");
 }
 
 #[test]
@@ -423,21 +415,13 @@ fn the_registry_url_can_come_from_a_private_file_or_the_config() {
 
     // A file others can read holds no secret: refused.
     std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let output = Command::new(crate::support::daemon::WASESSD)
-        .args([
-            "--backend",
-            "simulated",
-            "--database-url-file",
-            &file_arg,
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .arg("--socket")
-        .arg(dir.path().join("wasessd.sock"))
-        .output()
-        .expect("run wasessd");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+    let (code, stderr) = wasessd_refused(
+        &dir.path().join("data"),
+        &dir.path().join("wasessd.sock"),
+        &["--backend", "simulated", "--database-url-file", &file_arg],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("chmod 600"), "{stderr}");
 }
 
 #[test]

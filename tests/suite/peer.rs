@@ -55,13 +55,8 @@ fn devices_up(setup: &PeerSetup, count: u64) {
 }
 
 fn qr_events(daemon: &TestDaemon, user: &str) -> usize {
-    let log = daemon
-        .cli(&["--json", "log", "--user", user])
-        .success()
-        .json();
-    log["events"]
-        .as_array()
-        .expect("events")
+    daemon
+        .events(user)
         .iter()
         .filter(|event| event["kind"] == "qr")
         .count()
@@ -400,13 +395,8 @@ fn a_link_lost_before_its_first_connected_is_left_to_the_supervisor(transport: T
 
 /// The messages `user` received, from the event log.
 fn received(daemon: &TestDaemon, user: &str) -> Vec<serde_json::Value> {
-    let log = daemon
-        .cli(&["--json", "log", "--user", user])
-        .success()
-        .json();
-    log["events"]
-        .as_array()
-        .expect("events")
+    daemon
+        .events(user)
         .iter()
         .filter(|event| event["kind"] == "message")
         .map(|event| event["data"].clone())

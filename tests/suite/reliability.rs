@@ -578,13 +578,8 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
         .success();
     locker.join().expect("locker");
     daemon.wait_until("the message recorded", || {
-        let log = daemon
-            .cli(&["--json", "log", "--user", "alice@example.com"])
-            .success()
-            .json();
-        log["events"]
-            .as_array()
-            .expect("events")
+        daemon
+            .events("alice@example.com")
             .iter()
             .any(|e| e["kind"] == "message" && e["data"]["text"] == "¿me oyes?")
     });

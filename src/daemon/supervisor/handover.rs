@@ -183,27 +183,37 @@ impl Supervisor {
         (count, handed)
     }
 
-    /// Rows this node owns without a session here (claimed, not resumed yet): released as
-    /// they are, since no connection of theirs is open.
-    pub async fn hand_over_idle_rows(&self) -> usize {
-        let rows = match self
+    /// `CONNECTED` rows this node owns with no session (or paced resume) here.
+    pub(super) async fn owned_rows_without_session(
+        &self,
+    ) -> Result<Vec<Connection>, registry::Error> {
+        let rows = self
             .registry
             .connections(
                 Some(Status::Connected),
                 Some(self.registry.node_id()),
                 u32::MAX,
             )
-            .await
-        {
+            .await?;
+        let local = self.local_users().0;
+        Ok(rows
+            .into_iter()
+            .filter(|row| !local.contains(&row.user))
+            .collect())
+    }
+
+    /// Rows this node owns without a session here (claimed, not resumed yet): released as
+    /// they are, since no connection of theirs is open.
+    pub async fn hand_over_idle_rows(&self) -> usize {
+        let rows = match self.owned_rows_without_session().await {
             Ok(rows) => rows,
             Err(error) => {
                 warn!(%error, "cannot list the sessions left to hand over");
                 return 0;
             }
         };
-        let local = self.local_users().0;
         let mut handed = 0;
-        for row in rows.iter().filter(|row| !local.contains(&row.user)) {
+        for row in &rows {
             let Ok(user) = UserKey::parse(&row.user) else {
                 continue;
             };

@@ -220,23 +220,10 @@ impl Supervisor {
     /// reaches the registry again), at `resume_rate`; rows without credentials become
     /// `DISCONNECTED`.
     pub async fn resume_all(self: Arc<Self>) {
-        let rows = match self
-            .registry
-            .connections(
-                Some(Status::Connected),
-                Some(self.registry.node_id()),
-                u32::MAX,
-            )
-            .await
-        {
+        let rows = match self.owned_rows_without_session().await {
             Ok(rows) => rows,
             Err(error) => return warn!(%error, "cannot list sessions to resume"),
         };
-        let local = self.local_users().0;
-        let rows: Vec<Connection> = rows
-            .into_iter()
-            .filter(|row| !local.contains(&row.user))
-            .collect();
         if rows.is_empty() {
             return;
         }

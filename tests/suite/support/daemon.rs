@@ -95,29 +95,23 @@ impl TestDaemon {
         config: &str,
     ) -> (Option<i32>, String) {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
-        let daemon = TestDaemon {
-            dir,
-            backend: "simulated",
-            node_id: node_id.into(),
-            extra_args: vec!["--database-url".into(), database_url.into()],
-            child: None,
-        };
-        let mut child = daemon
-            .daemon_command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wasessd");
-        let status = wait_exit(&mut child).unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("the second wasessd with node id {node_id} kept running")
-        });
-        let mut stderr = String::new();
-        if let Some(mut pipe) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-        }
-        (status.code(), stderr)
+        let config_file = dir.path().join("wasessd.toml");
+        std::fs::write(&config_file, config).expect("config");
+        let config_file = config_file.display().to_string();
+        wasessd_refused(
+            &dir.path().join("data"),
+            &dir.path().join("wasessd.sock"),
+            &[
+                "--backend",
+                "simulated",
+                "--config",
+                &config_file,
+                "--node-id",
+                node_id,
+                "--database-url",
+                database_url,
+            ],
+        )
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -381,6 +375,23 @@ impl TestDaemon {
             .unwrap_or_else(|| panic!("{user} not listed: {list}"))
     }
 
+    /// `user`'s audit trail (`log --json`), oldest first.
+    pub fn events(&self, user: &str) -> Vec<Value> {
+        let log = self
+            .cli(&["--json", "log", "--user", user])
+            .success()
+            .json();
+        log["events"].as_array().expect("events").clone()
+    }
+
+    /// How many pairings `user` ever started (events into `PENDING_QR`).
+    pub fn pairings_started(&self, user: &str) -> usize {
+        self.events(user)
+            .iter()
+            .filter(|event| event["to_status"] == "PENDING_QR")
+            .count()
+    }
+
     /// Waits until `user`'s row has `status`; returns the row.
     pub fn wait_status(&self, user: &str, status: &str) -> Value {
         let deadline = Instant::now() + WAIT;
@@ -417,6 +428,35 @@ impl Drop for TestDaemon {
             }
         }
     }
+}
+
+/// Runs `wasessd` on `data_dir` and `socket` with `args`, expecting it to refuse to start:
+/// its exit code and stderr.
+pub fn wasessd_refused(
+    data_dir: &std::path::Path,
+    socket: &std::path::Path,
+    args: &[&str],
+) -> (Option<i32>, String) {
+    let mut child = Command::new(WASESSD)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--socket")
+        .arg(socket)
+        .env_remove("WASESS_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run wasessd");
+    let status = wait_exit(&mut child).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("wasessd {args:?} kept running")
+    });
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    (status.code(), stderr)
 }
 
 pub fn signal(pid: u32, signal: i32) {
