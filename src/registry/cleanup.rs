@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::db::{args, Tx};
+use super::db::{args, locking, Locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::{Error, Registry};
@@ -75,11 +75,11 @@ impl Registry {
 
         let expired_qr = select(
             &mut tx,
-            concat!(
+            locking!(concat!(
                 "SELECT ",
                 connection_columns!(),
-                " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND qr_expires_at <= $1"
-            ),
+                " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND qr_expires_at <= $1 ORDER BY user_key"
+            )),
             args![now.millis()],
         )
         .await?;
@@ -101,11 +101,11 @@ impl Registry {
         if let Some(live) = &scope.live_sessions {
             let mine = select(
                 &mut tx,
-                concat!(
+                locking!(concat!(
                     "SELECT ",
                     connection_columns!(),
-                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'CONNECTED'"
-                ),
+                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'CONNECTED' ORDER BY user_key"
+                )),
                 args![self.node_id.as_str()],
             )
             .await?;
@@ -129,11 +129,11 @@ impl Registry {
 
         let ended = select(
             &mut tx,
-            concat!(
+            locking!(concat!(
                 "SELECT ",
                 connection_columns!(),
-                " FROM whatsapp_connections WHERE status = 'PAUSED' AND paused_until <= $1"
-            ),
+                " FROM whatsapp_connections WHERE status = 'PAUSED' AND paused_until <= $1 ORDER BY user_key"
+            )),
             args![now.millis()],
         )
         .await?;
@@ -268,12 +268,12 @@ impl Registry {
         let db_now = super::nodes::db_now(tx).await?;
         let orphaned = select(
             tx,
-            concat!(
+            locking!(concat!(
                 "SELECT ",
                 connection_columns!(),
                 " FROM whatsapp_connections WHERE status = 'PENDING_QR' AND node_id IN \
-                 (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2)"
-            ),
+                 (SELECT node_id FROM nodes WHERE lease_until < $1 AND node_id <> $2) ORDER BY user_key"
+            )),
             args![db_now, self.node_id.as_str()],
         )
         .await?;
@@ -326,7 +326,7 @@ impl Registry {
             after.reason.clone(),
             json!({ "result": "expired" }),
         );
-        events::append(tx, now, &self.node_id, event).await?;
+        events::append(tx, now, &self.node_id, event);
         Ok(())
     }
 
@@ -357,12 +357,13 @@ impl Registry {
     }
 }
 
+/// Rows to change, locked until commit (see `db::Locking`), in key order like every writer.
 async fn select(
     tx: &mut Tx,
-    sql: &'static str,
+    sql: Locking,
     args: Vec<super::db::Arg>,
 ) -> Result<Vec<Connection>, Error> {
-    rows::into_connections(tx.fetch_all(sql, args).await?)
+    rows::into_connections(tx.fetch_all_locking(sql, args).await?)
 }
 
 async fn count(tx: &mut Tx, sql: &'static str, args: Vec<super::db::Arg>) -> Result<u64, Error> {

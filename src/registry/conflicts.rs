@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use sqlx::FromRow;
 
-use super::db::{args, Tx};
+use super::db::{args, locking, Tx};
 use super::rows::parse_status;
 use super::{Error, PhoneNumber, Registry};
 use crate::model::{
@@ -38,19 +38,24 @@ fn newest_first(a: &ConflictHolder, b: &ConflictHolder) -> Ordering {
 async fn find(tx: &mut Tx, phone: Option<&PhoneNumber>) -> Result<Vec<ConflictGroup>, Error> {
     let rows: Vec<HolderRow> = match phone {
         Some(phone) => {
-            tx.fetch_all(
-                "SELECT user_key, phone_number, status, last_connected_at, node_id, updated_at \
-                 FROM whatsapp_connections WHERE phone_number = $1",
+            tx.fetch_all_locking(
+                locking!(
+                    "SELECT user_key, phone_number, status, last_connected_at, node_id, \
+                     updated_at FROM whatsapp_connections WHERE phone_number = $1 \
+                     ORDER BY user_key"
+                ),
                 args![phone.as_str()],
             )
             .await?
         }
         None => {
-            tx.fetch_all(
-                "SELECT c.user_key, c.phone_number, c.status, c.last_connected_at, c.node_id, \
-                 c.updated_at FROM whatsapp_connections c WHERE c.phone_number IN \
-                 (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
-                 GROUP BY phone_number HAVING COUNT(*) > 1)",
+            tx.fetch_all_locking(
+                locking!(
+                    "SELECT c.user_key, c.phone_number, c.status, c.last_connected_at, \
+                     c.node_id, c.updated_at FROM whatsapp_connections c WHERE c.phone_number IN \
+                     (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
+                     GROUP BY phone_number HAVING COUNT(*) > 1) ORDER BY c.user_key"
+                ),
                 args![],
             )
             .await?

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::db::{args, Tx};
+use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::{Error, PhoneNumber, Registry, UserKey};
@@ -396,7 +396,7 @@ impl Registry {
                 "pairing_expires_at": pairing_expires_at,
             }),
         );
-        events::append(&mut tx, now, &self.node_id, event).await?;
+        events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(row)
     }
@@ -412,24 +412,31 @@ impl Registry {
     ) -> Result<PairingOutcome, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let before = rows::load_existing(&mut tx, user.as_str()).await?;
+        // The number first, then the rows in key order: the order every writer locks in.
+        tx.lock_phone(phone.as_str()).await?;
+        let (mine, holders): (Vec<Connection>, Vec<Connection>) = rows::into_connections(
+            tx.fetch_all_locking(
+                locking!(concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE user_key = $2 OR phone_number = $1 \
+                     ORDER BY user_key"
+                )),
+                args![phone.as_str(), user.as_str()],
+            )
+            .await?,
+        )?
+        .into_iter()
+        .partition(|row| row.user == user.as_str());
+        let before = mine
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
         if before.status != Status::PendingQr
             || !holds_live_lock(&mut tx, user.as_str(), owner, now).await?
         {
             return Err(Error::LockLost(user.to_string()));
         }
-        let holders = rows::into_connections(
-            tx.fetch_all(
-                concat!(
-                    "SELECT ",
-                    connection_columns!(),
-                    " FROM whatsapp_connections WHERE phone_number = $1 AND user_key <> $2 \
-                     ORDER BY user_key"
-                ),
-                args![phone.as_str(), user.as_str()],
-            )
-            .await?,
-        )?;
         let blocking: Vec<String> = holders
             .iter()
             .filter(|holder| holder.status != Status::LoggedOut)
@@ -454,7 +461,7 @@ impl Registry {
                 after.reason.clone(),
                 json!({ "result": "rejected", "phone_number": phone, "holders": blocking }),
             );
-            events::append(&mut tx, now, &self.node_id, event).await?;
+            events::append(&mut tx, now, &self.node_id, event);
             tx.commit().await?;
             return Ok(PairingOutcome::Rejected { holders: blocking });
         }
@@ -501,7 +508,7 @@ impl Registry {
             after.reason.clone(),
             json!({ "result": "paired", "phone_number": phone, "displaced": displaced_users }),
         );
-        events::append(&mut tx, now, &self.node_id, event).await?;
+        events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(PairingOutcome::Paired {
             connection: after,
@@ -556,7 +563,7 @@ impl Registry {
             after.reason.clone(),
             json!({ "result": end.result() }),
         );
-        events::append(&mut tx, now, &self.node_id, event).await?;
+        events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(Some(after))
     }
@@ -587,8 +594,7 @@ impl Registry {
                 after.updated_at,
                 &self.node_id,
                 NewEvent::state(before, after),
-            )
-            .await?;
+            );
         }
         Ok(())
     }

@@ -2,21 +2,26 @@
 //!
 //! The approach: every statement is written once, in the SQL that SQLite and PostgreSQL share
 //! (`$1` placeholders, `ON CONFLICT … DO UPDATE … WHERE`, `RETURNING`, partial indexes,
-//! `COUNT(*) FILTER`), and run through [`Tx`], an enum over the two sqlx transaction types that
+//! `COUNT(*) FILTER`), and run through [`Tx`], which wraps the two sqlx transaction types and
 //! binds a small set of value types ([`Arg`]) the same way on both. Row structs derive `FromRow`
 //! once and decode from either backend. Times are integer milliseconds, so no date type differs
-//! between the two. Where the dialects truly differ (transaction start, row locks, event
-//! ordering) the code asks [`Tx::is_postgres`] at that one spot. Each backend keeps its own
-//! migration history under `migrations/<backend>/`.
+//! between the two. Where the dialects truly differ (row locks) the code asks
+//! [`Tx::is_postgres`] at that one spot. Each backend keeps its own migration history under
+//! `migrations/<backend>/`.
 //!
-//! SQLite write transactions start with `BEGIN IMMEDIATE`, so a writer takes the database lock
-//! up front and waits (busy timeout) instead of failing on a lock upgrade; that serialises
-//! writers, which is what makes read-check-write sequences safe there. PostgreSQL gets the same
-//! guarantee from a transaction-scoped advisory lock that every write transaction takes first:
-//! writes are short (milliseconds), and serialising them makes every check-then-write sequence
-//! safe across nodes without retry loops, and hands out event ids in commit order (see
-//! `events`). The conditional lock upsert and the unique indexes still hold on their own, so a
-//! writer that bypasses wasess cannot break the invariants either.
+//! How concurrent writers stay correct. SQLite write transactions start with `BEGIN
+//! IMMEDIATE`: a writer takes the database lock up front and waits (busy timeout), so writers
+//! are serial. PostgreSQL writers run in parallel, and every decision is made on rows that the
+//! deciding transaction holds until it commits:
+//! - a write transaction reads the rows it decides on with [`Locking`] selects (`FOR UPDATE`),
+//!   so a second writer of the same user waits, then sees the first one's result;
+//! - a decision that spans users, on a phone number, holds that number's key
+//!   ([`Tx::lock_phone`]);
+//! - conditional statements (the lock upsert, the webhook lease, the fenced credential
+//!   writes) and the unique indexes decide in one statement, and hold even against a writer
+//!   that bypasses wasess.
+//!
+//! Events get their ids at commit, in commit order ([`Tx::commit`], see `events`).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -46,10 +51,10 @@ const PG_SESSION_LIMITS: [(&str, &str); 3] = [
 /// How long a caller waits for a pooled PostgreSQL connection (including opening one).
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The advisory-lock class PostgreSQL write transactions serialise on ("wase" in ASCII); the
-/// other half of the key is the registry's schema, so registries in different schemas of one
+/// The advisory-lock class of phone-number keys ("wasp" in ASCII); the other half of the key
+/// hashes the registry's schema and the number, so registries in different schemas of one
 /// database never wait for each other.
-const PG_WRITE_LOCK: i32 = 0x7761_7365;
+const PG_PHONE_LOCK: i32 = 0x7761_7370;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
@@ -156,10 +161,39 @@ impl<T> Record for T where
 {
 }
 
-pub(crate) enum Tx {
+/// A transaction. Events appended to a write transaction wait in `outbox` and are written at
+/// commit (see `events`).
+pub(crate) struct Tx {
+    conn: Conn,
+    writes: bool,
+    pub(super) outbox: Vec<super::events::PendingEvent>,
+}
+
+enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
+
+/// A `SELECT` of rows a write transaction decides on. On PostgreSQL, in a write transaction,
+/// it locks them (`FOR UPDATE`) until commit, and a row that changed while it waited is read
+/// as it is now (and left out when it no longer matches). SQLite's writer already holds the
+/// whole database. Build one with [`locking!`].
+#[derive(Clone, Copy)]
+pub(crate) struct Locking {
+    pub plain: &'static str,
+    pub locked: &'static str,
+}
+
+/// `locking!("SELECT …")`: the statement as it is, and with `FOR UPDATE`.
+macro_rules! locking {
+    ($sql:expr) => {
+        $crate::registry::db::Locking {
+            plain: $sql,
+            locked: concat!($sql, " FOR UPDATE"),
+        }
+    };
+}
+pub(crate) use locking;
 
 impl Db {
     /// Opens `url` (`sqlite:PATH`, a bare path, or `postgres://…`) and applies migrations.
@@ -231,37 +265,22 @@ impl Db {
         }
     }
 
-    /// A transaction that will write.
+    /// A transaction that will write: it locks what it decides on (see the module comment).
     pub(crate) async fn write(&self) -> Result<Tx, Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
-                    .bind(PG_WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                Tx::Postgres(tx)
-            }
-        })
+        let conn = match self {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx::new(conn, true))
     }
 
-    /// A write transaction that serialises only on the rows it touches: the credential
-    /// stores, whose writes are fenced by their connection row (see `credentials`), and a
-    /// node's own lease, which must never wait behind another node's write.
-    pub(crate) async fn write_rows(&self) -> Result<Tx, Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
-    }
-
-    /// A transaction that only reads (a consistent snapshot, no write lock).
+    /// A transaction that only reads: it locks nothing.
     pub(crate) async fn read(&self) -> Result<Tx, Error> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        let conn = match self {
+            Db::Sqlite(pool) => Conn::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx::new(conn, false))
     }
 
     /// One read outside any transaction (a single statement sees a consistent snapshot).
@@ -339,8 +358,60 @@ impl Db {
 }
 
 impl Tx {
+    fn new(conn: Conn, writes: bool) -> Tx {
+        Tx {
+            conn,
+            writes,
+            outbox: Vec::new(),
+        }
+    }
+
     pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Tx::Postgres(_))
+        matches!(self.conn, Conn::Postgres(_))
+    }
+
+    fn pick(&self, sql: Locking) -> &'static str {
+        if self.writes && self.is_postgres() {
+            sql.locked
+        } else {
+            sql.plain
+        }
+    }
+
+    /// [`Tx::fetch_all`] of a [`Locking`] select.
+    pub(crate) async fn fetch_all_locking<T: Record>(
+        &mut self,
+        sql: Locking,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, Error> {
+        let sql = self.pick(sql);
+        self.fetch_all(sql, args).await
+    }
+
+    /// [`Tx::fetch_optional`] of a [`Locking`] select.
+    pub(crate) async fn fetch_optional_locking<T: Record>(
+        &mut self,
+        sql: Locking,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, Error> {
+        let sql = self.pick(sql);
+        self.fetch_optional(sql, args).await
+    }
+
+    /// Holds `phone`'s key until the transaction ends (PostgreSQL; SQLite's writer holds the
+    /// database): what binds a number to a user decides alone. Taken before any row lock, so
+    /// that two holders never wait for each other.
+    pub(crate) async fn lock_phone(&mut self, phone: &str) -> Result<(), Error> {
+        if let Conn::Postgres(tx) = &mut self.conn {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2))",
+            )
+            .bind(PG_PHONE_LOCK)
+            .bind(phone)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Runs a statement; returns the number of rows it changed.
@@ -349,12 +420,12 @@ impl Tx {
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<u64, Error> {
-        let affected = match self {
-            Tx::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
+        let affected = match &mut self.conn {
+            Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
-            Tx::Postgres(tx) => bind_all!(sqlx::query(sql), args)
+            Conn::Postgres(tx) => bind_all!(sqlx::query(sql), args)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -367,13 +438,13 @@ impl Tx {
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<Vec<T>, Error> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
+        Ok(match &mut self.conn {
+            Conn::Sqlite(tx) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_all(&mut **tx)
                     .await?
             }
-            Tx::Postgres(tx) => {
+            Conn::Postgres(tx) => {
                 bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
                     .fetch_all(&mut **tx)
                     .await?
@@ -386,13 +457,13 @@ impl Tx {
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<Option<T>, Error> {
-        Ok(match self {
-            Tx::Sqlite(tx) => {
+        Ok(match &mut self.conn {
+            Conn::Sqlite(tx) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_optional(&mut **tx)
                     .await?
             }
-            Tx::Postgres(tx) => {
+            Conn::Postgres(tx) => {
                 bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
                     .fetch_optional(&mut **tx)
                     .await?
@@ -410,12 +481,19 @@ impl Tx {
             .ok_or_else(|| Error::Internal(format!("query returned no row: {sql}")))
     }
 
+    /// Writes the events appended to this transaction, then commits.
     pub(crate) async fn commit(self) -> Result<(), Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+        self.commit_events().await.map(drop)
+    }
+
+    /// [`Tx::commit`], returning the ids its events got.
+    pub(crate) async fn commit_events(mut self) -> Result<Vec<i64>, Error> {
+        let ids = super::events::flush(&mut self).await?;
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await?,
+            Conn::Postgres(tx) => tx.commit().await?,
         }
-        Ok(())
+        Ok(ids)
     }
 }
 

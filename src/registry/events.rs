@@ -2,9 +2,22 @@
 //! result and message is appended here inside the transaction that makes the change, so an
 //! event exists exactly when its change does.
 //!
-//! Ids are handed out in commit order: SQLite serialises writers, and on PostgreSQL every write
-//! transaction holds the registry's advisory lock (see `db`), so a reader resuming after id N
-//! never misses an id below N that commits later.
+//! Consumers (socket subscribers, webhook dispatchers, the nodes' reconcile) read "events
+//! after id N" and remember the last id they saw. That never misses an event only if ids
+//! become visible in order: no event with an id below N may commit after one with id N was
+//! read. Writers run in parallel (see `db`), so ids cannot come from a plain sequence, which
+//! hands them out when a transaction *starts* writing: a slow transaction would commit a low
+//! id after a fast one committed a higher id, and a consumer between the two would skip it.
+//!
+//! So ids are handed out at commit: [`append`] only queues the event in its transaction, and
+//! [`flush`], the last thing before `COMMIT`, takes a block of ids from the one-row
+//! `outbox_sequence` with an `UPDATE` and inserts the events. The row stays locked until the
+//! transaction commits, and PostgreSQL releases a transaction's row locks only after its
+//! commit is visible, so the next writer gets the next ids only once the previous ones can
+//! be read: ids become visible in id order. What serialises is only that last statement and
+//! the commit of transactions that write events, never the work before it, and a writer that
+//! froze while holding the row is cut off by `idle_in_transaction_session_timeout` (see `db`).
+//! Events of one transaction get consecutive ids in the order they were appended.
 
 use serde_json::Value;
 use sqlx::FromRow;
@@ -55,29 +68,59 @@ impl NewEvent {
     }
 }
 
-pub(crate) async fn append(
-    tx: &mut Tx,
+/// An event queued in its transaction until commit.
+#[derive(Debug)]
+pub(crate) struct PendingEvent {
     at: Timestamp,
-    node_id: &str,
+    node_id: String,
     event: NewEvent,
-) -> Result<i64, Error> {
-    let (id,): (i64,) = tx
+}
+
+/// Queues `event` in `tx`: it is written, with its id, when `tx` commits.
+pub(crate) fn append(tx: &mut Tx, at: Timestamp, node_id: &str, event: NewEvent) {
+    tx.outbox.push(PendingEvent {
+        at,
+        node_id: node_id.to_string(),
+        event,
+    });
+}
+
+/// Writes the events queued in `tx` with ids from `outbox_sequence` (see the module comment);
+/// called by `Tx::commit` as its last statement. Returns their ids.
+pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<i64>, Error> {
+    let pending = std::mem::take(&mut tx.outbox);
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
+    let (last,): (i64,) = tx
         .fetch_one(
-            "INSERT INTO events (at, kind, user_key, from_status, to_status, reason, node_id, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "UPDATE outbox_sequence SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id",
+            args![count],
+        )
+        .await?;
+    let mut ids = Vec::with_capacity(pending.len());
+    for (id, pending) in (last - count + 1..).zip(pending) {
+        let event = pending.event;
+        tx.execute(
+            "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
+             node_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             args![
-                at.millis(),
+                id,
+                pending.at.millis(),
                 event.kind.as_str(),
                 event.user,
                 event.from_status.map(|s| s.as_str()),
                 event.to_status.map(|s| s.as_str()),
                 event.reason,
-                node_id,
+                pending.node_id,
                 event.data.to_string(),
             ],
         )
         .await?;
-    Ok(id)
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 macro_rules! event_columns {

@@ -2,7 +2,7 @@
 //! bans, and the operator's own disconnect/logout/reset. Each is a [`Change`] applied to one row
 //! in one transaction.
 
-use super::db::args;
+use super::db::{args, locking};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::{Error, Registry, UserKey};
@@ -164,13 +164,13 @@ impl Registry {
         let targets = match user {
             Some(user) => vec![rows::load_existing(&mut tx, user.as_str()).await?],
             None => rows::into_connections(
-                tx.fetch_all(
-                    concat!(
+                tx.fetch_all_locking(
+                    locking!(concat!(
                         "SELECT ",
                         connection_columns!(),
                         " FROM whatsapp_connections WHERE status <> 'DISCONNECTED' \
                          OR phone_number IS NOT NULL ORDER BY user_key"
-                    ),
+                    )),
                     args![],
                 )
                 .await?,
@@ -228,15 +228,14 @@ impl Registry {
         if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
             return Ok(None);
         }
-        let id = events::append(
+        events::append(
             &mut tx,
             self.now(),
             &self.node_id,
             NewEvent::new(kind, user.as_str(), reason, data),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(id))
+        );
+        let ids = tx.commit_events().await?;
+        Ok(Some(ids[0]))
     }
 }
 

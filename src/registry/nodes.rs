@@ -13,7 +13,7 @@ use sqlx::FromRow;
 
 use serde_json::json;
 
-use super::db::{args, Tx};
+use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::{Error, Registry, UserKey};
@@ -102,8 +102,10 @@ impl Registry {
         let mut tx = self.db.write().await?;
         let now = db_now(&mut tx).await?;
         let current: Option<(String, i64, String, i64, String)> = tx
-            .fetch_optional(
-                "SELECT state, lease_until, host, pid, instance FROM nodes WHERE node_id = $1",
+            .fetch_optional_locking(
+                locking!(
+                    "SELECT state, lease_until, host, pid, instance FROM nodes WHERE node_id = $1"
+                ),
                 args![self.node_id.as_str()],
             )
             .await?;
@@ -154,12 +156,13 @@ impl Registry {
         let now = self.now();
         let mut tx = self.db.write().await?;
         let interrupted = rows::into_connections(
-            tx.fetch_all(
-                concat!(
+            tx.fetch_all_locking(
+                locking!(concat!(
                     "SELECT ",
                     connection_columns!(),
-                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'PENDING_QR'"
-                ),
+                    " FROM whatsapp_connections WHERE node_id = $1 AND status = 'PENDING_QR' \
+                     ORDER BY user_key"
+                )),
                 args![self.node_id.as_str()],
             )
             .await?,
@@ -205,7 +208,7 @@ impl Registry {
             after.reason.clone(),
             json!({ "result": "failed" }),
         );
-        events::append(tx, now, &self.node_id, event).await?;
+        events::append(tx, now, &self.node_id, event);
         Ok(())
     }
 
@@ -219,7 +222,7 @@ impl Registry {
         state: NodeState,
         fenced_since: bool,
     ) -> Result<bool, Error> {
-        let mut tx = self.lease_db.write_rows().await?;
+        let mut tx = self.lease_db.write().await?;
         let now = db_now(&mut tx).await?;
         let renewed: Option<(String,)> = tx
             .fetch_optional(
@@ -257,7 +260,7 @@ impl Registry {
 
     /// Says, if the database can still hear it, that this node stopped its clients.
     pub async fn mark_fenced(&self, me: &NodeHolder) -> Result<(), Error> {
-        let mut tx = self.lease_db.write_rows().await?;
+        let mut tx = self.lease_db.write().await?;
         tx.execute(
             "UPDATE nodes SET state = CASE WHEN state = 'draining' THEN state ELSE 'fenced' END \
              WHERE node_id = $1 AND instance = $2",
@@ -270,7 +273,7 @@ impl Registry {
 
     /// Marks this node stopped (a clean exit): nobody waits for its lease to run out.
     pub async fn leave(&self, me: &NodeHolder) -> Result<(), Error> {
-        let mut tx = self.lease_db.write_rows().await?;
+        let mut tx = self.lease_db.write().await?;
         tx.execute(
             "UPDATE nodes SET state = 'stopped', lease_until = 0 WHERE node_id = $1 \
              AND instance = $2",
@@ -323,19 +326,26 @@ impl Registry {
         // Every live node takes at most its share, so a takeover spreads by load.
         let share = (owned + live.max(1) - 1) / live.max(1);
         let room = (share - mine).max(1).min(i64::from(batch));
-        let orphans = rows::into_connections(
-            tx.fetch_all(
-                concat!(
-                    "SELECT ",
-                    connection_columns!(),
-                    " FROM whatsapp_connections WHERE ",
-                    claimable!(),
-                    " ORDER BY updated_at, user_key LIMIT $3"
-                ),
-                args![db_now, me, room],
+        // Nodes claiming at the same time each take other rows: a row another claimer holds
+        // is skipped, not waited for (PostgreSQL; SQLite's claimers run one after the other).
+        let sql = if tx.is_postgres() {
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE ",
+                claimable!(),
+                " ORDER BY updated_at, user_key LIMIT $3 FOR UPDATE SKIP LOCKED"
             )
-            .await?,
-        )?;
+        } else {
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                " FROM whatsapp_connections WHERE ",
+                claimable!(),
+                " ORDER BY updated_at, user_key LIMIT $3"
+            )
+        };
+        let orphans = rows::into_connections(tx.fetch_all(sql, args![db_now, me, room]).await?)?;
         let mut claimed = Vec::with_capacity(orphans.len());
         for before in orphans {
             let reason = match &before.node_id {
@@ -360,10 +370,10 @@ impl Registry {
     pub async fn hand_over(&self, user: &UserKey, epoch: i64) -> Result<Option<Connection>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
+        let before = rows::load_existing(&mut tx, user.as_str()).await?;
         if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
             return Ok(None);
         }
-        let before = rows::load_existing(&mut tx, user.as_str()).await?;
         if before.status != Status::Connected {
             return Ok(None);
         }
@@ -383,6 +393,14 @@ impl Registry {
     pub async fn request_drain(&self, node: &str) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
         let now = db_now(&mut tx).await?;
+        // Two drains at once must not both count the other node as the one left: every
+        // node row that may count is locked, in key order, before deciding.
+        let _: Vec<(String,)> = tx
+            .fetch_all_locking(
+                locking!("SELECT node_id FROM nodes WHERE state IN ('live', 'draining') ORDER BY node_id"),
+                args![],
+            )
+            .await?;
         let target: Option<(String, i64)> = tx
             .fetch_optional(
                 "SELECT state, lease_until FROM nodes WHERE node_id = $1",

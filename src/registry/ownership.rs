@@ -11,7 +11,9 @@
 //!
 //! On PostgreSQL the check takes `FOR SHARE` on the row, so a takeover (an `UPDATE` of that
 //! row) waits for a write already past its check, and a write that starts after the takeover
-//! sees the new epoch; on SQLite every writer holds the database lock.
+//! sees the new epoch; on SQLite every writer holds the database lock. A change of owner
+//! itself reads the row `FOR UPDATE` (see `db`), so two nodes taking one row decide one
+//! after the other.
 //!
 //! [`write_change`]: Registry::write_change
 //! [`Scope::Session`]: super::Scope::Session
@@ -88,8 +90,15 @@ impl Registry {
         expected: i64,
     ) -> Result<Option<Connection>, Error> {
         let mut tx = self.db.write().await?;
+        // Rule 4 below decides on the row's number: its key is taken before the row's lock,
+        // the order every writer locks in. A number that changed meanwhile means another
+        // change won the row.
+        let number = rows::phone_of(&mut tx, user.as_str()).await?;
+        if let Some(phone) = &number {
+            tx.lock_phone(phone).await?;
+        }
         let before = rows::load_existing(&mut tx, user.as_str()).await?;
-        if before.epoch != expected {
+        if before.epoch != expected || before.phone_number != number {
             return Ok(None);
         }
         // A session another live node runs stays there: two clients would log in at once.

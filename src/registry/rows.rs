@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::db::{args, Tx};
+use super::db::{args, locking, Tx};
 use super::Error;
 use crate::model::{Connection, Status};
 use crate::time::Timestamp;
@@ -62,19 +62,31 @@ pub(crate) fn into_connections(rows: Vec<ConnectionRow>) -> Result<Vec<Connectio
     rows.into_iter().map(Connection::try_from).collect()
 }
 
-/// The user's row, or `None` when the user does not exist.
+/// The user's row, or `None` when the user does not exist. In a write transaction the row
+/// stays locked until commit: what the caller decides from it holds.
 pub(crate) async fn load(tx: &mut Tx, user: &str) -> Result<Option<Connection>, Error> {
     let row: Option<ConnectionRow> = tx
-        .fetch_optional(
-            concat!(
+        .fetch_optional_locking(
+            locking!(concat!(
                 "SELECT ",
                 connection_columns!(),
                 " FROM whatsapp_connections WHERE user_key = $1"
-            ),
+            )),
             args![user],
         )
         .await?;
     row.map(Connection::try_from).transpose()
+}
+
+/// The number the user's row holds, read without locking it (see [`Tx::lock_phone`]).
+pub(crate) async fn phone_of(tx: &mut Tx, user: &str) -> Result<Option<String>, Error> {
+    let found: Option<(Option<String>,)> = tx
+        .fetch_optional(
+            "SELECT phone_number FROM whatsapp_connections WHERE user_key = $1",
+            args![user],
+        )
+        .await?;
+    Ok(found.and_then(|(phone,)| phone))
 }
 
 pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection, Error> {

@@ -23,7 +23,7 @@ pub enum SendKey {
 
 impl Registry {
     pub async fn reserve_send(&self, user: &UserKey, key: &str) -> Result<SendKey, Error> {
-        let mut tx = self.db.write_rows().await?;
+        let mut tx = self.db.write().await?;
         let inserted = tx
             .execute(
                 "INSERT INTO send_keys (user_key, key, message_id, created_at) \
@@ -48,7 +48,7 @@ impl Registry {
 
     /// Nothing went out: the key may be used again.
     pub async fn release_send(&self, user: &UserKey, key: &str) -> Result<(), Error> {
-        let mut tx = self.db.write_rows().await?;
+        let mut tx = self.db.write().await?;
         tx.execute(
             "DELETE FROM send_keys WHERE user_key = $1 AND key = $2 AND message_id IS NULL",
             args![user.as_str(), key],
@@ -74,14 +74,13 @@ impl Registry {
             )
             .await?;
         }
-        let id = events::append(
+        events::append(
             &mut tx,
             self.now(),
             &self.node_id,
             NewEvent::new(EventKind::MessageSent, user.as_str(), "message sent", data),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        );
+        let ids = tx.commit_events().await?;
+        Ok(ids[0])
     }
 }

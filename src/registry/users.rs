@@ -46,7 +46,7 @@ impl Registry {
             "user added",
             json!({ "action": "added" }),
         );
-        events::append(&mut tx, now, &self.node_id, event).await?;
+        events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(UserInfo {
             user: user.to_string(),
@@ -100,7 +100,7 @@ impl Registry {
                 json!({ "action": "removed", "phone_number": before.phone_number }),
             )
         };
-        events::append(&mut tx, now, &self.node_id, event).await?;
+        events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(before)
     }

@@ -189,7 +189,7 @@ pub async fn import_store_file(
         .await
         .map_err(|error| store_err(path, error))?;
 
-    let mut tx = registry.db.write_rows().await?;
+    let mut tx = registry.db.write().await?;
     let mut report = ImportReport::default();
     let present: Option<(String,)> = tx
         .fetch_optional(

@@ -20,7 +20,16 @@ pub use import::{import_store_file, ImportReport};
 #[cfg(unix)]
 pub use store::SessionStore;
 
-use super::db::{args, Tx};
+use super::db::{args, Locking, Tx};
+
+/// Credential sets whose connection row cannot use them.
+macro_rules! orphan_stores {
+    () => {
+        "SELECT d.user_key FROM wa_device d JOIN whatsapp_connections c \
+         ON c.user_key = d.user_key WHERE c.status = 'LOGGED_OUT' \
+         OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL)"
+    };
+}
 use super::{Error, Registry, UserKey};
 
 /// One `DELETE` per credential table, the device first (static text, never built from
@@ -80,11 +89,14 @@ impl Registry {
         } else {
             self.db.write().await?
         };
+        // A row that starts a new pairing meanwhile keeps its new store: the rows are locked
+        // and checked again as they are now (see `db::Locking`).
         let found: Vec<(String,)> = tx
-            .fetch_all(
-                "SELECT d.user_key FROM wa_device d JOIN whatsapp_connections c \
-                 ON c.user_key = d.user_key WHERE c.status = 'LOGGED_OUT' \
-                 OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL) ORDER BY d.user_key",
+            .fetch_all_locking(
+                Locking {
+                    plain: concat!(orphan_stores!(), " ORDER BY d.user_key"),
+                    locked: concat!(orphan_stores!(), " ORDER BY d.user_key FOR UPDATE OF c"),
+                },
                 args![],
             )
             .await?;

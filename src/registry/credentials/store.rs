@@ -125,7 +125,7 @@ impl SessionStore {
 
     /// A write transaction that holds the session's fence until it ends.
     async fn begin(&self) -> Result<Tx> {
-        let mut tx = self.db.write_rows().await.map_err(db_err)?;
+        let mut tx = self.db.write().await.map_err(db_err)?;
         if !Registry::fence(&mut tx, &self.user, &self.fence)
             .await
             .map_err(db_err)?
