@@ -2,69 +2,20 @@
 //! signed webhooks, sending and receiving messages.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::support::daemon::{signal, TestDaemon, FAST_CONFIG, WAIT};
+use crate::support::daemon::{TestDaemon, FAST_CONFIG};
 use crate::support::receiver::Receiver;
+use crate::support::watch::Watch;
 
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
 const NUMBER: &str = "573001234567";
 const SECRET: &str = "s3cret-for-tests";
-
-/// `wasess watch --json` running in the background, its lines read on demand.
-struct Watch {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Watch {
-    fn start(daemon: &TestDaemon, args: &[&str]) -> Watch {
-        let mut all = vec!["--json", "watch"];
-        all.extend_from_slice(args);
-        let mut child = daemon
-            .cli_command(&all)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("watch");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Watch { child, lines }
-    }
-
-    /// Events until `done` says the last one is in (or the deadline passes).
-    fn until(&self, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + WAIT;
-        let mut events = Vec::new();
-        while !done(&events) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => events.push(serde_json::from_str(&line).expect("a JSON line")),
-                Err(_) => panic!("watch stopped early; got {events:#?}"),
-            }
-        }
-        events
-    }
-
-    fn stop(mut self) -> Option<i32> {
-        signal(self.child.id(), libc::SIGINT);
-        self.child.wait().ok().and_then(|status| status.code())
-    }
-}
 
 fn states(events: &[Value]) -> Vec<String> {
     events
@@ -180,7 +131,7 @@ fn resuming_from_before_the_retention_says_history_was_truncated() {
     watch.stop();
 }
 
-fn webhook_config(receiver: &Receiver, extra: &str) -> String {
+pub(crate) fn webhook_config(receiver: &Receiver, extra: &str) -> String {
     format!(
         "{FAST_CONFIG}\n[[webhook]]\nname = \"app\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n\
          backoff = \"50ms\"\nmax_backoff = \"200ms\"\n{extra}\n",

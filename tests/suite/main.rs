@@ -13,6 +13,7 @@ mod cluster;
 mod events;
 mod nodes;
 mod ops;
+mod outbox;
 #[cfg(feature = "wa-peer")]
 mod peer;
 mod registry;

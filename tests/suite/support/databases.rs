@@ -118,6 +118,29 @@ impl TestDb {
         Ok(())
     }
 
+    /// Ids of the committed events above `after`, in id order, read straight from the table.
+    pub async fn event_ids(&self, after: i64) -> Vec<i64> {
+        let sql = "SELECT id FROM events WHERE id > $1 ORDER BY id";
+        let found = if self.schema.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .bind(after)
+                .fetch_all(&mut conn)
+                .await
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .bind(after)
+                .fetch_all(&mut conn)
+                .await
+        };
+        found.expect("read event ids")
+    }
+
     /// Drops the PostgreSQL schema; SQLite files go with their temp dir.
     pub async fn finish(self) {
         if let Some((base, schema)) = &self.schema {

@@ -6,3 +6,4 @@ pub mod forwarder;
 #[cfg(feature = "wa-peer")]
 pub mod peer;
 pub mod receiver;
+pub mod watch;
