@@ -197,9 +197,11 @@ pub(crate) use locking;
 
 impl Db {
     /// Opens `url` (`sqlite:PATH`, a bare path, or `postgres://…`) and applies migrations.
-    pub(crate) async fn open(url: &str) -> Result<Db, Error> {
+    /// On PostgreSQL the connections name `node` (`application_name` `wasessd:<node>`, unless
+    /// the URL sets one), so `pg_stat_activity` tells whose transaction is whose.
+    pub(crate) async fn open(url: &str, node: &str) -> Result<Db, Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::open_postgres(url).await
+            Self::open_postgres(url, node).await
         } else {
             let path = url
                 .strip_prefix("sqlite://")
@@ -233,10 +235,13 @@ impl Db {
         Ok(Db::Sqlite(pool))
     }
 
-    async fn open_postgres(url: &str) -> Result<Db, Error> {
-        let options = PgConnectOptions::from_str(url)
+    async fn open_postgres(url: &str, node: &str) -> Result<Db, Error> {
+        let mut options = PgConnectOptions::from_str(url)
             .map_err(|error| Error::open(redact(url), error))?
             .options(PG_SESSION_LIMITS);
+        if options.get_application_name().is_none() {
+            options = options.application_name(&format!("wasessd:{node}"));
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(PG_ACQUIRE_TIMEOUT)

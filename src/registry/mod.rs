@@ -111,7 +111,7 @@ impl Registry {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Result<Registry, Error> {
-        let db = Db::open(url).await?;
+        let db = Db::open(url, node_id).await?;
         Ok(Registry {
             lease_db: db.dedicated(),
             db,

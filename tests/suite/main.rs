@@ -13,9 +13,9 @@ mod cluster;
 mod events;
 mod nodes;
 mod ops;
-mod outbox;
 #[cfg(feature = "wa-peer")]
 mod peer;
 mod registry;
 mod reliability;
 mod store;
+mod write_path;
