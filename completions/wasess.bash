@@ -1607,7 +1607,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__sim__subcmd__message)
-            opts="-u -h --user --from --text --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            opts="-u -h --user --from --text --count --json --socket --connect --token-file --offline --data-dir --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1626,6 +1626,10 @@ _wasess() {
                     return 0
                     ;;
                 --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -459,6 +459,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --user 'user'
             cand --from 'from'
             cand --text 'text'
+            cand --count 'How many messages arrive, one after the other (numbered)'
             cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
             cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
             cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'

@@ -340,6 +340,7 @@ complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subco
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -s u -l user -r
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l from -r
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l text -r
+complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l count -d 'How many messages arrive, one after the other (numbered)' -r
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l socket -d 'The daemon\'s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]' -r -F
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l connect -d 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)' -r
 complete -c wasess -n "__fish_wasess_using_subcommand sim; and __fish_seen_subcommand_from message" -l token-file -d 'The daemon\'s token file, for --connect [default: <data dir>/token]' -r -F

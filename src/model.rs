@@ -245,6 +245,9 @@ pub struct ResetUser {
     pub previous_status: Status,
     pub previous_phone: Option<String>,
     pub node_id: Option<String>,
+    /// The row's epoch once reset: sessions of this epoch or older were reset.
+    #[serde(skip)]
+    pub epoch: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -227,6 +227,13 @@ pub struct HelloResult {
     /// The daemon's data dir, so tools on this host look where it works.
     #[serde(default)]
     pub data_dir: String,
+    /// Backend events waiting to be written to the registry, all sessions together.
+    #[serde(default)]
+    pub events_queued: u64,
+    /// Sessions waiting for room in their event queue: the registry is not keeping up, and
+    /// they read no more from WhatsApp until it does.
+    #[serde(default)]
+    pub sessions_held_back: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -501,6 +508,13 @@ pub struct SimMessageParams {
     pub user: String,
     pub from: String,
     pub text: String,
+    /// How many messages arrive, one after the other (numbered when more than one).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

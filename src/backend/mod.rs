@@ -1,13 +1,14 @@
 //! Backends: what actually talks to WhatsApp (or pretends to, for tests and demos).
 //!
 //! Everything above this trait is shared: the daemon's supervisor starts sessions through
-//! [`Backend::start`], hears from them through one channel of [`BackendEvent`]s, and acts on
+//! [`Backend::start`], hears from each through its own bounded [`EventSender`], and acts on
 //! them through [`Session`]. A backend never touches the registry; it reports what happened
 //! and the supervisor decides what it means.
 
 pub mod simulated;
 pub mod whatsapp;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,7 +75,90 @@ pub struct StartRequest {
     pub mode: StartMode,
     /// Tags every event of this session, so events of a replaced session are ignored.
     pub generation: u64,
-    pub events: mpsc::UnboundedSender<BackendEvent>,
+    pub events: EventSender,
+}
+
+/// Where one session's events go: a bounded queue that the session's own worker drains into
+/// the registry. When the queue is full the registry is not keeping up, and the session waits
+/// until there is room: it reads no more from WhatsApp meanwhile (WhatsApp keeps what it has
+/// not delivered), so memory stays bounded and nothing is dropped. Such waits are counted in
+/// [`EventLoad`] and logged.
+#[derive(Debug, Clone)]
+pub struct EventSender {
+    user: UserKey,
+    queue: mpsc::Sender<BackendEvent>,
+    load: Arc<EventLoad>,
+}
+
+/// Events waiting in sessions' queues, and sessions waiting for room, daemon-wide.
+#[derive(Debug, Default)]
+pub struct EventLoad {
+    pub queued: AtomicU64,
+    pub sessions_held_back: AtomicU64,
+}
+
+impl EventSender {
+    pub fn new(user: UserKey, queue: mpsc::Sender<BackendEvent>, load: Arc<EventLoad>) -> Self {
+        EventSender { user, queue, load }
+    }
+
+    /// Queues `event`, waiting for room while the queue is full. False: the session's
+    /// worker is gone (the session ended), nothing is left to tell.
+    pub async fn send(&self, event: BackendEvent) -> bool {
+        match self.queue.try_send(event) {
+            Ok(()) => self.queued(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.hold_back();
+                let sent = self.queue.send(event).await.is_ok();
+                self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
+                sent && self.queued()
+            }
+        }
+    }
+
+    /// [`EventSender::send`] from a synchronous callback running on the runtime (the
+    /// WhatsApp client's event handler): the wait blocks that callback's thread in place.
+    pub fn send_blocking(&self, event: BackendEvent) -> bool {
+        match self.queue.try_send(event) {
+            Ok(()) => self.queued(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.hold_back();
+                let queue = self.queue.clone();
+                let sent = match tokio::runtime::Handle::try_current() {
+                    Ok(runtime)
+                        if runtime.runtime_flavor()
+                            == tokio::runtime::RuntimeFlavor::MultiThread =>
+                    {
+                        tokio::task::block_in_place(|| runtime.block_on(queue.send(event))).is_ok()
+                    }
+                    // A single-threaded runtime cannot wait in place: the send waits in a task
+                    // of its own instead (the daemon's runtime is multi-threaded).
+                    Ok(runtime) => {
+                        runtime.spawn(async move { queue.send(event).await });
+                        true
+                    }
+                    Err(_) => queue.blocking_send(event).is_ok(),
+                };
+                self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
+                sent && self.queued()
+            }
+        }
+    }
+
+    fn queued(&self) -> bool {
+        self.load.queued.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    fn hold_back(&self) {
+        self.load.sessions_held_back.fetch_add(1, Ordering::SeqCst);
+        tracing::warn!(
+            user = %self.user,
+            "the registry is not keeping up: this session waits until its queued events are written"
+        );
+    }
 }
 
 #[derive(Debug, Clone)]

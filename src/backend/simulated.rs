@@ -9,12 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{
-    Backend, BackendEvent, Error, EventKind, IncomingMessage, PhoneControls, Session, StartMode,
-    StartRequest,
+    Backend, BackendEvent, Error, EventKind, EventSender, IncomingMessage, PhoneControls, Session,
+    StartMode, StartRequest,
 };
 use crate::protocol::{SentMessage, SimEventKind};
 use crate::registry::credentials::SessionStore;
@@ -59,7 +58,7 @@ struct Shared {
 /// One simulated session: the phone's side and the server's side in one.
 struct Simulated {
     generation: u64,
-    events: mpsc::UnboundedSender<BackendEvent>,
+    events: EventSender,
     credentials: Arc<SessionStore>,
     phase: Phase,
     network_down: bool,
@@ -76,13 +75,34 @@ enum Phase {
 }
 
 impl Simulated {
-    fn emit(&self, user: &UserKey, kind: EventKind) {
-        // A closed channel means the daemon is stopping; nothing is left to tell.
-        let _ = self.events.send(BackendEvent {
+    /// What sends this session's events, to use once the sessions lock is released (a full
+    /// queue makes the sender wait).
+    fn outlet(&self, user: &UserKey) -> Outlet {
+        Outlet {
             user: user.clone(),
             generation: self.generation,
-            kind,
-        });
+            events: self.events.clone(),
+        }
+    }
+}
+
+/// One session's event sender, outside the sessions lock.
+struct Outlet {
+    user: UserKey,
+    generation: u64,
+    events: EventSender,
+}
+
+impl Outlet {
+    async fn emit(&self, kind: EventKind) {
+        // False means the session ended; nothing is left to tell.
+        self.events
+            .send(BackendEvent {
+                user: self.user.clone(),
+                generation: self.generation,
+                kind,
+            })
+            .await;
     }
 }
 
@@ -184,7 +204,7 @@ impl Backend for SimulatedBackend {
             StartMode::Resume => {
                 let phone = read_credentials(&request.credentials).await?;
                 session.phase = Phase::Live { phone };
-                session.emit(&user, EventKind::Connected);
+                session.outlet(&user).emit(EventKind::Connected).await;
             }
             StartMode::PairQr => {
                 session.rotation = Some(tokio::spawn(rotate_qr_codes(
@@ -199,22 +219,16 @@ impl Backend for SimulatedBackend {
                     pair_code_for: Some(phone.clone()),
                 };
                 let valid_for = self.shared.schedule.first * 3;
-                session.emit(
-                    &user,
-                    EventKind::PairCode {
+                let outlet = session.outlet(&user);
+                outlet
+                    .emit(EventKind::PairCode {
                         code: pair_code(request.generation),
                         valid_for,
-                    },
-                );
-                let events = request.events.clone();
-                let (who, generation) = (user.clone(), request.generation);
+                    })
+                    .await;
                 session.rotation = Some(tokio::spawn(async move {
                     tokio::time::sleep(valid_for).await;
-                    let _ = events.send(BackendEvent {
-                        user: who,
-                        generation,
-                        kind: EventKind::QrExhausted,
-                    });
+                    outlet.emit(EventKind::QrExhausted).await;
                 }));
             }
         }
@@ -235,7 +249,7 @@ async fn rotate_qr_codes(
     schedule: QrSchedule,
     user: UserKey,
     generation: u64,
-    events: mpsc::UnboundedSender<BackendEvent>,
+    events: EventSender,
 ) {
     for index in 0..schedule.codes {
         let valid_for = if index == 0 {
@@ -251,16 +265,18 @@ async fn rotate_qr_codes(
                 valid_for,
             },
         };
-        if events.send(event).is_err() {
+        if !events.send(event).await {
             return;
         }
         tokio::time::sleep(valid_for).await;
     }
-    let _ = events.send(BackendEvent {
-        user,
-        generation,
-        kind: EventKind::QrExhausted,
-    });
+    events
+        .send(BackendEvent {
+            user,
+            generation,
+            kind: EventKind::QrExhausted,
+        })
+        .await;
 }
 
 #[async_trait]
@@ -290,83 +306,91 @@ impl PhoneControls for SimulatedBackend {
         // The link's credentials first, as a real client saves its device before it reports
         // the pairing.
         write_credentials(&credentials, phone).await?;
-        let mut sessions = self.shared.sessions();
-        let Some(session) = sessions
-            .get_mut(user)
-            .filter(|session| session.generation == generation)
-        else {
-            return Err(Error::NotReady(format!(
-                "{user} has no pairing in progress"
-            )));
-        };
-        if let Some(rotation) = session.rotation.take() {
-            rotation.abort();
-        }
-        session.phase = Phase::Live {
-            phone: phone.clone(),
-        };
-        session.emit(
-            user,
-            EventKind::Paired {
+        let outlet = {
+            let mut sessions = self.shared.sessions();
+            let Some(session) = sessions
+                .get_mut(user)
+                .filter(|session| session.generation == generation)
+            else {
+                return Err(Error::NotReady(format!(
+                    "{user} has no pairing in progress"
+                )));
+            };
+            if let Some(rotation) = session.rotation.take() {
+                rotation.abort();
+            }
+            session.phase = Phase::Live {
                 phone: phone.clone(),
-            },
-        );
-        session.emit(user, EventKind::Connected);
+            };
+            session.outlet(user)
+        };
+        outlet
+            .emit(EventKind::Paired {
+                phone: phone.clone(),
+            })
+            .await;
+        outlet.emit(EventKind::Connected).await;
         Ok(())
     }
 
     async fn event(&self, user: &UserKey, event: SimEventKind) -> Result<(), Error> {
-        let mut sessions = self.shared.sessions();
-        let session = match sessions.get_mut(user) {
-            Some(session) if matches!(session.phase, Phase::Live { .. }) => session,
-            _ => return Err(Error::NotReady(format!("{user} has no live session"))),
-        };
-        let kind = match event {
-            SimEventKind::Replaced => EventKind::Replaced,
-            SimEventKind::LoggedOut => EventKind::LoggedOut {
-                reason: "device unlinked from the phone".into(),
-            },
-            SimEventKind::NetworkDrop => EventKind::NetworkLost {
-                reason: "connection dropped".into(),
-            },
-            SimEventKind::NetworkLost => {
-                session.network_down = true;
-                EventKind::NetworkLost {
-                    reason: "network unreachable".into(),
+        let (outlet, kind) = {
+            let mut sessions = self.shared.sessions();
+            let session = match sessions.get_mut(user) {
+                Some(session) if matches!(session.phase, Phase::Live { .. }) => session,
+                _ => return Err(Error::NotReady(format!("{user} has no live session"))),
+            };
+            let kind = match event {
+                SimEventKind::Replaced => EventKind::Replaced,
+                SimEventKind::LoggedOut => EventKind::LoggedOut {
+                    reason: "device unlinked from the phone".into(),
+                },
+                SimEventKind::NetworkDrop => EventKind::NetworkLost {
+                    reason: "connection dropped".into(),
+                },
+                SimEventKind::NetworkLost => {
+                    session.network_down = true;
+                    EventKind::NetworkLost {
+                        reason: "network unreachable".into(),
+                    }
                 }
-            }
-            SimEventKind::TemporaryBan => EventKind::TemporaryBan {
-                code: 402,
-                until: Some(SystemClock.now().plus(BAN_DURATION)),
-            },
-            SimEventKind::ClientOutdated => EventKind::ClientOutdated,
-            SimEventKind::HangingClose => {
-                session.hanging_close = true;
-                return Ok(());
-            }
+                SimEventKind::TemporaryBan => EventKind::TemporaryBan {
+                    code: 402,
+                    until: Some(SystemClock.now().plus(BAN_DURATION)),
+                },
+                SimEventKind::ClientOutdated => EventKind::ClientOutdated,
+                SimEventKind::HangingClose => {
+                    session.hanging_close = true;
+                    return Ok(());
+                }
+            };
+            (session.outlet(user), kind)
         };
-        session.emit(user, kind);
+        outlet.emit(kind).await;
         Ok(())
     }
 
     async fn message(&self, user: &UserKey, from: &PhoneNumber, text: &str) -> Result<(), Error> {
-        let sessions = self.shared.sessions();
-        let session = match sessions.get(user) {
-            Some(session) if matches!(session.phase, Phase::Live { .. }) => session,
-            _ => return Err(Error::NotReady(format!("{user} has no live session"))),
+        let outlet = {
+            let sessions = self.shared.sessions();
+            match sessions.get(user) {
+                Some(session) if matches!(session.phase, Phase::Live { .. }) => {
+                    session.outlet(user)
+                }
+                _ => return Err(Error::NotReady(format!("{user} has no live session"))),
+            }
         };
         let id = self.shared.message_ids.fetch_add(1, Ordering::SeqCst);
-        session.emit(
-            user,
-            EventKind::Message(IncomingMessage {
+        outlet
+            .emit(EventKind::Message(IncomingMessage {
                 message_id: format!("SIMIN{id:010}"),
                 from: Some(from.to_string()),
                 chat: from.jid(),
                 at: SystemClock.now(),
                 message_type: "text".into(),
                 text: Some(text.to_string()),
-            }),
-        );
+            }))
+            .await;
         Ok(())
     }
 

@@ -302,6 +302,9 @@ pub enum SimCommand {
         from: String,
         #[arg(long)]
         text: String,
+        /// How many messages arrive, one after the other (numbered).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
     },
     /// Lists what the user's session sent.
     Sent {

@@ -84,13 +84,12 @@ pub async fn run(
         );
     }
     let backend = make_backend(&config)?;
-    let (supervisor, backend_events) = Supervisor::new(
+    let supervisor = Supervisor::new(
         registry.clone(),
         backend,
         config.settings.clone(),
         membership,
     );
-    let event_loop = tokio::spawn(supervisor.clone().run_events(backend_events));
 
     let listener = bind(&config.socket)?;
     let tcp = match &config.tcp {
@@ -112,6 +111,8 @@ pub async fn run(
             state: String::new(),
             tasks_alive: 0,
             data_dir: config.data_dir.display().to_string(),
+            events_queued: 0,
+            sessions_held_back: 0,
         },
         shutdown: shutdown.clone(),
     });
@@ -186,7 +187,6 @@ pub async fn run(
     for delivery in deliveries {
         let _ = delivery.await;
     }
-    event_loop.abort();
     let _ = fs::remove_file(&config.socket);
     if let Err(error) = registry.leave(&me).await {
         warn!(%error, "cannot mark this node stopped; its lease runs out instead");

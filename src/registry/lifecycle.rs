@@ -195,6 +195,7 @@ impl Registry {
                 previous_status: before.status,
                 previous_phone: before.phone_number,
                 node_id: before.node_id,
+                epoch: after.epoch,
             });
         }
         let locks_released = match user {

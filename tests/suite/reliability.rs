@@ -591,6 +591,115 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
     );
 }
 
+/// A flood of incoming messages while the registry is locked: the session's queue stops
+/// growing at its bound and the daemon says it is holding the session back; once the lock
+/// goes, every message is recorded, once, in order.
+#[test]
+fn a_flood_while_the_registry_is_locked_stays_bounded_and_loses_nothing() {
+    use sqlx::Connection as _;
+    const FLOOD: usize = 1000;
+    /// The bound of one session's queue in the daemon.
+    const QUEUE: u64 = 256;
+    let daemon = TestDaemon::start();
+    daemon.add_users(&["alice@example.com"]);
+    daemon.pair("alice@example.com", "573001120001");
+    let url = format!("sqlite:{}", daemon.database().display());
+    let (held, hold) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let locker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+            sqlx::raw_sql("BEGIN EXCLUSIVE")
+                .execute(&mut conn)
+                .await
+                .expect("lock the registry");
+            held.send(()).expect("tell the test");
+            let _ = released.recv();
+            sqlx::raw_sql("COMMIT")
+                .execute(&mut conn)
+                .await
+                .expect("unlock");
+        });
+    });
+    hold.recv().expect("the registry locked");
+    let count = FLOOD.to_string();
+    let mut flood = daemon
+        .cli_command(&[
+            "sim",
+            "message",
+            "--user",
+            "alice@example.com",
+            "--from",
+            "573009998888",
+            "--text",
+            "flood",
+            "--count",
+            &count,
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("flood");
+    daemon.wait_until("the daemon holds the session back", || {
+        daemon.cli(&["--json", "ping"]).success().json()["sessions_held_back"] == 1
+    });
+    let ping = daemon.cli(&["--json", "ping"]).success().json();
+    let queued = ping["events_queued"].as_u64().expect("events_queued");
+    assert!(
+        queued <= QUEUE,
+        "{queued} events queued: the queue is not bounded"
+    );
+    let said = daemon.cli(&["ping"]).success().stdout;
+    assert!(said.contains("the registry is not keeping up"), "{said}");
+    assert!(
+        flood.try_wait().expect("flood").is_none(),
+        "the flood was accepted without waiting"
+    );
+
+    release.send(()).expect("release");
+    locker.join().expect("locker");
+    assert!(flood.wait().expect("flood").success());
+    daemon.wait_until("every message recorded", || {
+        message_texts(&daemon).len() >= FLOOD
+    });
+    let texts = message_texts(&daemon);
+    let expected: Vec<String> = (1..=FLOOD).map(|n| format!("flood #{n}")).collect();
+    assert_eq!(texts, expected, "each message once, in order");
+    let ping = daemon.cli(&["--json", "ping"]).success().json();
+    assert_eq!(ping["sessions_held_back"], 0);
+    assert_eq!(ping["events_queued"], 0);
+}
+
+/// The texts of alice's recorded messages, oldest first.
+fn message_texts(daemon: &TestDaemon) -> Vec<String> {
+    let log = daemon
+        .cli(&[
+            "--json",
+            "log",
+            "--user",
+            "alice@example.com",
+            "--limit",
+            "5000",
+        ])
+        .success()
+        .json();
+    log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["kind"] == "message")
+        .map(|event| {
+            event["data"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
 /// A finished pairing leaves no task behind (its deadline goes with it).
 #[test]
 fn finished_pairings_leave_no_tasks_behind() {

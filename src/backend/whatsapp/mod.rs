@@ -240,7 +240,7 @@ enum Attempt {
 struct Shared {
     user: UserKey,
     generation: u64,
-    events: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+    events: super::EventSender,
     /// `Connected` arrived during the current run.
     up: AtomicBool,
     /// `Disconnected` arrived during the current run.
@@ -264,7 +264,9 @@ impl Shared {
         if self.closing.load(Ordering::SeqCst) {
             return;
         }
-        let _ = self.events.send(BackendEvent {
+        // Waits here while the session's queue is full: the client reads no more from
+        // WhatsApp until the registry catches up.
+        self.events.send_blocking(BackendEvent {
             user: self.user.clone(),
             generation: self.generation,
             kind,

@@ -207,6 +207,14 @@ pub async fn ping(global: &Global) -> Result<Outcome, Error> {
         hello.pid,
         elapsed.as_secs_f64() * 1000.0
     );
+    let human = if hello.sessions_held_back > 0 {
+        format!(
+            "{human}\n{} session(s) held back, {} event(s) queued: the registry is not keeping up",
+            hello.sessions_held_back, hello.events_queued
+        )
+    } else {
+        human
+    };
     let mut json = serde_json::to_value(&hello).unwrap_or_default();
     json["round_trip_ms"] = serde_json::json!(elapsed.as_secs_f64() * 1000.0);
     Ok(Outcome::new(&json, human))

@@ -23,11 +23,17 @@ pub async fn run(global: &Global, command: SimCommand) -> Result<Outcome, Error>
             };
             client.call(method::SIM_EVENT, params).await?
         }
-        SimCommand::Message { user, from, text } => {
+        SimCommand::Message {
+            user,
+            from,
+            text,
+            count,
+        } => {
             let params = SimMessageParams {
                 user: user_key(&user)?.to_string(),
                 from: phone_number(&from)?.to_string(),
                 text,
+                count,
             };
             client.call(method::SIM_MESSAGE, params).await?
         }

@@ -67,13 +67,18 @@ pub async fn dispatch(
 ) -> Result<Value, Error> {
     let supervisor = &context.supervisor;
     match name {
-        method::HELLO => reply(HelloResult {
-            sessions_running: supervisor.sessions_running(),
-            state: supervisor.standing().into(),
-            tasks_alive: tokio::runtime::Handle::current()
-                .metrics()
-                .num_alive_tasks() as u64,
-            ..context.hello.clone()
+        method::HELLO => reply({
+            let (events_queued, sessions_held_back) = supervisor.event_backlog();
+            HelloResult {
+                sessions_running: supervisor.sessions_running(),
+                events_queued,
+                sessions_held_back,
+                state: supervisor.standing().into(),
+                tasks_alive: tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks() as u64,
+                ..context.hello.clone()
+            }
         }),
         method::CHECK => reply(sessions::check(supervisor, parse(params)?).await?),
         method::CONNECT => reply(sessions::connect(supervisor, parse(params)?, out, closed).await?),

@@ -49,10 +49,20 @@ pub async fn message(
     let controls = phone(supervisor)?;
     let user = user_key(&params.user)?;
     let from = phone_number(&params.from)?;
-    controls.message(&user, &from, &params.text).await?;
+    for n in 1..=params.count {
+        let text = if params.count == 1 {
+            params.text.clone()
+        } else {
+            format!("{} #{n}", params.text)
+        };
+        controls.message(&user, &from, &text).await?;
+    }
     Ok(SimResult {
         user: user.to_string(),
-        done: format!("message from {from} delivered"),
+        done: match params.count {
+            1 => format!("message from {from} delivered"),
+            count => format!("{count} messages from {from} delivered"),
+        },
     })
 }
 

@@ -1,68 +1,39 @@
 //! What backends report, dispatched by phase: pairing events to `pairing`, session events to
 //! `live`; an event of another generation is stale and ignored.
 //!
-//! Each user's events are handled in order by that user's own worker task, so one session's
-//! slow work (a close that hangs, a registry write that waits) never delays another user's QR
-//! code or pairing. A worker lives while it has events to handle; the dispatcher retires idle
-//! ones, and only it sends to them, so no event is ever left in a retired worker's queue.
+//! Each session reports into a bounded queue of its own, drained in order by its own worker
+//! task, so one session's slow work (a close that hangs, a registry write that waits) never
+//! delays another user's QR code or pairing. A full queue makes that session wait (see
+//! [`EventSender`]): memory stays bounded while the registry is slow, and nothing is dropped.
+//! The worker ends when the session's last sender is gone, after the last event.
 
-use std::sync::atomic::AtomicUsize;
+use crate::backend::EventSender;
 
 use super::*;
 
-/// How often idle workers are retired.
-const RETIRE_EVERY: Duration = Duration::from_secs(5);
-
-/// One user's worker, as the dispatcher sees it.
-struct Worker {
-    queue: mpsc::UnboundedSender<BackendEvent>,
-    /// Events sent to it and not handled yet.
-    pending: Arc<AtomicUsize>,
-}
+/// Events one session may have waiting for the registry before it has to wait itself.
+const SESSION_QUEUE: usize = 256;
 
 impl Supervisor {
-    /// Hands every backend event to its user's worker until every sender is gone.
-    pub async fn run_events(self: Arc<Self>, mut events: mpsc::UnboundedReceiver<BackendEvent>) {
-        let mut workers: HashMap<UserKey, Worker> = HashMap::new();
-        let mut retire = tokio::time::interval(RETIRE_EVERY);
-        loop {
-            let event = tokio::select! {
-                event = events.recv() => match event {
-                    Some(event) => event,
-                    None => return,
-                },
-                _ = retire.tick() => {
-                    workers.retain(|_, worker| worker.pending.load(Ordering::SeqCst) > 0);
-                    continue;
-                }
-            };
-            let worker = workers
-                .entry(event.user.clone())
-                .or_insert_with(|| self.clone().spawn_worker());
-            worker.pending.fetch_add(1, Ordering::SeqCst);
-            if let Err(lost) = worker.queue.send(event) {
-                // The worker died (a panic): the user gets a new one.
-                warn!(user = %lost.0.user, "an event worker ended early; starting another");
-                let worker = self.clone().spawn_worker();
-                worker.pending.fetch_add(1, Ordering::SeqCst);
-                let user = lost.0.user.clone();
-                let _ = worker.queue.send(lost.0);
-                workers.insert(user, worker);
-            }
-        }
-    }
-
-    fn spawn_worker(self: Arc<Self>) -> Worker {
-        let (queue, mut inbox) = mpsc::unbounded_channel::<BackendEvent>();
-        let pending = Arc::new(AtomicUsize::new(0));
-        let counted = pending.clone();
+    /// A new session's event sender, with the worker that writes its events.
+    pub(super) fn session_events(self: &Arc<Self>, user: &UserKey) -> EventSender {
+        let (queue, mut inbox) = mpsc::channel::<BackendEvent>(SESSION_QUEUE);
+        let supervisor = self.clone();
         tokio::spawn(async move {
             while let Some(event) = inbox.recv().await {
-                self.handle(event).await;
-                counted.fetch_sub(1, Ordering::SeqCst);
+                supervisor.event_load.queued.fetch_sub(1, Ordering::SeqCst);
+                supervisor.handle(event).await;
             }
         });
-        Worker { queue, pending }
+        EventSender::new(user.clone(), queue, self.event_load.clone())
+    }
+
+    /// Events waiting to be written, and sessions waiting for room in their queue.
+    pub fn event_backlog(&self) -> (u64, u64) {
+        (
+            self.event_load.queued.load(Ordering::SeqCst),
+            self.event_load.sessions_held_back.load(Ordering::SeqCst),
+        )
     }
 
     pub(super) async fn handle(self: &Arc<Self>, event: BackendEvent) {

@@ -192,7 +192,7 @@ impl Supervisor {
             credentials: self.credentials(user, generation, row.epoch),
             mode: StartMode::Resume,
             generation,
-            events: self.events.clone(),
+            events: self.session_events(user),
         };
         match tokio::time::timeout(START_TIMEOUT, self.backend.start(request)).await {
             Ok(Ok(session)) => {

@@ -12,9 +12,10 @@
 //! - the registry decides: when it refuses a change (the row moved on, or another node owns
 //!   it), the session here is closed rather than trusted.
 //!
-//! Backend events are handled in arrival order per user, each user by its own worker task
-//! ([`Supervisor::run_events`]), so one slow session never holds up another; slow work
-//! (reconnect back-off) runs in its own task.
+//! Backend events are handled in arrival order per session, each session by its own worker
+//! task fed by a bounded queue (`events`), so one slow session never holds up another and a
+//! slow registry holds sessions back instead of growing memory; slow work (reconnect
+//! back-off) runs in its own task.
 //!
 //! The methods live by concern: `pairing` (connect to paired or ended), `events` (what a
 //! backend reports), `live` (reconnects, resumes, sessions another node moved on), `operator`
@@ -106,7 +107,8 @@ pub struct Supervisor {
     backend: Arc<dyn Backend>,
     settings: RwLock<Settings>,
     sessions: Mutex<HashMap<UserKey, Entry>>,
-    events: mpsc::UnboundedSender<BackendEvent>,
+    /// Backend events queued daemon-wide (see `events`).
+    event_load: Arc<crate::backend::EventLoad>,
     generations: AtomicU64,
     /// Rung after every registry write made here, so subscribers wake at once.
     outbox: Arc<Notify>,
@@ -119,28 +121,25 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// The supervisor, and the receiving end of its backend events for [`Self::run_events`].
     pub fn new(
         registry: Registry,
         backend: Arc<dyn Backend>,
         settings: Settings,
         membership: Arc<super::cluster::Membership>,
-    ) -> (Arc<Supervisor>, mpsc::UnboundedReceiver<BackendEvent>) {
-        let (events, receiver) = mpsc::unbounded_channel();
-        let supervisor = Arc::new(Supervisor {
+    ) -> Arc<Supervisor> {
+        Arc::new(Supervisor {
             registry,
             backend,
             settings: RwLock::new(settings),
             sessions: Mutex::new(HashMap::new()),
-            events,
+            event_load: Arc::default(),
             // Unique across restarts too: attempt owners embed it.
             generations: AtomicU64::new(u64::from(std::process::id()) << 32),
             outbox: Arc::new(Notify::new()),
             membership,
             resuming: Mutex::new(HashSet::new()),
             logins: pacing::LoginPacer::new(),
-        });
-        (supervisor, receiver)
+        })
     }
 
     pub fn registry(&self) -> &Registry {

@@ -65,17 +65,31 @@ impl Supervisor {
     }
 
     pub(super) fn phase_of(&self, user: &UserKey) -> Option<(u64, bool)> {
-        self.sessions().get(user).map(|entry| {
-            (
-                entry.generation,
-                matches!(entry.phase, Phase::Pairing { .. }),
-            )
-        })
+        self.phase_up_to(user, i64::MAX)
+    }
+
+    /// [`Self::phase_of`] for a session that started at `epoch` or before.
+    fn phase_up_to(&self, user: &UserKey, epoch: i64) -> Option<(u64, bool)> {
+        self.sessions()
+            .get(user)
+            .filter(|entry| entry.epoch <= epoch)
+            .map(|entry| {
+                (
+                    entry.generation,
+                    matches!(entry.phase, Phase::Pairing { .. }),
+                )
+            })
     }
 
     /// Stops whatever runs here for `user`, unlinking a live device when `unlink`.
     pub(super) async fn stop(&self, user: &UserKey, unlink: bool) {
-        let Some((generation, pairing)) = self.phase_of(user) else {
+        self.stop_up_to(user, i64::MAX, unlink).await;
+    }
+
+    /// [`Self::stop`] for a session that started at `epoch` or before: one that started
+    /// after it (a pairing begun after a reset) is not this stop's to end.
+    async fn stop_up_to(&self, user: &UserKey, epoch: i64, unlink: bool) {
+        let Some((generation, pairing)) = self.phase_up_to(user, epoch) else {
             return;
         };
         if pairing {
@@ -104,9 +118,11 @@ impl Supervisor {
             }
         }
         let report = self.registry.reset(user).await?;
+        // Sessions that started before the reset reached their row; a pairing begun since
+        // has a newer epoch and stays.
         for reset in &report.users {
             if let Ok(user) = UserKey::parse(&reset.user) {
-                self.stop(&user, true).await;
+                self.stop_up_to(&user, reset.epoch, true).await;
             }
         }
         self.changed();

@@ -55,7 +55,7 @@ impl Supervisor {
             credentials: self.credentials(user, generation, pending.epoch),
             mode,
             generation,
-            events: self.events.clone(),
+            events: self.session_events(user),
         };
         let started = tokio::time::timeout(START_TIMEOUT, self.backend.start(request)).await;
         let session = match started {
@@ -215,6 +215,29 @@ impl Supervisor {
         phone: &PhoneNumber,
         session: Option<Arc<dyn Session>>,
     ) {
+        // The scan races the end of the pairing (expiry, cancel, disconnect): whichever takes
+        // the entry out of its pairing phase first wins. A pairing that ended first leaves a
+        // link nobody keeps; once this claim is made, `finish_pairing` leaves the entry alone
+        // and the registry decides below.
+        let claimed = {
+            let mut sessions = self.sessions();
+            match sessions.get_mut(user) {
+                Some(entry)
+                    if entry.generation == generation
+                        && matches!(entry.phase, Phase::Pairing { .. }) =>
+                {
+                    entry.phase = Phase::Live;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !claimed {
+            self.discard_link(user, generation, session).await;
+            info!(%user, %phone, "scanned after the pairing ended: the link is discarded");
+            let _ = updates.send(PairingUpdate::Finished(PairingResult::Cancelled));
+            return;
+        }
         let policy = self.settings().conflict_policy;
         let outcome = self
             .registry
@@ -223,11 +246,6 @@ impl Supervisor {
         self.changed();
         let result = match outcome {
             Ok(PairingOutcome::Paired { displaced, .. }) => {
-                if let Some(entry) = self.sessions().get_mut(user) {
-                    if entry.generation == generation {
-                        entry.phase = Phase::Live;
-                    }
-                }
                 for holder in &displaced {
                     self.displace(holder).await;
                 }
