@@ -131,7 +131,7 @@ impl EventSender {
                         if runtime.runtime_flavor()
                             == tokio::runtime::RuntimeFlavor::MultiThread =>
                     {
-                        tokio::task::block_in_place(|| runtime.block_on(queue.send(event))).is_ok()
+                        tokio::task::block_in_place(|| runtime.block_on(queue.send(event)).is_ok())
                     }
                     // A single-threaded runtime cannot wait in place: the send waits in a task
                     // of its own instead (the daemon's runtime is multi-threaded).
