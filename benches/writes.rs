@@ -116,7 +116,10 @@ async fn cycle_until(socket: PathBuf, node: usize, w: usize, deadline: Instant) 
         for (method, params) in steps {
             let at = Instant::now();
             let answer = call(&socket, method, params).await;
-            assert!(answer.get("result").is_some(), "{method}: {answer}");
+            if answer.get("result").is_none() {
+                let log = call(&socket, "log", json!({ "user": user, "limit": 30 })).await;
+                panic!("{method}: {answer}\n{log:#}");
+            }
             latencies.push(at.elapsed());
         }
         for m in 0..MESSAGES_PER_CYCLE {

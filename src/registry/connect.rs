@@ -570,8 +570,8 @@ impl Registry {
 
     /// Saves `after` and appends its state event when anything an operator reads changed.
     /// The session rules of [`ownership`](super::ownership) apply here, for every change: the
-    /// epoch moves when a session starts, ends or changes owner, and credentials go when the
-    /// row no longer needs them.
+    /// epoch moves when a session starts, ends or changes owner, credentials go when the row
+    /// no longer needs them, and the connect lock goes when the pairing ends.
     pub(crate) async fn write_change(
         &self,
         tx: &mut Tx,
@@ -584,6 +584,15 @@ impl Registry {
         rows::save(tx, after).await?;
         if super::ownership::discards_credentials(before, after) {
             super::credentials::delete_all(tx, &after.user).await?;
+        }
+        // A connect lock lives while its pairing does: however the row leaves PENDING_QR (a
+        // disconnect that overtook the scan, say), the lock goes in the same transaction.
+        if before.status == Status::PendingQr && after.status != Status::PendingQr {
+            tx.execute(
+                "DELETE FROM connect_locks WHERE user_key = $1",
+                args![after.user.as_str()],
+            )
+            .await?;
         }
         if before.status != after.status
             || before.reason != after.reason

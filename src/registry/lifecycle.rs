@@ -176,6 +176,17 @@ impl Registry {
                 .await?,
             )?,
         };
+        // Locks first: the row changes below would drop the pending ones on their own.
+        let locks_released = match user {
+            Some(user) => {
+                tx.execute(
+                    "DELETE FROM connect_locks WHERE user_key = $1",
+                    args![user.as_str()],
+                )
+                .await?
+            }
+            None => tx.execute("DELETE FROM connect_locks", args![]).await?,
+        };
         let mut users = Vec::new();
         for before in targets {
             let mut after = Connection {
@@ -198,16 +209,6 @@ impl Registry {
                 epoch: after.epoch,
             });
         }
-        let locks_released = match user {
-            Some(user) => {
-                tx.execute(
-                    "DELETE FROM connect_locks WHERE user_key = $1",
-                    args![user.as_str()],
-                )
-                .await?
-            }
-            None => tx.execute("DELETE FROM connect_locks", args![]).await?,
-        };
         tx.commit().await?;
         Ok(ResetReport {
             users,

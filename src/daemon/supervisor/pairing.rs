@@ -265,6 +265,11 @@ impl Supervisor {
             }
             Err(registry::Error::LockLost(_)) => {
                 self.discard_link(user, generation, session).await;
+                // The row left its pairing another way (a disconnect that came first): the
+                // lock, if still this attempt's, goes with it.
+                if let Err(error) = self.registry.release_lock(user, owner).await {
+                    warn!(%user, %error, "cannot release the lock of a discarded pairing");
+                }
                 PairingResult::Cancelled
             }
             Err(error) => {
