@@ -700,6 +700,74 @@ fn message_texts(daemon: &TestDaemon) -> Vec<String> {
         .collect()
 }
 
+/// The scan and the end of its pairing race, many times over: each user's `sim scan` and
+/// `disconnect` start together (a barrier). Whichever wins, the outcome is whole: a
+/// `CONNECTED` row has its session running here and its credentials, and any other row has
+/// no lock left behind, so the next connect goes through.
+#[test]
+fn a_scan_racing_a_disconnect_ends_whole_either_way() {
+    const USERS: usize = 24;
+    let daemon = TestDaemon::start();
+    let users: Vec<String> = (0..USERS).map(|n| format!("race{n}@example.com")).collect();
+    let keys: Vec<&str> = users.iter().map(String::as_str).collect();
+    daemon.add_users(&keys);
+    for user in &users {
+        daemon
+            .cli(&["connect", "--user", user, "--detach"])
+            .success();
+    }
+    let barrier = std::sync::Barrier::new(USERS * 2);
+    std::thread::scope(|scope| {
+        for (n, user) in users.iter().enumerate() {
+            let (daemon, barrier) = (&daemon, &barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                let phone = format!("5730055{n:05}");
+                // Either may lose: the scan to a pairing already ended, the disconnect to a
+                // pairing already complete.
+                let _ = daemon
+                    .cli_command(&["sim", "scan", "--user", user, "--phone", &phone])
+                    .output();
+            });
+            scope.spawn(move || {
+                barrier.wait();
+                let _ = daemon.cli_command(&["disconnect", "--user", user]).output();
+            });
+        }
+    });
+    let connected = |daemon: &TestDaemon| -> Vec<String> {
+        let list = daemon.cli(&["--json", "list"]).success().json();
+        list["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .filter(|row| row["status"] == "CONNECTED")
+            .map(|row| row["user"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    daemon.wait_until("every CONNECTED row runs a session here", || {
+        let running = daemon.cli(&["--json", "ping"]).success().json()["sessions_running"]
+            .as_u64()
+            .unwrap_or(0);
+        running == connected(&daemon).len() as u64
+    });
+    let connected = connected(&daemon);
+    for user in &users {
+        if connected.contains(user) {
+            assert!(
+                daemon.has_credentials(user),
+                "{user} CONNECTED without credentials"
+            );
+        } else {
+            assert!(
+                !daemon.has_credentials(user),
+                "{user} kept the discarded link's credentials"
+            );
+            daemon.cli(&["check", "--user", user]).success();
+        }
+    }
+}
+
 /// A finished pairing leaves no task behind (its deadline goes with it).
 #[test]
 fn finished_pairings_leave_no_tasks_behind() {
