@@ -11,6 +11,12 @@ use sqlx::Connection as _;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
+/// A temporary directory on the build's own disk (under `target/`), not `/tmp`, which is
+/// often memory-backed: durable figures must pay for real fsyncs.
+pub fn disk_tempdir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir under target/")
+}
+
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub socket: PathBuf,
@@ -25,7 +31,7 @@ impl Daemon {
 
     /// A simulated `wasessd` with `config`, as node `node_id`, with `extra_args`.
     pub fn start_node(config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = disk_tempdir();
         let socket = dir.path().join("wasessd.sock");
         std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
         let child = Command::new(env!("CARGO_BIN_EXE_wasessd"))

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-use super::handlers::{self, Context, Outbound};
+use super::handlers::{self, Access, Context, Outbound};
 use super::os;
 use crate::exit::Exit;
 use crate::protocol::{code, method, Request, Response, RpcError, MAX_LINE};
@@ -66,6 +66,7 @@ struct Accepted {
     refused: Option<String>,
     /// Held until the client authenticates.
     unauthenticated: Option<OwnedSemaphorePermit>,
+    access: Access,
 }
 
 impl Listener {
@@ -73,13 +74,14 @@ impl Listener {
         match self {
             Listener::Unix(listener) => {
                 let (stream, _) = listener.accept().await?;
-                let refused = check_peer(&stream, context).err();
+                let checked = check_peer(&stream, context);
                 let (reader, writer) = stream.into_split();
                 Ok(Accepted {
                     reader: Box::new(reader),
                     writer: Box::new(writer),
                     token: None,
-                    refused,
+                    access: checked.clone().unwrap_or(Access::Operator),
+                    refused: checked.err(),
                     unauthenticated: None,
                 })
             }
@@ -96,6 +98,7 @@ impl Listener {
                     reader: Box::new(reader),
                     writer: Box::new(writer),
                     token: Some(token.clone()),
+                    access: Access::Full,
                     refused: permit.is_none().then(|| {
                         "too many clients waiting to authenticate; try again later".into()
                     }),
@@ -146,14 +149,15 @@ pub async fn serve(listener: Listener, context: Arc<Context>, mut shutdown: watc
     .await;
 }
 
-/// Root, the daemon's own user, and members of the configured group may connect.
-fn check_peer(stream: &UnixStream, context: &Context) -> Result<(), String> {
+/// Root and the daemon's own user may connect with full access; members of the configured
+/// group as operators (see [`Access`]).
+fn check_peer(stream: &UnixStream, context: &Context) -> Result<Access, String> {
     let credentials = stream
         .peer_cred()
         .map_err(|error| format!("cannot identify the client: {error}"))?;
     let uid = credentials.uid();
     if uid == 0 || uid == os::current_uid() {
-        return Ok(());
+        return Ok(Access::Full);
     }
     if let Some(group) = context.supervisor.settings().socket_group {
         if let Some(gid) = os::group_id(&group) {
@@ -162,7 +166,7 @@ fn check_peer(stream: &UnixStream, context: &Context) -> Result<(), String> {
                     .pid()
                     .is_some_and(|pid| os::process_in_group(pid, gid));
             if in_group {
-                return Ok(());
+                return Ok(Access::Operator);
             }
         }
     }
@@ -212,6 +216,7 @@ async fn serve_client(
         mut writer,
         mut token,
         mut unauthenticated,
+        access,
         ..
     } = client;
     let (lines, mut outgoing) = mpsc::channel::<String>(256);
@@ -223,7 +228,7 @@ async fn serve_client(
         }
         let _ = writer.shutdown().await;
     });
-    let out = Outbound::new(lines);
+    let out = Outbound::new(lines, access);
     let (closed_tx, closed) = watch::channel(false);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut requests = JoinSet::new();

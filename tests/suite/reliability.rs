@@ -209,6 +209,66 @@ fn other_users_are_refused_by_the_socket_unless_in_the_group() {
     }
 }
 
+/// Members of `socket_group` operate the daemon and follow its events, but the tenants'
+/// message texts are blanked for them; the daemon's own user (the application) reads them.
+#[test]
+fn operators_in_the_group_do_not_read_message_texts() {
+    if !is_root() {
+        eprintln!("notice: not root: cannot run a client as another uid; access test skipped");
+        return;
+    }
+    let daemon = TestDaemon::start_with(&format!("socket_group = \"root\"\n{FAST_CONFIG}"));
+    std::fs::set_permissions(daemon.dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    daemon.add_users(&["alice@example.com"]);
+    daemon.pair("alice@example.com", "573001120001");
+    daemon
+        .cli(&[
+            "sim",
+            "message",
+            "--user",
+            "alice@example.com",
+            "--from",
+            "573009998888",
+            "--text",
+            "private words",
+        ])
+        .success();
+    let message = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .find(|event| event["kind"] == "message")
+            .cloned()
+            .expect("the message event")
+    };
+    daemon.wait_until("the message recorded", || {
+        daemon
+            .events("alice@example.com")
+            .iter()
+            .any(|e| e["kind"] == "message")
+    });
+    assert_eq!(
+        message(&daemon.events("alice@example.com"))["data"]["text"],
+        "private words"
+    );
+    let args = ["--json", "log", "--user", "alice@example.com"];
+    let output = std::process::Command::new(WASESS)
+        .arg("--socket")
+        .arg(daemon.socket())
+        .args(args)
+        .uid(65534)
+        .gid(0)
+        .output()
+        .expect("wasess as an operator");
+    let log = Run::from(output, &args).success().json();
+    let seen = message(log["events"].as_array().expect("events"));
+    assert!(seen["data"]["text"].is_null(), "{seen}");
+    assert_eq!(
+        seen["data"]["from"], "573009998888",
+        "the rest stays: {seen}"
+    );
+}
+
 #[test]
 fn modes_are_strict_even_under_a_permissive_umask() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -31,16 +31,34 @@ pub struct Context {
 #[derive(Clone)]
 pub struct Outbound {
     lines: mpsc::Sender<String>,
+    access: Access,
+}
+
+/// What a client may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The daemon's own user, root, or a TCP client with the token: the tenant application.
+    Full,
+    /// A member of `socket_group`: an operator, who runs the commands and follows the events
+    /// but does not read the tenants' message texts.
+    Operator,
 }
 
 impl Outbound {
-    pub fn new(lines: mpsc::Sender<String>) -> Outbound {
-        Outbound { lines }
+    pub fn new(lines: mpsc::Sender<String>, access: Access) -> Outbound {
+        Outbound { lines, access }
     }
 
     /// Sends one message; false when the client is gone.
     async fn send_line(&self, message: &impl Serialize) -> bool {
-        match serde_json::to_string(message) {
+        let encoded = match self.access {
+            Access::Full => serde_json::to_string(message),
+            Access::Operator => serde_json::to_value(message).and_then(|mut value| {
+                redact_texts(&mut value);
+                serde_json::to_string(&value)
+            }),
+        };
+        match encoded {
             Ok(mut line) => {
                 line.push('\n');
                 self.lines.send(line).await.is_ok()
@@ -55,6 +73,23 @@ impl Outbound {
 
     pub async fn notify(&self, method: &str, params: impl Serialize) -> bool {
         self.send_line(&Notification::new(method, params)).await
+    }
+}
+
+/// Blanks every message text in `value`: wherever a message appears (an incoming or sent
+/// message's event data, a sent message), it carries a `message_id` next to its `text`.
+fn redact_texts(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            if fields.contains_key("message_id") {
+                if let Some(text) = fields.get_mut("text") {
+                    *text = Value::Null;
+                }
+            }
+            fields.values_mut().for_each(redact_texts);
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_texts),
+        _ => {}
     }
 }
 
