@@ -12,8 +12,9 @@ use serde_json::json;
 use super::db::{args, locking, Locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
+use super::transitions;
 use super::{Error, Registry};
-use crate::model::{CleanupReport, Connection, EventKind, Status};
+use crate::model::{CleanupReport, Connection, EventKind};
 use crate::time::Timestamp;
 
 /// What a cleanup pass may assume about live sessions.
@@ -305,15 +306,7 @@ impl Registry {
         before: Connection,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let mut after = Connection {
-            status: Status::Disconnected,
-            phone_number: None,
-            qr_issued_at: None,
-            qr_expires_at: None,
-            reason: "QR code not scanned in time".into(),
-            updated_at: now,
-            ..before.clone()
-        };
+        let mut after = transitions::pairing_ended(&before, "QR code not scanned in time", now);
         self.write_change(tx, &before, &mut after).await?;
         tx.execute(
             "DELETE FROM connect_locks WHERE user_key = $1",
@@ -337,22 +330,7 @@ impl Registry {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let pending = before.status == Status::PendingQr;
-        let mut after = Connection {
-            status: Status::Disconnected,
-            phone_number: if pending {
-                None
-            } else {
-                before.phone_number.clone()
-            },
-            qr_issued_at: None,
-            qr_expires_at: None,
-            reconnect_attempts: 0,
-            paused_until: None,
-            reason: reason.to_string(),
-            updated_at: now,
-            ..before.clone()
-        };
+        let mut after = transitions::disconnected(&before, reason, now);
         self.write_change(tx, &before, &mut after).await
     }
 }

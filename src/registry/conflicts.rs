@@ -10,10 +10,9 @@ use sqlx::FromRow;
 
 use super::db::{args, locking, Tx};
 use super::rows::parse_status;
+use super::transitions;
 use super::{Error, PhoneNumber, Registry};
-use crate::model::{
-    ConflictGroup, ConflictHolder, Connection, DetachedHolder, Resolution, ResolveAction, Status,
-};
+use crate::model::{ConflictGroup, ConflictHolder, DetachedHolder, Resolution, ResolveAction};
 use crate::time::Timestamp;
 
 #[derive(FromRow)]
@@ -126,23 +125,11 @@ impl Registry {
             for holder in holders {
                 if !dry_run {
                     let before = super::rows::load_existing(&mut tx, &holder.user).await?;
-                    let mut after = Connection {
-                        status: match before.status {
-                            Status::LoggedOut => Status::LoggedOut,
-                            _ => Status::Disconnected,
-                        },
-                        phone_number: None,
-                        qr_issued_at: None,
-                        qr_expires_at: None,
-                        reconnect_attempts: 0,
-                        paused_until: None,
-                        reason: format!(
-                            "conflict resolved: number {} kept by {}",
-                            group.phone_number, kept.user
-                        ),
-                        updated_at: now,
-                        ..before.clone()
-                    };
+                    let reason = format!(
+                        "conflict resolved: number {} kept by {}",
+                        group.phone_number, kept.user
+                    );
+                    let mut after = transitions::cleared(&before, reason, now);
                     self.write_change(&mut tx, &before, &mut after).await?;
                 }
                 action.detached.push(DetachedHolder {
@@ -164,6 +151,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
 
     fn holder(user: &str, last: Option<i64>, updated: i64) -> ConflictHolder {
         ConflictHolder {

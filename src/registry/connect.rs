@@ -12,6 +12,7 @@ use serde_json::json;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
+use super::transitions;
 use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{
     ConflictPolicy, Connection, DetachedHolder, EventKind, ReasonCode, Status, Verdict,
@@ -444,15 +445,11 @@ impl Registry {
             .collect();
 
         if policy == ConflictPolicy::RejectNew && !blocking.is_empty() {
-            let mut after = Connection {
-                status: Status::Disconnected,
-                phone_number: None,
-                qr_issued_at: None,
-                qr_expires_at: None,
-                reason: format!("{MESSAGE_NUMBER_TAKEN} ({phone})"),
-                updated_at: now,
-                ..before.clone()
-            };
+            let mut after = transitions::pairing_ended(
+                &before,
+                format!("{MESSAGE_NUMBER_TAKEN} ({phone})"),
+                now,
+            );
             self.write_change(&mut tx, &before, &mut after).await?;
             drop_lock(&mut tx, user.as_str(), owner).await?;
             let event = NewEvent::new(
@@ -546,15 +543,7 @@ impl Registry {
             tx.commit().await?;
             return Ok(None);
         }
-        let mut after = Connection {
-            status: Status::Disconnected,
-            phone_number: None,
-            qr_issued_at: None,
-            qr_expires_at: None,
-            reason: end.reason(),
-            updated_at: now,
-            ..before.clone()
-        };
+        let mut after = transitions::pairing_ended(&before, end.reason(), now);
         self.write_change(&mut tx, &before, &mut after).await?;
         drop_lock(&mut tx, user.as_str(), owner).await?;
         let event = NewEvent::new(

@@ -5,6 +5,7 @@
 use super::db::{args, locking};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
+use super::transitions;
 use super::{Error, Registry, UserKey};
 use crate::model::{Connection, EventKind, ResetReport, ResetUser, Status};
 use crate::time::Timestamp;
@@ -90,12 +91,11 @@ impl Change {
                 if matches!(before.status, Status::Disconnected | Status::LoggedOut) {
                     return None;
                 }
-                if before.status == Status::PendingQr {
-                    after.phone_number = None;
-                }
-                after.status = Status::Disconnected;
-                after.reconnect_attempts = 0;
-                after.reason = reason.clone();
+                return Some(super::transitions::disconnected(
+                    before,
+                    reason.clone(),
+                    now,
+                ));
             }
             Change::Conflict { reason } => {
                 if !live {
@@ -189,17 +189,7 @@ impl Registry {
         };
         let mut users = Vec::new();
         for before in targets {
-            let mut after = Connection {
-                status: Status::Disconnected,
-                phone_number: None,
-                qr_issued_at: None,
-                qr_expires_at: None,
-                reconnect_attempts: 0,
-                paused_until: None,
-                reason: "reset by operator".into(),
-                updated_at: now,
-                ..before.clone()
-            };
+            let mut after = transitions::cleared(&before, "reset by operator", now);
             self.write_change(&mut tx, &before, &mut after).await?;
             users.push(ResetUser {
                 user: before.user,

@@ -21,6 +21,7 @@ mod phone;
 mod rows;
 mod send_keys;
 mod stats;
+mod transitions;
 mod user_key;
 mod users;
 mod webhooks;

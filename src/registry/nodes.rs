@@ -16,6 +16,7 @@ use serde_json::json;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
+use super::transitions;
 use super::{Error, Registry, UserKey};
 use crate::model::{CleanupReport, Connection, EventKind, NodeInfo, Status};
 use crate::time::Timestamp;
@@ -192,15 +193,7 @@ impl Registry {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let mut after = Connection {
-            status: Status::Disconnected,
-            phone_number: None,
-            qr_issued_at: None,
-            qr_expires_at: None,
-            reason: reason.into(),
-            updated_at: now,
-            ..before.clone()
-        };
+        let mut after = transitions::pairing_ended(before, reason, now);
         self.write_change(tx, before, &mut after).await?;
         let event = NewEvent::new(
             EventKind::Pairing,
