@@ -534,6 +534,24 @@ fn a_data_dir_of_per_user_stores_is_imported_and_logs_in_without_a_pairing() {
     assert_eq!(setup.row(ALICE)["status"], "CONNECTED");
 }
 
+/// A logout with no session running (the device was disconnected, its credentials kept)
+/// logs in once with the stored credentials to unlink the device: forgetting it would leave
+/// it on the phone's list of linked devices.
+#[test]
+fn a_logout_without_a_session_logs_in_to_unlink_the_device() {
+    let setup = PeerSetup::start(Transport::WebSocket, PeerOptions::default());
+    setup.add_users(&[ALICE]);
+    setup.pair(ALICE, NUMBER);
+    devices_up(&setup, 1);
+    setup.cli(&["disconnect", "--user", ALICE]).success();
+    setup.wait_status(ALICE, "DISCONNECTED");
+    assert!(setup.has_credentials(ALICE), "a disconnect keeps the link");
+    setup.cli(&["logout", "--user", ALICE]).success();
+    assert_eq!(setup.counter("companions_removed"), 1);
+    assert_eq!(setup.row(ALICE)["status"], "LOGGED_OUT");
+    assert!(!setup.has_credentials(ALICE));
+}
+
 /// A logout WhatsApp does not confirm says so (exit 7): the phone may still list the device,
 /// which costs the tenant one of its linked-device slots.
 #[test]

@@ -127,7 +127,7 @@ pub async fn disconnect(supervisor: &Supervisor, params: UserParams) -> Result<C
     supervisor.disconnect(&user_key(&params.user)?).await
 }
 
-pub async fn logout(supervisor: &Supervisor, params: UserParams) -> Result<Connection, Error> {
+pub async fn logout(supervisor: &Arc<Supervisor>, params: UserParams) -> Result<Connection, Error> {
     supervisor.logout(&user_key(&params.user)?).await
 }
 

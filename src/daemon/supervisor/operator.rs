@@ -34,18 +34,25 @@ impl Supervisor {
         }
     }
 
-    /// Unlinks `user`'s device (when a session is live here), deletes its credentials and
-    /// releases its number.
-    pub async fn logout(&self, user: &UserKey) -> Result<Connection, Error> {
+    /// Unlinks `user`'s device, deletes its credentials and releases its number. With no
+    /// session here, a device whose credentials are stored (and that runs nowhere else) is
+    /// logged in once to unlink it: forgetting it would leave it on the phone's list.
+    pub async fn logout(self: &Arc<Self>, user: &UserKey) -> Result<Connection, Error> {
         let mut unlink_error = None;
         if let Some((generation, pairing)) = self.phase_of(user) {
             if pairing {
                 self.cancel(user, generation).await;
             } else if let Some(entry) = self.take(user, generation) {
                 if let Some(session) = entry.session {
-                    unlink_error = session.logout().await.err();
+                    unlink_error = session.logout().await.err().map(|error| error.to_string());
                 }
             }
+        } else if self.stored_link_runs_nowhere(user).await? {
+            unlink_error = self
+                .unlink_stored(user)
+                .await
+                .err()
+                .map(|error| error.to_string());
         }
         let change = Change::LoggedOut {
             reason: "logged out by operator".into(),
@@ -62,6 +69,57 @@ impl Supervisor {
             )));
         }
         Ok(self.registry.connection(user).await?)
+    }
+
+    /// Whether `user` is disconnected with its link kept: stored credentials and no session
+    /// anywhere. A session on another node is that node's to unlink once the row is logged
+    /// out; a row in CONFLICT has its credentials in use by another client, which a login
+    /// would only fight.
+    async fn stored_link_runs_nowhere(&self, user: &UserKey) -> Result<bool, Error> {
+        let row = self.registry.connection(user).await?;
+        Ok(row.status == Status::Disconnected
+            && row.phone_number.is_some()
+            && self.registry.has_credentials(user).await?)
+    }
+
+    /// Logs in with `user`'s stored credentials (a paced resume, owned by this node) and
+    /// unlinks the device as soon as the session is up.
+    async fn unlink_stored(self: &Arc<Self>, user: &UserKey) -> Result<(), Error> {
+        self.resume(user).await?;
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        let session = loop {
+            let up = match self.sessions().get(user) {
+                Some(entry) if matches!(entry.phase, Phase::Live) => entry
+                    .session
+                    .clone()
+                    .map(|session| (entry.generation, session)),
+                Some(_) => None,
+                None => return Err(Error::refused("the login to unlink the device failed")),
+            };
+            if let Some((generation, session)) = up {
+                let connected = self.registry.connection(user).await?;
+                if connected.status == Status::Connected
+                    && connected.node_id.as_deref() == Some(self.registry.node_id())
+                {
+                    self.take(user, generation);
+                    break session;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                if let Some((generation, _)) = self.phase_of(user) {
+                    if let Some(entry) = self.take(user, generation) {
+                        if let Some(session) = entry.session {
+                            session.close().await;
+                        }
+                    }
+                }
+                return Err(Error::refused(
+                    "no login with the stored credentials in time to unlink the device",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Ok(session.logout().await?)
     }
 
     pub(super) fn phase_of(&self, user: &UserKey) -> Option<(u64, bool)> {
