@@ -10,9 +10,7 @@ mod common;
 
 use std::time::Instant;
 
-use sqlx::Connection as _;
-
-use common::{disk_tempdir, drop_schema, fresh_schema};
+use common::{disk_tempdir, drop_schema, fresh_schema, load_sql};
 use wasess::registry::Registry;
 
 const EVENTS: i64 = 200_000;
@@ -83,19 +81,5 @@ async fn fill(url: &str, postgres: bool) {
          FROM ({series}) s; \
          UPDATE outbox_sequence SET last_id = {EVENTS} WHERE id = 1"
     );
-    if postgres {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("{sql}; ANALYZE events")))
-            .execute(&mut conn)
-            .await
-            .expect("fill");
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "BEGIN; {sql}; COMMIT; ANALYZE;"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("fill");
-    }
+    load_sql(url, postgres, &sql).await;
 }

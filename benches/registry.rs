@@ -142,25 +142,7 @@ async fn fill(url: &str, size: u64, postgres: bool) {
         later = now + 3_600_000,
     );
     let sql = format!("{users}; {connections}");
-    if postgres {
-        let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .expect("fill");
-        sqlx::raw_sql("ANALYZE")
-            .execute(&mut conn)
-            .await
-            .expect("analyze");
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "BEGIN; {sql}; COMMIT; ANALYZE;"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("fill");
-    }
+    common::load_sql(url, postgres, &sql).await;
 }
 
 async fn median<F, Fut>(runs: usize, mut f: F) -> Duration

@@ -132,3 +132,22 @@ pub async fn drop_schema(base: &str, schema: &str) {
     .execute(&mut admin)
     .await;
 }
+
+/// Runs `sql` (several statements) as one transaction on the database at `url`, then
+/// refreshes the planner's statistics: how the benches fill a registry fast.
+pub async fn load_sql(url: &str, postgres: bool, sql: &str) {
+    let script = format!("BEGIN; {sql}; COMMIT; ANALYZE;");
+    if postgres {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut conn)
+            .await
+            .expect("fill");
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("SQLite");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut conn)
+            .await
+            .expect("fill");
+    }
+}

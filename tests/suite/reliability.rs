@@ -593,37 +593,62 @@ fn a_hanging_close_never_holds_up_another_users_qr_code() {
     daemon.crash();
 }
 
+/// An exclusive lock on a daemon's SQLite registry, as another process holding it would
+/// take: the daemon's writes wait, then fail, until it is released.
+struct RegistryLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl RegistryLock {
+    /// Returns once the lock is held.
+    fn take(daemon: &TestDaemon) -> RegistryLock {
+        use sqlx::Connection as _;
+        let url = format!("sqlite:{}", daemon.database().display());
+        let (held, hold) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
+                sqlx::raw_sql("BEGIN EXCLUSIVE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("lock the registry");
+                held.send(()).expect("tell the test");
+                let _ = released.recv();
+                sqlx::raw_sql("COMMIT")
+                    .execute(&mut conn)
+                    .await
+                    .expect("unlock");
+            });
+        });
+        hold.recv().expect("the registry locked");
+        RegistryLock { release, holder }
+    }
+
+    fn release(self) {
+        let _ = self.release.send(());
+        self.holder.join().expect("lock holder");
+    }
+}
+
 /// A message that arrives while the registry refuses writes is kept and recorded once the
 /// registry is back: WhatsApp has been told it arrived, so nothing else holds it.
 #[test]
 fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() {
-    use sqlx::Connection as _;
     let daemon = TestDaemon::start();
     daemon.add_users(&["alice@example.com"]);
     daemon.pair("alice@example.com", "573001120001");
-    let url = format!("sqlite:{}", daemon.database().display());
-    let (held, hold) = std::sync::mpsc::channel();
-    // Longer than the registry's 10 s busy timeout: the daemon's first write fails.
-    let locker = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
-            sqlx::raw_sql("BEGIN EXCLUSIVE")
-                .execute(&mut conn)
-                .await
-                .expect("lock the registry");
-            held.send(()).expect("tell the test");
-            tokio::time::sleep(Duration::from_secs(12)).await;
-            sqlx::raw_sql("COMMIT")
-                .execute(&mut conn)
-                .await
-                .expect("unlock");
-        });
+    // Held longer than the registry's 10 s busy timeout: the daemon's first write fails.
+    let lock = RegistryLock::take(&daemon);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(12));
+        lock.release();
     });
-    hold.recv().expect("the registry locked");
     daemon
         .cli(&[
             "sim",
@@ -636,7 +661,7 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
             "¿me oyes?",
         ])
         .success();
-    locker.join().expect("locker");
+    release.join().expect("release");
     daemon.wait_until("the message recorded", || {
         daemon
             .events("alice@example.com")
@@ -656,36 +681,13 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
 /// goes, every message is recorded, once, in order.
 #[test]
 fn a_flood_while_the_registry_is_locked_stays_bounded_and_loses_nothing() {
-    use sqlx::Connection as _;
     const FLOOD: usize = 1000;
     /// The bound of one session's queue in the daemon.
     const QUEUE: u64 = 256;
     let daemon = TestDaemon::start();
     daemon.add_users(&["alice@example.com"]);
     daemon.pair("alice@example.com", "573001120001");
-    let url = format!("sqlite:{}", daemon.database().display());
-    let (held, hold) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let locker = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open");
-            sqlx::raw_sql("BEGIN EXCLUSIVE")
-                .execute(&mut conn)
-                .await
-                .expect("lock the registry");
-            held.send(()).expect("tell the test");
-            let _ = released.recv();
-            sqlx::raw_sql("COMMIT")
-                .execute(&mut conn)
-                .await
-                .expect("unlock");
-        });
-    });
-    hold.recv().expect("the registry locked");
+    let lock = RegistryLock::take(&daemon);
     let count = FLOOD.to_string();
     let mut flood = daemon
         .cli_command(&[
@@ -719,8 +721,7 @@ fn a_flood_while_the_registry_is_locked_stays_bounded_and_loses_nothing() {
         "the flood was accepted without waiting"
     );
 
-    release.send(()).expect("release");
-    locker.join().expect("locker");
+    lock.release();
     assert!(flood.wait().expect("flood").success());
     daemon.wait_until("every message recorded", || {
         message_texts(&daemon).len() >= FLOOD
