@@ -51,8 +51,41 @@ fn pending_qr(daemon: &TestDaemon) -> usize {
 /// Kills the daemon while `args` runs, at a few moments. After each restart the change is
 /// either all there or not there at all (`measure` is what it was, or zero), no lock survives,
 /// and the interrupted users can connect.
+/// Whether a write transaction holds the daemon's SQLite registry now: a second writer that
+/// does not wait is refused as busy.
+fn write_in_flight(daemon: &TestDaemon) -> bool {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(daemon.database())
+        .busy_timeout(Duration::ZERO);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = options.connect().await.expect("open the registry");
+        let busy = match sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut conn).await {
+            Ok(_) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+                false
+            }
+            Err(error) => {
+                let text = error.to_string();
+                assert!(text.contains("locked") || text.contains("busy"), "{text}");
+                true
+            }
+        };
+        let _ = conn.close().await;
+        busy
+    })
+}
+
+/// Runs `args` against a planted registry and kills the daemon in the middle of its
+/// transaction: the kill comes once a write transaction has held the registry for two probes
+/// in a row (longer than any heartbeat's), which is the marker that it landed mid-way. After
+/// a restart the change is all there or not at all.
 fn crash_during(args: &[&str], plant: fn(&TestDaemon), measure: fn(&TestDaemon) -> usize) {
-    for delay_ms in [0u64, 2, 10, 40] {
+    for run in 0..4 {
         let mut daemon = TestDaemon::start();
         plant(&daemon);
         let before = measure(&daemon);
@@ -63,14 +96,26 @@ fn crash_during(args: &[&str], plant: fn(&TestDaemon), measure: fn(&TestDaemon) 
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("command");
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "run {run}: never caught the command's transaction in flight"
+            );
+            if write_in_flight(&daemon) {
+                std::thread::sleep(Duration::from_millis(3));
+                if write_in_flight(&daemon) {
+                    break;
+                }
+            }
+        }
         daemon.crash();
         let _ = command.wait();
         daemon.restart();
         let after = measure(&daemon);
         assert!(
             after == before || after == 0,
-            "killed after {delay_ms} ms: {after} of {before} left (a partial change)"
+            "run {run}: {after} of {before} left (a partial change)"
         );
         assert_eq!(
             daemon.cli(&["--json", "stats"]).success().json()["locks_held"],
