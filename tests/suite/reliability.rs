@@ -267,18 +267,7 @@ fn operators_in_the_group_do_not_read_message_texts() {
         .expect("chmod");
     daemon.add_users(&["alice@example.com"]);
     daemon.pair("alice@example.com", "573001120001");
-    daemon
-        .cli(&[
-            "sim",
-            "message",
-            "--user",
-            "alice@example.com",
-            "--from",
-            "573009998888",
-            "--text",
-            "private words",
-        ])
-        .success();
+    daemon.receive("alice@example.com", "573009998888", "private words");
     let message = |events: &[serde_json::Value]| {
         events
             .iter()
@@ -694,18 +683,7 @@ fn a_message_that_arrives_while_the_registry_is_locked_is_recorded_afterwards() 
         std::thread::sleep(Duration::from_secs(12));
         lock.release();
     });
-    daemon
-        .cli(&[
-            "sim",
-            "message",
-            "--user",
-            "alice@example.com",
-            "--from",
-            "573009998888",
-            "--text",
-            "¿me oyes?",
-        ])
-        .success();
+    daemon.receive("alice@example.com", "573009998888", "¿me oyes?");
     release.join().expect("release");
     daemon.wait_until("the message recorded", || {
         daemon

@@ -363,6 +363,14 @@ impl TestDaemon {
         self.wait_status(user, "CONNECTED")
     }
 
+    /// A message from `from` arrives on `user`'s session (`sim message`).
+    pub fn receive(&self, user: &str, from: &str, text: &str) {
+        self.cli(&[
+            "sim", "message", "--user", user, "--from", from, "--text", text,
+        ])
+        .success();
+    }
+
     /// The user's row from `list --json`.
     pub fn row(&self, user: &str) -> Value {
         let list = self.cli(&["--json", "list"]).success().json();
