@@ -12,10 +12,12 @@ use crate::support::databases::TestDb;
 use crate::support::forwarder::Forwarder;
 use crate::support::peer::{counters, PeerOptions, PeerProcess};
 
-/// A lease of 3 s renewed every 300 ms: a node that cannot renew fences itself after 1.5 s.
+/// A lease of 4 s renewed every 300 ms: a node that cannot renew fences itself after 2 s,
+/// which leaves its clients 2 s to close before anyone may take their sessions, even on a
+/// loaded 2-core machine.
 const CONFIG: &str = r#"
 heartbeat_interval = "300ms"
-node_grace = "3s"
+node_grace = "4s"
 reconnect_backoff = "100ms"
 max_reconnect_attempts = 3
 cleanup_interval = "1h"
