@@ -7,7 +7,22 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::daemon::Error;
+/// What can go wrong with the data dir. The daemon and the offline CLI each turn it into
+/// their own errors: this module sits below both.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another daemon holds the data dir.
+    #[error("{0}")]
+    AlreadyRunning(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Error {
+    fn io(context: impl std::fmt::Display, error: std::io::Error) -> Error {
+        Error::Io(format!("{context}: {error}"))
+    }
+}
 
 pub const LOCK_FILE: &str = "wasessd.lock";
 pub const NODE_ID_FILE: &str = "node-id";

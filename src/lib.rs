@@ -4,6 +4,8 @@
 //! Layers, and the direction of their dependencies:
 //! `cli → protocol ← daemon → registry, backend`. [`model`] and [`time`] are plain data shared
 //! by all of them; only the registry touches the database, only the backends touch WhatsApp.
+//! `--offline` recovery lets the CLI open the registry and the data dir ([`datadir`]) itself,
+//! never the daemon. [`generate`] (completions and man pages) reads both command lines.
 
 #[cfg(unix)]
 pub mod backend;
@@ -15,6 +17,8 @@ pub mod daemon;
 #[cfg(unix)]
 pub mod datadir;
 pub mod exit;
+#[cfg(unix)]
+pub mod generate;
 pub mod model;
 pub mod paths;
 pub mod protocol;

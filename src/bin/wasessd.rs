@@ -5,8 +5,8 @@ use std::process::ExitCode;
 #[cfg(unix)]
 fn main() -> ExitCode {
     use clap::Parser;
-    use wasess::cli::{daemon_main, DaemonArgs};
-    daemon_main::run(DaemonArgs::parse()).into()
+    use wasess::daemon::{args::DaemonArgs, entry};
+    entry::run(DaemonArgs::parse()).into()
 }
 
 #[cfg(not(unix))]

@@ -5,10 +5,7 @@
 pub mod args;
 mod client;
 mod commands;
-#[cfg(unix)]
-pub mod daemon_main;
 mod error;
-pub mod generate;
 #[cfg_attr(not(unix), path = "offline_unsupported.rs")]
 mod offline;
 pub mod output;
@@ -19,7 +16,7 @@ use std::io::IsTerminal;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use args::{Cli, DaemonArgs};
+pub use args::Cli;
 pub use client::{Client, Target};
 pub use error::Error;
 

@@ -30,7 +30,7 @@ impl Offline {
             )));
         }
         let lock = datadir::lock(&data_dir).map_err(|error| match error {
-            crate::daemon::Error::AlreadyRunning(message) => Error::Refused(format!(
+            datadir::Error::AlreadyRunning(message) => Error::Refused(format!(
                 "{message}: stop it first, or run the command without --offline"
             )),
             other => Error::Io(other.to_string()),

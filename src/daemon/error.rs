@@ -39,6 +39,15 @@ pub enum Error {
     Io(String),
 }
 
+impl From<crate::datadir::Error> for Error {
+    fn from(error: crate::datadir::Error) -> Error {
+        match error {
+            crate::datadir::Error::AlreadyRunning(message) => Error::AlreadyRunning(message),
+            crate::datadir::Error::Io(message) => Error::Io(message),
+        }
+    }
+}
+
 impl Error {
     pub fn refused(message: impl Into<String>) -> Error {
         Error::Refused {

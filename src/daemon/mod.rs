@@ -6,8 +6,10 @@
 //! serves until told to stop. Stopping closes sessions without logging out (they resume on
 //! the next start) and cancels pairings, so no lock or pending QR outlives the process.
 
+pub mod args;
 mod cluster;
 pub mod config;
+pub mod entry;
 mod error;
 mod handlers;
 mod jobs;

@@ -283,8 +283,8 @@ fn generated_completions_and_man_pages_are_fresh() {
     let regenerate = std::env::var_os("WASESS_REGENERATE").is_some();
     let mut stale = Vec::new();
     for (dir, files) in [
-        ("completions", wasess::cli::generate::completions()),
-        ("man", wasess::cli::generate::man_pages()),
+        ("completions", wasess::generate::completions()),
+        ("man", wasess::generate::man_pages()),
     ] {
         for (name, contents) in files {
             let path = root.join(dir).join(&name);

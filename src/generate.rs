@@ -5,7 +5,8 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-use super::args::{Cli, DaemonArgs, DaemonFlags};
+use crate::cli::Cli;
+use crate::daemon::args::{DaemonArgs, DaemonFlags};
 
 /// The two commands as a release build has them (a `wa-peer` test build has one more flag).
 pub fn commands() -> [clap::Command; 2] {
