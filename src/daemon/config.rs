@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::backend::simulated::QrSchedule;
-use crate::model::ConflictPolicy;
+use crate::model::{ConflictPolicy, EventKind};
 use crate::registry;
 use crate::time::parse_duration;
 
@@ -93,7 +93,7 @@ pub struct Settings {
     pub fence_fraction: f64,
     pub simulated: QrSchedule,
     /// Where events are delivered (`[[webhook]]` tables); the list is read at start.
-    pub webhooks: Vec<super::webhooks::WebhookConfig>,
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for Settings {
@@ -308,7 +308,7 @@ struct FileSettings {
     fence_fraction: Option<f64>,
     simulated: Option<SimulatedSettings>,
     #[serde(default)]
-    webhook: Vec<super::webhooks::WebhookConfig>,
+    webhook: Vec<WebhookConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -344,6 +344,65 @@ pub fn read_url_file(path: &std::path::Path) -> Result<String, String> {
         return Err(format!("{} holds no database URL", path.display()));
     }
     Ok(url.to_string())
+}
+
+/// One `[[webhook]]` of the config file.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// A stable name: delivery state is kept under it.
+    pub name: String,
+    pub url: String,
+    /// The HMAC key; receivers check `X-Wasess-Signature: t=…,v1=…` with it.
+    pub secret: String,
+    /// Event kinds to send; all when empty.
+    #[serde(default)]
+    pub events: Vec<EventKind>,
+    #[serde(default = "default_timeout", with = "duration_text")]
+    pub timeout: Duration,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (at most `max_backoff`).
+    #[serde(default = "default_backoff", with = "duration_text")]
+    pub backoff: Duration,
+    #[serde(default = "default_max_backoff", with = "duration_text")]
+    pub max_backoff: Duration,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("secret", &"***")
+            .field("events", &self.events)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_attempts() -> u32 {
+    10
+}
+fn default_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(300)
+}
+
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        crate::time::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]

@@ -13,13 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::supervisor::Supervisor;
-use crate::model::{Event, EventKind};
+use crate::model::Event;
 use crate::registry::Registry;
 
 /// How long a node's claim on an endpoint lasts without renewal.
@@ -33,64 +32,7 @@ pub const SIGNATURE_HEADER: &str = "X-Wasess-Signature";
 pub const EVENT_ID_HEADER: &str = "Idempotency-Key";
 pub const KIND_HEADER: &str = "X-Wasess-Event";
 
-/// One `[[webhook]]` of the config file.
-#[derive(Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// A stable name: delivery state is kept under it.
-    pub name: String,
-    pub url: String,
-    /// The HMAC key; receivers check `X-Wasess-Signature: t=…,v1=…` with it.
-    pub secret: String,
-    /// Event kinds to send; all when empty.
-    #[serde(default)]
-    pub events: Vec<EventKind>,
-    #[serde(default = "default_timeout", with = "duration_text")]
-    pub timeout: Duration,
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// The first retry waits this long; each next one twice as long (at most `max_backoff`).
-    #[serde(default = "default_backoff", with = "duration_text")]
-    pub backoff: Duration,
-    #[serde(default = "default_max_backoff", with = "duration_text")]
-    pub max_backoff: Duration,
-}
-
-impl std::fmt::Debug for WebhookConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookConfig")
-            .field("name", &self.name)
-            .field("url", &self.url)
-            .field("secret", &"***")
-            .field("events", &self.events)
-            .field("max_attempts", &self.max_attempts)
-            .finish()
-    }
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-fn default_max_attempts() -> u32 {
-    10
-}
-fn default_backoff() -> Duration {
-    Duration::from_secs(1)
-}
-fn default_max_backoff() -> Duration {
-    Duration::from_secs(300)
-}
-
-mod duration_text {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        crate::time::parse_duration(&text).map_err(serde::de::Error::custom)
-    }
-}
+pub use super::config::WebhookConfig;
 
 impl WebhookConfig {
     fn wants(&self, event: &Event) -> bool {
