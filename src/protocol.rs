@@ -227,7 +227,8 @@ pub struct HelloResult {
     /// The daemon's data dir, so tools on this host look where it works.
     #[serde(default)]
     pub data_dir: String,
-    /// Backend events waiting to be written to the registry, all sessions together.
+    /// Backend events waiting to be written to the registry, all sessions together (the ones
+    /// held-back sessions wait to queue included).
     #[serde(default)]
     pub events_queued: u64,
     /// Sessions waiting for room in their event queue: the registry is not keeping up, and

@@ -105,23 +105,27 @@ impl EventSender {
     /// Queues `event`, waiting for room while the queue is full. False: the session's
     /// worker is gone (the session ended), nothing is left to tell.
     pub async fn send(&self, event: BackendEvent) -> bool {
-        match self.queue.try_send(event) {
-            Ok(()) => self.queued(),
+        // Counted before it is queued: the worker may take it (and count it out) at once.
+        self.load.queued.fetch_add(1, Ordering::SeqCst);
+        let sent = match self.queue.try_send(event) {
+            Ok(()) => true,
             Err(mpsc::error::TrySendError::Closed(_)) => false,
             Err(mpsc::error::TrySendError::Full(event)) => {
                 self.hold_back();
                 let sent = self.queue.send(event).await.is_ok();
                 self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
-                sent && self.queued()
+                sent
             }
-        }
+        };
+        self.settle(sent)
     }
 
     /// [`EventSender::send`] from a synchronous callback running on the runtime (the
     /// WhatsApp client's event handler): the wait blocks that callback's thread in place.
     pub fn send_blocking(&self, event: BackendEvent) -> bool {
-        match self.queue.try_send(event) {
-            Ok(()) => self.queued(),
+        self.load.queued.fetch_add(1, Ordering::SeqCst);
+        let sent = match self.queue.try_send(event) {
+            Ok(()) => true,
             Err(mpsc::error::TrySendError::Closed(_)) => false,
             Err(mpsc::error::TrySendError::Full(event)) => {
                 self.hold_back();
@@ -142,14 +146,18 @@ impl EventSender {
                     Err(_) => queue.blocking_send(event).is_ok(),
                 };
                 self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
-                sent && self.queued()
+                sent
             }
-        }
+        };
+        self.settle(sent)
     }
 
-    fn queued(&self) -> bool {
-        self.load.queued.fetch_add(1, Ordering::SeqCst);
-        true
+    /// Counts back out an event that was not queued after all.
+    fn settle(&self, sent: bool) -> bool {
+        if !sent {
+            self.load.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        sent
     }
 
     fn hold_back(&self) {

@@ -733,8 +733,9 @@ fn a_flood_while_the_registry_is_locked_stays_bounded_and_loses_nothing() {
     });
     let ping = daemon.cli(&["--json", "ping"]).success().json();
     let queued = ping["events_queued"].as_u64().expect("events_queued");
+    // The queue's events, and the one the held-back session waits to add.
     assert!(
-        queued <= QUEUE,
+        queued <= QUEUE + 1,
         "{queued} events queued: the queue is not bounded"
     );
     let said = daemon.cli(&["ping"]).success().stdout;
