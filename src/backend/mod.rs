@@ -90,6 +90,14 @@ pub struct EventSender {
     load: Arc<EventLoad>,
 }
 
+/// What [`EventSender::try_queue`] did with an event.
+enum Queued {
+    /// Queued (true), or not at all because the session ended (false).
+    Settled(bool),
+    /// No room: the caller waits for it with the event.
+    Full(BackendEvent),
+}
+
 /// Events waiting in sessions' queues, and sessions waiting for room, daemon-wide.
 #[derive(Debug, Default)]
 pub struct EventLoad {
@@ -105,30 +113,21 @@ impl EventSender {
     /// Queues `event`, waiting for room while the queue is full. False: the session's
     /// worker is gone (the session ended), nothing is left to tell.
     pub async fn send(&self, event: BackendEvent) -> bool {
-        // Counted before it is queued: the worker may take it (and count it out) at once.
-        self.load.queued.fetch_add(1, Ordering::SeqCst);
-        let sent = match self.queue.try_send(event) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                self.hold_back();
+        match self.try_queue(event) {
+            Queued::Settled(sent) => sent,
+            Queued::Full(event) => {
                 let sent = self.queue.send(event).await.is_ok();
-                self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
-                sent
+                self.room_found(sent)
             }
-        };
-        self.settle(sent)
+        }
     }
 
     /// [`EventSender::send`] from a synchronous callback running on the runtime (the
     /// WhatsApp client's event handler): the wait blocks that callback's thread in place.
     pub fn send_blocking(&self, event: BackendEvent) -> bool {
-        self.load.queued.fetch_add(1, Ordering::SeqCst);
-        let sent = match self.queue.try_send(event) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-            Err(mpsc::error::TrySendError::Full(event)) => {
-                self.hold_back();
+        match self.try_queue(event) {
+            Queued::Settled(sent) => sent,
+            Queued::Full(event) => {
                 let queue = self.queue.clone();
                 let sent = match tokio::runtime::Handle::try_current() {
                     Ok(runtime)
@@ -145,19 +144,36 @@ impl EventSender {
                     }
                     Err(_) => queue.blocking_send(event).is_ok(),
                 };
-                self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
-                sent
+                self.room_found(sent)
             }
-        };
-        self.settle(sent)
+        }
     }
 
-    /// Counts back out an event that was not queued after all.
-    fn settle(&self, sent: bool) -> bool {
-        if !sent {
-            self.load.queued.fetch_sub(1, Ordering::SeqCst);
+    /// Queues `event` if there is room. A full queue gives the event back, with the session
+    /// counted as held back until [`Self::room_found`]. An event is counted before it is
+    /// queued: the worker may take it (and count it out) at once.
+    fn try_queue(&self, event: BackendEvent) -> Queued {
+        self.load.queued.fetch_add(1, Ordering::SeqCst);
+        match self.queue.try_send(event) {
+            Ok(()) => Queued::Settled(true),
+            Err(mpsc::error::TrySendError::Closed(_)) => Queued::Settled(self.not_queued()),
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                self.hold_back();
+                Queued::Full(event)
+            }
         }
-        sent
+    }
+
+    /// The wait of a held-back session ended; `sent` says whether the event got in.
+    fn room_found(&self, sent: bool) -> bool {
+        self.load.sessions_held_back.fetch_sub(1, Ordering::SeqCst);
+        sent || self.not_queued()
+    }
+
+    /// Counts back out an event that was not queued after all; false.
+    fn not_queued(&self) -> bool {
+        self.load.queued.fetch_sub(1, Ordering::SeqCst);
+        false
     }
 
     fn hold_back(&self) {

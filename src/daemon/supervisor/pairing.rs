@@ -129,14 +129,10 @@ impl Supervisor {
     pub async fn finish_pairing(&self, user: &UserKey, generation: u64, end: PairingEnd) {
         let entry = {
             let mut sessions = self.sessions();
-            match sessions.get(user) {
-                Some(entry)
-                    if entry.generation == generation
-                        && matches!(entry.phase, Phase::Pairing { .. }) =>
-                {
-                    sessions.remove(user)
-                }
-                _ => None,
+            if is_pairing(sessions.get(user), generation) {
+                sessions.remove(user)
+            } else {
+                None
             }
         };
         let Some(entry) = entry else { return };
@@ -221,16 +217,11 @@ impl Supervisor {
         // and the registry decides below.
         let claimed = {
             let mut sessions = self.sessions();
-            match sessions.get_mut(user) {
-                Some(entry)
-                    if entry.generation == generation
-                        && matches!(entry.phase, Phase::Pairing { .. }) =>
-                {
-                    entry.phase = Phase::Live;
-                    true
-                }
-                _ => false,
+            let claimed = is_pairing(sessions.get(user), generation);
+            if let Some(entry) = sessions.get_mut(user).filter(|_| claimed) {
+                entry.phase = Phase::Live;
             }
+            claimed
         };
         if !claimed {
             self.discard_link(user, generation, session).await;
@@ -325,4 +316,12 @@ impl Supervisor {
         }
         info!(%user, "displaced: logged out and credentials deleted");
     }
+}
+
+/// Whether `entry` is `generation`'s pairing, still in its pairing phase: what the end of a
+/// pairing and a scan each take it out of, whichever comes first.
+fn is_pairing(entry: Option<&Entry>, generation: u64) -> bool {
+    entry.is_some_and(|entry| {
+        entry.generation == generation && matches!(entry.phase, Phase::Pairing { .. })
+    })
 }
