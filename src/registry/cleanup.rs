@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::change::Change;
 use super::db::{args, locking, Locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
@@ -85,15 +86,19 @@ impl Registry {
         )
         .await?;
         // A pairing running here expires itself, on time and with word to its waiting client.
-        for row in expired_qr
+        let expired: Vec<Connection> = expired_qr
             .into_iter()
             .filter(|row| !scope.pairing.contains(&row.user))
-        {
-            report.expired_qr += 1;
-            report.users.push(row.user.clone());
-            if !dry_run {
-                self.expire_pairing(&mut tx, row, now).await?;
-            }
+            .collect();
+        report.expired_qr = expired.len() as u64;
+        report
+            .users
+            .extend(expired.iter().map(|row| row.user.clone()));
+        if !dry_run {
+            self.end_pairings(&mut tx, expired, now, "expired", |_| {
+                "QR code not scanned in time".to_string()
+            })
+            .await?;
         }
 
         self.release_lost_nodes(&mut tx, now, dry_run, &mut report)
@@ -115,16 +120,17 @@ impl Registry {
                     .changed_before
                     .is_none_or(|before| row.updated_at < before)
             };
-            for row in mine
+            let stale: Vec<Connection> = mine
                 .into_iter()
                 .filter(|row| !live.contains(&row.user) && settled(row))
-            {
-                report.stale_sessions += 1;
-                report.users.push(row.user.clone());
-                if !dry_run {
-                    self.disconnect_row(&mut tx, row, "stale: no live session", now)
-                        .await?;
-                }
+                .collect();
+            report.stale_sessions = stale.len() as u64;
+            report
+                .users
+                .extend(stale.iter().map(|row| row.user.clone()));
+            if !dry_run {
+                self.disconnect_rows(&mut tx, stale, "stale: no live session", now)
+                    .await?;
             }
         }
 
@@ -138,13 +144,13 @@ impl Registry {
             args![now.millis()],
         )
         .await?;
-        for row in ended {
-            report.ended_pauses += 1;
-            report.users.push(row.user.clone());
-            if !dry_run {
-                self.disconnect_row(&mut tx, row, "pause ended", now)
-                    .await?;
-            }
+        report.ended_pauses = ended.len() as u64;
+        report
+            .users
+            .extend(ended.iter().map(|row| row.user.clone()));
+        if !dry_run {
+            self.disconnect_rows(&mut tx, ended, "pause ended", now)
+                .await?;
         }
 
         self.prune_gone(&mut tx, scope, now, dry_run, &mut report)
@@ -278,16 +284,18 @@ impl Registry {
             args![db_now, self.node_id.as_str()],
         )
         .await?;
-        for row in orphaned {
-            report.dead_node_sessions += 1;
-            report.users.push(row.user.clone());
-            if !dry_run {
-                let reason = format!(
+        report.dead_node_sessions += orphaned.len() as u64;
+        report
+            .users
+            .extend(orphaned.iter().map(|row| row.user.clone()));
+        if !dry_run {
+            self.end_pairings(tx, orphaned, now, "failed", |row| {
+                format!(
                     "pairing lost with node {}",
                     row.node_id.as_deref().unwrap_or("?")
-                );
-                self.end_lost_pairing(tx, &row, &reason, now).await?;
-            }
+                )
+            })
+            .await?;
         }
         if !dry_run {
             tx.execute(
@@ -300,38 +308,51 @@ impl Registry {
         Ok(())
     }
 
-    async fn expire_pairing(
+    /// Ends the pairings of `rows` (their locks go with them, see `change`), each with a
+    /// state event and a pairing event of `result`.
+    pub(crate) async fn end_pairings(
         &self,
         tx: &mut Tx,
-        before: Connection,
+        rows: Vec<Connection>,
         now: Timestamp,
+        result: &str,
+        reason: impl Fn(&Connection) -> String,
     ) -> Result<(), Error> {
-        let mut after = transitions::pairing_ended(&before, "QR code not scanned in time", now);
-        self.write_change(tx, &before, &mut after).await?;
-        tx.execute(
-            "DELETE FROM connect_locks WHERE user_key = $1",
-            args![before.user.as_str()],
-        )
-        .await?;
-        let event = NewEvent::new(
-            EventKind::Pairing,
-            &before.user,
-            after.reason.clone(),
-            json!({ "result": "expired" }),
-        );
-        events::append(tx, now, &self.node_id, event);
+        let mut changes: Vec<Change> = rows
+            .into_iter()
+            .map(|before| {
+                let after = transitions::pairing_ended(&before, reason(&before), now);
+                Change::new(before, after)
+            })
+            .collect();
+        self.write_changes(tx, &mut changes).await?;
+        for change in &changes {
+            let event = NewEvent::new(
+                EventKind::Pairing,
+                &change.after.user,
+                change.after.reason.clone(),
+                json!({ "result": result }),
+            );
+            events::append(tx, now, &self.node_id, event);
+        }
         Ok(())
     }
 
-    async fn disconnect_row(
+    async fn disconnect_rows(
         &self,
         tx: &mut Tx,
-        before: Connection,
+        rows: Vec<Connection>,
         reason: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let mut after = transitions::disconnected(&before, reason, now);
-        self.write_change(tx, &before, &mut after).await
+        let mut changes: Vec<Change> = rows
+            .into_iter()
+            .map(|before| {
+                let after = transitions::disconnected(&before, reason, now);
+                Change::new(before, after)
+            })
+            .collect();
+        self.write_changes(tx, &mut changes).await
     }
 }
 

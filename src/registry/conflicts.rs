@@ -6,84 +6,96 @@
 
 use std::cmp::Ordering;
 
-use sqlx::FromRow;
-
+use super::change::Change;
 use super::db::{args, locking, Tx};
-use super::rows::parse_status;
+use super::rows::{self, connection_columns};
 use super::transitions;
 use super::{Error, PhoneNumber, Registry};
-use crate::model::{ConflictGroup, ConflictHolder, DetachedHolder, Resolution, ResolveAction};
-use crate::time::Timestamp;
-
-#[derive(FromRow)]
-struct HolderRow {
-    user_key: String,
-    phone_number: String,
-    status: String,
-    last_connected_at: Option<i64>,
-    node_id: Option<String>,
-    updated_at: i64,
-}
+use crate::model::{
+    ConflictGroup, ConflictHolder, Connection, DetachedHolder, Resolution, ResolveAction,
+};
 
 /// Newest first: latest connection, then latest change, then user key (so ties always break
 /// the same way). The first holder of a group is the one resolution keeps.
-fn newest_first(a: &ConflictHolder, b: &ConflictHolder) -> Ordering {
+fn newest_first(a: &Connection, b: &Connection) -> Ordering {
     b.last_connected_at
         .cmp(&a.last_connected_at)
         .then(b.updated_at.cmp(&a.updated_at))
         .then(a.user.cmp(&b.user))
 }
 
-async fn find(tx: &mut Tx, phone: Option<&PhoneNumber>) -> Result<Vec<ConflictGroup>, Error> {
-    let rows: Vec<HolderRow> = match phone {
+/// A duplicated number and its rows, newest first.
+struct Duplicate {
+    phone_number: String,
+    holders: Vec<Connection>,
+}
+
+impl From<Duplicate> for ConflictGroup {
+    fn from(duplicate: Duplicate) -> ConflictGroup {
+        ConflictGroup {
+            phone_number: duplicate.phone_number,
+            holders: duplicate
+                .holders
+                .into_iter()
+                .map(|row| ConflictHolder {
+                    user: row.user,
+                    status: row.status,
+                    last_connected_at: row.last_connected_at,
+                    node_id: row.node_id,
+                    updated_at: row.updated_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn find(tx: &mut Tx, phone: Option<&PhoneNumber>) -> Result<Vec<Duplicate>, Error> {
+    let rows = match phone {
         Some(phone) => {
             tx.fetch_all_locking(
-                locking!(
-                    "SELECT user_key, phone_number, status, last_connected_at, node_id, \
-                     updated_at FROM whatsapp_connections WHERE phone_number = $1 \
-                     ORDER BY user_key"
-                ),
+                locking!(concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE phone_number = $1 ORDER BY user_key"
+                )),
                 args![phone.as_str()],
             )
             .await?
         }
         None => {
             tx.fetch_all_locking(
-                locking!(
-                    "SELECT c.user_key, c.phone_number, c.status, c.last_connected_at, \
-                     c.node_id, c.updated_at FROM whatsapp_connections c WHERE c.phone_number IN \
+                locking!(concat!(
+                    "SELECT ",
+                    connection_columns!(),
+                    " FROM whatsapp_connections WHERE phone_number IN \
                      (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
-                     GROUP BY phone_number HAVING COUNT(*) > 1) ORDER BY c.user_key"
-                ),
+                     GROUP BY phone_number HAVING COUNT(*) > 1) ORDER BY user_key"
+                )),
                 args![],
             )
             .await?
         }
     };
-    let mut groups: Vec<ConflictGroup> = Vec::new();
-    let mut sorted = rows;
-    sorted.sort_by(|a, b| a.phone_number.cmp(&b.phone_number));
-    for row in sorted {
-        let holder = ConflictHolder {
-            status: parse_status(&row.status)?,
-            user: row.user_key,
-            last_connected_at: row.last_connected_at.map(Timestamp),
-            node_id: row.node_id,
-            updated_at: Timestamp(row.updated_at),
-        };
-        match groups.last_mut() {
-            Some(group) if group.phone_number == row.phone_number => group.holders.push(holder),
-            _ => groups.push(ConflictGroup {
-                phone_number: row.phone_number,
-                holders: vec![holder],
+    let mut rows = rows::into_connections(rows)?;
+    rows.sort_by(|a, b| a.phone_number.cmp(&b.phone_number));
+    let mut duplicates: Vec<Duplicate> = Vec::new();
+    for row in rows {
+        let phone_number = row.phone_number.clone().unwrap_or_default();
+        match duplicates.last_mut() {
+            Some(duplicate) if duplicate.phone_number == phone_number => {
+                duplicate.holders.push(row)
+            }
+            _ => duplicates.push(Duplicate {
+                phone_number,
+                holders: vec![row],
             }),
         }
     }
-    groups.retain(|group| group.holders.len() > 1);
-    for group in &mut groups {
-        group.holders.sort_by(newest_first);
+    duplicates.retain(|duplicate| duplicate.holders.len() > 1);
+    for duplicate in &mut duplicates {
+        duplicate.holders.sort_by(newest_first);
     }
-    Ok(groups)
+    Ok(duplicates)
 }
 
 impl Registry {
@@ -91,14 +103,15 @@ impl Registry {
     /// first.
     pub async fn detect_conflicts(&self) -> Result<Vec<ConflictGroup>, Error> {
         let mut tx = self.db.read().await?;
-        let groups = find(&mut tx, None).await?;
+        let duplicates = find(&mut tx, None).await?;
         tx.commit().await?;
-        Ok(groups)
+        Ok(duplicates.into_iter().map(ConflictGroup::from).collect())
     }
 
     /// Keeps the newest holder of each duplicated number (or only of `phone`) and detaches the
     /// number from the others: they become `DISCONNECTED` without a number. Detached holders
-    /// that were `CONNECTED` have a live session somewhere that the caller must close.
+    /// that were `CONNECTED` have a live session somewhere that the caller must close. One
+    /// transaction, written in bulk (see `change`).
     pub async fn resolve_conflicts(
         &self,
         dry_run: bool,
@@ -106,7 +119,7 @@ impl Registry {
     ) -> Result<Resolution, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let groups = find(&mut tx, phone).await?;
+        let duplicates = find(&mut tx, phone).await?;
         let mut resolution = Resolution {
             dry_run,
             resolved: 0,
@@ -114,34 +127,35 @@ impl Registry {
             kept: 0,
             actions: Vec::new(),
         };
-        for group in groups {
-            let mut holders = group.holders.into_iter();
+        let mut changes = Vec::new();
+        for duplicate in duplicates {
+            let mut holders = duplicate.holders.into_iter();
             let Some(kept) = holders.next() else { continue };
+            let reason = format!(
+                "conflict resolved: number {} kept by {}",
+                duplicate.phone_number, kept.user
+            );
             let mut action = ResolveAction {
-                phone_number: group.phone_number.clone(),
-                kept: kept.user.clone(),
+                phone_number: duplicate.phone_number,
+                kept: kept.user,
                 detached: Vec::new(),
             };
             for holder in holders {
-                if !dry_run {
-                    let before = super::rows::load_existing(&mut tx, &holder.user).await?;
-                    let reason = format!(
-                        "conflict resolved: number {} kept by {}",
-                        group.phone_number, kept.user
-                    );
-                    let mut after = transitions::cleared(&before, reason, now);
-                    self.write_change(&mut tx, &before, &mut after).await?;
-                }
                 action.detached.push(DetachedHolder {
-                    user: holder.user,
+                    user: holder.user.clone(),
                     status: holder.status,
-                    node_id: holder.node_id,
+                    node_id: holder.node_id.clone(),
                 });
+                let after = transitions::cleared(&holder, reason.as_str(), now);
+                changes.push(Change::new(holder, after));
             }
             resolution.resolved += 1;
             resolution.kept += 1;
             resolution.disconnected += action.detached.len() as u64;
             resolution.actions.push(action);
+        }
+        if !dry_run {
+            self.write_changes(&mut tx, &mut changes).await?;
         }
         tx.commit().await?;
         Ok(resolution)
@@ -152,14 +166,22 @@ impl Registry {
 mod tests {
     use super::*;
     use crate::model::Status;
+    use crate::time::Timestamp;
 
-    fn holder(user: &str, last: Option<i64>, updated: i64) -> ConflictHolder {
-        ConflictHolder {
+    fn holder(user: &str, last: Option<i64>, updated: i64) -> Connection {
+        Connection {
             user: user.into(),
             status: Status::Disconnected,
+            phone_number: Some("573001234567".into()),
+            qr_issued_at: None,
+            qr_expires_at: None,
             last_connected_at: last.map(Timestamp),
+            reconnect_attempts: 0,
             node_id: None,
+            reason: String::new(),
+            paused_until: None,
             updated_at: Timestamp(updated),
+            epoch: 0,
         }
     }
 

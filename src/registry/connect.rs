@@ -379,7 +379,7 @@ impl Registry {
         }
         row.qr_issued_at = Some(now);
         row.updated_at = now;
-        rows::save(&mut tx, &row).await?;
+        super::bulk::save_rows(&mut tx, [&row]).await?;
         let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
         let code_expires_at = now.plus(valid_for).min(pairing_expires_at);
         let event = NewEvent::new(
@@ -555,45 +555,5 @@ impl Registry {
         events::append(&mut tx, now, &self.node_id, event);
         tx.commit().await?;
         Ok(Some(after))
-    }
-
-    /// Saves `after` and appends its state event when anything an operator reads changed.
-    /// The session rules of [`ownership`](super::ownership) apply here, for every change: the
-    /// epoch moves when a session starts, ends or changes owner, credentials go when the row
-    /// no longer needs them, and the connect lock goes when the pairing ends.
-    pub(crate) async fn write_change(
-        &self,
-        tx: &mut Tx,
-        before: &Connection,
-        after: &mut Connection,
-    ) -> Result<(), Error> {
-        if super::ownership::ends_starts_or_moves(before, after) {
-            after.epoch = before.epoch + 1;
-        }
-        rows::save(tx, after).await?;
-        if super::ownership::discards_credentials(before, after) {
-            super::credentials::delete_all(tx, &after.user).await?;
-        }
-        // A connect lock lives while its pairing does: however the row leaves PENDING_QR (a
-        // disconnect that overtook the scan, say), the lock goes in the same transaction.
-        if before.status == Status::PendingQr && after.status != Status::PendingQr {
-            tx.execute(
-                "DELETE FROM connect_locks WHERE user_key = $1",
-                args![after.user.as_str()],
-            )
-            .await?;
-        }
-        if before.status != after.status
-            || before.reason != after.reason
-            || before.phone_number != after.phone_number
-        {
-            events::append(
-                tx,
-                after.updated_at,
-                &self.node_id,
-                NewEvent::state(before, after),
-            );
-        }
-        Ok(())
     }
 }

@@ -195,6 +195,14 @@ macro_rules! locking {
 }
 pub(crate) use locking;
 
+/// A statement that reads a table out of JSON bound to `$1`, which the two databases spell
+/// differently (`json_each` on SQLite, `json_to_recordset` on PostgreSQL; see `bulk`).
+#[derive(Clone, Copy)]
+pub(crate) struct Dialect {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
 impl Db {
     /// Opens `url` (`sqlite:PATH`, a bare path, or `postgres://…`) and applies migrations.
     /// On PostgreSQL the connections name `node` (`application_name` `wasessd:<node>`, unless
@@ -417,6 +425,20 @@ impl Tx {
             .await?;
         }
         Ok(())
+    }
+
+    /// [`Tx::execute`] of a [`Dialect`] statement.
+    pub(crate) async fn execute_dialect(
+        &mut self,
+        sql: Dialect,
+        args: Vec<Arg>,
+    ) -> Result<u64, Error> {
+        let sql = if self.is_postgres() {
+            sql.postgres
+        } else {
+            sql.sqlite
+        };
+        self.execute(sql, args).await
     }
 
     /// Runs a statement; returns the number of rows it changed.

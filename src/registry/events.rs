@@ -19,10 +19,11 @@
 //! froze while holding the row is cut off by `idle_in_transaction_session_timeout` (see `db`).
 //! Events of one transaction get consecutive ids in the order they were appended.
 
+use serde::Serialize;
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::db::{args, Tx};
+use super::db::{args, Dialect, Tx};
 use super::rows::parse_status;
 use super::Error;
 use crate::model::{Connection, Event, EventKind, Status};
@@ -99,29 +100,54 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<i64>, Error> {
             args![count],
         )
         .await?;
-    let mut ids = Vec::with_capacity(pending.len());
-    for (id, pending) in (last - count + 1..).zip(pending) {
-        let event = pending.event;
-        tx.execute(
-            "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
-             node_id, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            args![
-                id,
-                pending.at.millis(),
-                event.kind.as_str(),
-                event.user,
-                event.from_status.map(|s| s.as_str()),
-                event.to_status.map(|s| s.as_str()),
-                event.reason,
-                pending.node_id,
-                event.data.to_string(),
-            ],
-        )
-        .await?;
-        ids.push(id);
-    }
+    let ids: Vec<i64> = (last - count + 1..=last).collect();
+    let rows: Vec<EventJson> = ids
+        .iter()
+        .zip(&pending)
+        .map(|(&id, pending)| EventJson {
+            id,
+            at: pending.at.millis(),
+            kind: pending.event.kind.as_str(),
+            user_key: pending.event.user.as_deref(),
+            from_status: pending.event.from_status.map(|s| s.as_str()),
+            to_status: pending.event.to_status.map(|s| s.as_str()),
+            reason: &pending.event.reason,
+            node_id: &pending.node_id,
+            data: pending.event.data.to_string(),
+        })
+        .collect();
+    let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
+    tx.execute_dialect(INSERT_EVENTS, args![json]).await?;
     Ok(ids)
 }
+
+/// An event row as [`INSERT_EVENTS`] reads it (see `bulk`).
+#[derive(Serialize)]
+struct EventJson<'a> {
+    id: i64,
+    at: i64,
+    kind: &'static str,
+    user_key: Option<&'a str>,
+    from_status: Option<&'static str>,
+    to_status: Option<&'static str>,
+    reason: &'a str,
+    node_id: &'a str,
+    data: String,
+}
+
+/// All of a transaction's events in one statement.
+const INSERT_EVENTS: Dialect = Dialect {
+    sqlite: "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
+             node_id, data) SELECT e.value ->> 'id', e.value ->> 'at', e.value ->> 'kind', \
+             e.value ->> 'user_key', e.value ->> 'from_status', e.value ->> 'to_status', \
+             e.value ->> 'reason', e.value ->> 'node_id', e.value ->> 'data' \
+             FROM json_each($1) AS e",
+    postgres: "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
+               node_id, data) SELECT id, at, kind, user_key, from_status, to_status, reason, \
+               node_id, data FROM json_to_recordset($1::json) AS e(id bigint, at bigint, \
+               kind text, user_key text, from_status text, to_status text, reason text, \
+               node_id text, data text)",
+};
 
 macro_rules! event_columns {
     () => {

@@ -7,6 +7,8 @@
 //! operation is one transaction, and every state change it makes appends an event in that same
 //! transaction. Time comes from an injected [`Clock`], so expiry is tested without sleeping.
 
+mod bulk;
+mod change;
 mod cleanup;
 mod conflicts;
 mod connect;

@@ -11,14 +11,10 @@
 
 use sqlx::FromRow;
 
-use serde_json::json;
-
 use super::db::{args, locking, Tx};
-use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
-use super::transitions;
 use super::{Error, Registry, UserKey};
-use crate::model::{CleanupReport, Connection, EventKind, NodeInfo, Status};
+use crate::model::{CleanupReport, Connection, NodeInfo, Status};
 use crate::time::Timestamp;
 
 /// What a node states about itself in its row.
@@ -168,41 +164,18 @@ impl Registry {
             )
             .await?,
         )?;
-        for before in &interrupted {
-            self.end_lost_pairing(
-                &mut tx,
-                before,
-                "pairing interrupted by a daemon restart",
-                now,
-            )
-            .await?;
-        }
+        let count = interrupted.len() as u64;
+        self.end_pairings(&mut tx, interrupted, now, "failed", |_| {
+            "pairing interrupted by a daemon restart".to_string()
+        })
+        .await?;
         tx.execute(
             "DELETE FROM connect_locks WHERE node_id = $1",
             args![self.node_id.as_str()],
         )
         .await?;
         tx.commit().await?;
-        Ok(interrupted.len() as u64)
-    }
-
-    pub(crate) async fn end_lost_pairing(
-        &self,
-        tx: &mut Tx,
-        before: &Connection,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        let mut after = transitions::pairing_ended(before, reason, now);
-        self.write_change(tx, before, &mut after).await?;
-        let event = NewEvent::new(
-            EventKind::Pairing,
-            &before.user,
-            after.reason.clone(),
-            json!({ "result": "failed" }),
-        );
-        events::append(tx, now, &self.node_id, event);
-        Ok(())
+        Ok(count)
     }
 
     /// Renews this node's lease by the database's clock, stating `state`. `fenced_since` counts

@@ -141,7 +141,7 @@ impl Registry {
             epoch: before.epoch + 1,
             ..before
         };
-        rows::save(&mut tx, &after).await?;
+        super::bulk::save_rows(&mut tx, [&after]).await?;
         tx.commit().await?;
         Ok(Some(after))
     }

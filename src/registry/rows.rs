@@ -94,28 +94,3 @@ pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection,
         .await?
         .ok_or_else(|| Error::UnknownUser(user.to_string()))
 }
-
-/// Writes every column of `row` back, the epoch included.
-pub(crate) async fn save(tx: &mut Tx, row: &Connection) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE whatsapp_connections SET status = $2, phone_number = $3, qr_issued_at = $4, \
-         qr_expires_at = $5, last_connected_at = $6, reconnect_attempts = $7, node_id = $8, \
-         reason = $9, paused_until = $10, updated_at = $11, epoch = $12 WHERE user_key = $1",
-        args![
-            row.user.as_str(),
-            row.status.as_str(),
-            row.phone_number.clone(),
-            row.qr_issued_at.map(Timestamp::millis),
-            row.qr_expires_at.map(Timestamp::millis),
-            row.last_connected_at.map(Timestamp::millis),
-            i64::from(row.reconnect_attempts),
-            row.node_id.clone(),
-            row.reason.as_str(),
-            row.paused_until.map(Timestamp::millis),
-            row.updated_at.millis(),
-            row.epoch,
-        ],
-    )
-    .await?;
-    Ok(())
-}

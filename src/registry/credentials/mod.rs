@@ -20,7 +20,8 @@ pub use import::{import_store_file, ImportReport};
 #[cfg(unix)]
 pub use store::SessionStore;
 
-use super::db::{args, Locking, Tx};
+use super::bulk::{self, keys_in};
+use super::db::{args, Dialect, Locking, Tx};
 
 /// Credential sets whose connection row cannot use them.
 macro_rules! orphan_stores {
@@ -32,39 +33,48 @@ macro_rules! orphan_stores {
 }
 use super::{Error, Registry, UserKey};
 
-/// One `DELETE` per credential table, the device first (static text, never built from
-/// strings).
-const DELETE_USER: [&str; 18] = [
-    "DELETE FROM wa_device WHERE user_key = $1",
-    "DELETE FROM wa_identities WHERE user_key = $1",
-    "DELETE FROM wa_sessions WHERE user_key = $1",
-    "DELETE FROM wa_prekeys WHERE user_key = $1",
-    "DELETE FROM wa_signed_prekeys WHERE user_key = $1",
-    "DELETE FROM wa_sender_keys WHERE user_key = $1",
-    "DELETE FROM wa_app_state_keys WHERE user_key = $1",
-    "DELETE FROM wa_app_state_versions WHERE user_key = $1",
-    "DELETE FROM wa_app_state_mutation_macs WHERE user_key = $1",
-    "DELETE FROM wa_base_keys WHERE user_key = $1",
-    "DELETE FROM wa_device_registry WHERE user_key = $1",
-    "DELETE FROM wa_group_metadata WHERE user_key = $1",
-    "DELETE FROM wa_lid_pn_mapping WHERE user_key = $1",
-    "DELETE FROM wa_sender_key_devices WHERE user_key = $1",
-    "DELETE FROM wa_tc_tokens WHERE user_key = $1",
-    "DELETE FROM wa_sent_messages WHERE user_key = $1",
-    "DELETE FROM wa_pending_inbound WHERE user_key = $1",
-    "DELETE FROM wa_msg_secrets WHERE user_key = $1",
-];
+/// One `DELETE` per credential table, the device first, for the users of a JSON array (see
+/// `bulk`; static text, never built from strings).
+macro_rules! delete_users {
+    ($($table:literal),* $(,)?) => {
+        [$(keys_in!(concat!("DELETE FROM ", $table, " WHERE user_key"))),*]
+    };
+}
+const DELETE_USERS: [Dialect; 18] = delete_users!(
+    "wa_device",
+    "wa_identities",
+    "wa_sessions",
+    "wa_prekeys",
+    "wa_signed_prekeys",
+    "wa_sender_keys",
+    "wa_app_state_keys",
+    "wa_app_state_versions",
+    "wa_app_state_mutation_macs",
+    "wa_base_keys",
+    "wa_device_registry",
+    "wa_group_metadata",
+    "wa_lid_pn_mapping",
+    "wa_sender_key_devices",
+    "wa_tc_tokens",
+    "wa_sent_messages",
+    "wa_pending_inbound",
+    "wa_msg_secrets",
+);
 
-/// Deletes `user`'s whole credential set inside `tx`; true when there was a device.
-pub(crate) async fn delete_all(tx: &mut Tx, user: &str) -> Result<bool, Error> {
-    let mut device = false;
-    for (index, sql) in DELETE_USER.iter().enumerate() {
-        let deleted = tx.execute(sql, args![user]).await?;
+/// Deletes the credential sets of `users` inside `tx`; returns how many had a device.
+pub(crate) async fn delete_all_of<S: AsRef<str>>(tx: &mut Tx, users: &[S]) -> Result<u64, Error> {
+    if users.is_empty() {
+        return Ok(0);
+    }
+    let keys = bulk::keys(users);
+    let mut devices = 0;
+    for (index, sql) in DELETE_USERS.iter().enumerate() {
+        let deleted = tx.execute_dialect(*sql, args![keys.as_str()]).await?;
         if index == 0 {
-            device = deleted > 0;
+            devices = deleted;
         }
     }
-    Ok(device)
+    Ok(devices)
 }
 
 impl Registry {
@@ -102,9 +112,7 @@ impl Registry {
             .await?;
         let users: Vec<String> = found.into_iter().map(|(user,)| user).collect();
         if !dry_run {
-            for user in &users {
-                delete_all(&mut tx, user).await?;
-            }
+            delete_all_of(&mut tx, &users).await?;
         }
         tx.commit().await?;
         Ok(users)
