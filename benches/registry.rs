@@ -51,7 +51,7 @@ async fn run() {
         let dir = common::disk_tempdir();
         let url = format!("sqlite:{}", dir.path().join("plans.db").display());
         let _ = Registry::open(&url, "bench").await.expect("open");
-        fill(&url, *size.min(&10_000), false).await;
+        common::fill_registry(&url, *size.min(&10_000), false, "bench").await;
         print_plans(&url).await;
     }
 }
@@ -63,7 +63,7 @@ async fn bench(name: &str, url: &str, size: u64, postgres: bool) {
         .await
         .expect("open");
     let filled = Instant::now();
-    fill(url, size, postgres).await;
+    common::fill_registry(url, size, postgres, "bench").await;
     eprintln!("{name}: {size} rows written in {:.1?}", filled.elapsed());
 
     let detect = median(RUNS, || async {
@@ -105,44 +105,6 @@ async fn bench(name: &str, url: &str, size: u64, postgres: bool) {
         report.expired_qr
     );
     registry.close().await;
-}
-
-/// Rows shaped like a busy registry: 60% connected, 30% disconnected, 5% logged out, 3%
-/// paused, 2% pending (half of them expired), and 1% of numbers held by a second user.
-async fn fill(url: &str, size: u64, postgres: bool) {
-    let now = SystemClock.now().millis();
-    let series = if postgres {
-        format!("SELECT generate_series(1, {size}) AS n")
-    } else {
-        format!(
-            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {size}) \
-             SELECT n FROM seq"
-        )
-    };
-    let users = format!(
-        "INSERT INTO users (user_key, created_at) SELECT 'user' || n || '@bench.example', {now} \
-         FROM ({series}) s"
-    );
-    // n % 100 == 0: a duplicate (DISCONNECTED) of number n - 1; n % 100 in 1..=2 pending.
-    let connections = format!(
-        "INSERT INTO whatsapp_connections (user_key, status, phone_number, qr_expires_at, \
-         last_connected_at, node_id, reason, updated_at) \
-         SELECT 'user' || n || '@bench.example', \
-           CASE WHEN n % 100 = 0 THEN 'DISCONNECTED' \
-                WHEN n % 100 IN (1, 2) THEN 'PENDING_QR' \
-                WHEN n % 100 < 8 THEN 'LOGGED_OUT' \
-                WHEN n % 100 < 11 THEN 'PAUSED' \
-                WHEN n % 100 < 41 THEN 'DISCONNECTED' ELSE 'CONNECTED' END, \
-           CASE WHEN n % 100 = 0 THEN CAST(573000000000 + n - 1 AS TEXT) \
-                WHEN n % 100 < 8 THEN NULL \
-                ELSE CAST(573000000000 + n AS TEXT) END, \
-           CASE WHEN n % 100 = 1 THEN {now} WHEN n % 100 = 2 THEN {later} ELSE NULL END, \
-           {now} - n, 'bench', '', {now} \
-         FROM ({series}) s",
-        later = now + 3_600_000,
-    );
-    let sql = format!("{users}; {connections}");
-    common::load_sql(url, postgres, &sql).await;
 }
 
 async fn median<F, Fut>(runs: usize, mut f: F) -> Duration

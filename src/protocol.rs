@@ -12,6 +12,7 @@
 //! `wasess --json` prints, so its fields are only ever added.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::exit::Exit;
@@ -95,18 +96,20 @@ impl Request {
     }
 }
 
+/// A response. Its result travels as raw JSON, written once from the handler's result type
+/// and read once into the caller's: a report of 20,000 rows is never held as a tree of values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Response {
     pub jsonrpc: String,
     pub id: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
+    pub result: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RpcError>,
 }
 
 impl Response {
-    pub fn ok(id: Value, result: Value) -> Response {
+    pub fn ok(id: Value, result: Box<RawValue>) -> Response {
         Response {
             jsonrpc: "2.0".into(),
             id,
@@ -142,12 +145,43 @@ impl Notification {
     }
 }
 
-/// Anything the daemon writes: told apart by `id` (responses) and `method` (notifications).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// Anything the daemon writes: told apart by `method` (notifications) and `id` (responses),
+/// read in one pass without buffering the message first.
+#[derive(Debug, Clone)]
 pub enum Incoming {
     Response(Response),
     Notification(Notification),
+}
+
+impl<'de> Deserialize<'de> for Incoming {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(default)]
+            jsonrpc: String,
+            #[serde(default)]
+            id: Value,
+            method: Option<String>,
+            #[serde(default)]
+            params: Value,
+            result: Option<Box<RawValue>>,
+            error: Option<RpcError>,
+        }
+        let envelope = Envelope::deserialize(deserializer)?;
+        Ok(match envelope.method {
+            Some(method) => Incoming::Notification(Notification {
+                jsonrpc: envelope.jsonrpc,
+                method,
+                params: envelope.params,
+            }),
+            None => Incoming::Response(Response {
+                jsonrpc: envelope.jsonrpc,
+                id: envelope.id,
+                result: envelope.result,
+                error: envelope.error,
+            }),
+        })
+    }
 }
 
 /// JSON-RPC error codes.

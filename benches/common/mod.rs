@@ -18,7 +18,8 @@ pub fn disk_tempdir() -> tempfile::TempDir {
 }
 
 pub struct Daemon {
-    pub dir: tempfile::TempDir,
+    /// The daemon's own directory, when the bench did not give one.
+    _dir: Option<tempfile::TempDir>,
     pub socket: PathBuf,
     child: Child,
 }
@@ -32,15 +33,32 @@ impl Daemon {
     /// A simulated `wasessd` with `config`, as node `node_id`, with `extra_args`.
     pub fn start_node(config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
         let dir = disk_tempdir();
-        let socket = dir.path().join("wasessd.sock");
-        std::fs::write(dir.path().join("wasessd.toml"), config).expect("config");
+        let mut daemon = Daemon::spawn(
+            dir.path(),
+            &dir.path().join("data"),
+            config,
+            node_id,
+            extra_args,
+        );
+        daemon._dir = Some(dir);
+        daemon
+    }
+
+    /// A simulated `wasessd` on the data dir `data`, its socket and config in `dir`.
+    pub fn start_in(dir: &Path, data: &Path, config: &str, node_id: &str) -> Daemon {
+        Daemon::spawn(dir, data, config, node_id, &[])
+    }
+
+    fn spawn(dir: &Path, data: &Path, config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
+        let socket = dir.join("wasessd.sock");
+        std::fs::write(dir.join("wasessd.toml"), config).expect("config");
         let child = Command::new(env!("CARGO_BIN_EXE_wasessd"))
             .args(["--backend", "simulated", "--node-id", node_id, "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(data)
             .arg("--socket")
             .arg(&socket)
             .arg("--config")
-            .arg(dir.path().join("wasessd.toml"))
+            .arg(dir.join("wasessd.toml"))
             .args(extra_args)
             .env("WASESS_LOG", "warn")
             .stderr(Stdio::null())
@@ -51,7 +69,15 @@ impl Daemon {
             assert!(Instant::now() < deadline, "wasessd did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Daemon { dir, socket, child }
+        Daemon {
+            _dir: None,
+            socket,
+            child,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: the node dies without a word.
@@ -150,4 +176,43 @@ pub async fn load_sql(url: &str, postgres: bool, sql: &str) {
             .await
             .expect("fill");
     }
+}
+
+/// Rows shaped like a busy registry: 60% connected, 30% disconnected, 5% logged out, 3%
+/// paused, 2% pending (half of them expired), and 1% of numbers held by a second user. Every
+/// row belongs to `node`.
+pub async fn fill_registry(url: &str, size: u64, postgres: bool, node: &str) {
+    let now = wasess::time::Clock::now(&wasess::time::SystemClock).millis();
+    let series = if postgres {
+        format!("SELECT generate_series(1, {size}) AS n")
+    } else {
+        format!(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {size}) \
+             SELECT n FROM seq"
+        )
+    };
+    let users = format!(
+        "INSERT INTO users (user_key, created_at) SELECT 'user' || n || '@bench.example', {now} \
+         FROM ({series}) s"
+    );
+    // n % 100 == 0: a duplicate (DISCONNECTED) of number n - 1; n % 100 in 1..=2 pending.
+    let connections = format!(
+        "INSERT INTO whatsapp_connections (user_key, status, phone_number, qr_expires_at, \
+         last_connected_at, node_id, reason, updated_at) \
+         SELECT 'user' || n || '@bench.example', \
+           CASE WHEN n % 100 = 0 THEN 'DISCONNECTED' \
+                WHEN n % 100 IN (1, 2) THEN 'PENDING_QR' \
+                WHEN n % 100 < 8 THEN 'LOGGED_OUT' \
+                WHEN n % 100 < 11 THEN 'PAUSED' \
+                WHEN n % 100 < 41 THEN 'DISCONNECTED' ELSE 'CONNECTED' END, \
+           CASE WHEN n % 100 = 0 THEN CAST(573000000000 + n - 1 AS TEXT) \
+                WHEN n % 100 < 8 THEN NULL \
+                ELSE CAST(573000000000 + n AS TEXT) END, \
+           CASE WHEN n % 100 = 1 THEN {now} WHEN n % 100 = 2 THEN {later} ELSE NULL END, \
+           {now} - n, '{node}', '', {now} \
+         FROM ({series}) s",
+        later = now + 3_600_000,
+    );
+    let sql = format!("{users}; {connections}");
+    load_sql(url, postgres, &sql).await;
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -35,8 +36,8 @@ pub struct Client {
 /// One message from the daemon while a call is running.
 pub enum Message {
     Notification(Notification),
-    /// The call's final answer.
-    Done(Result<Value, Error>),
+    /// The call's final answer, as raw JSON until [`decode`]d.
+    Done(Result<Box<RawValue>, Error>),
 }
 
 impl Client {
@@ -143,7 +144,7 @@ impl Client {
                 Incoming::Notification(notification) => Message::Notification(notification),
                 Incoming::Response(response) => Message::Done(match response.error {
                     Some(error) => Err(Error::Rpc(error)),
-                    None => Ok(response.result.unwrap_or(Value::Null)),
+                    None => Ok(response.result.unwrap_or_else(|| RawValue::NULL.to_owned())),
                 }),
             });
         }
@@ -164,7 +165,26 @@ impl Client {
     }
 }
 
-pub fn decode<R: DeserializeOwned>(value: Value) -> Result<R, Error> {
-    serde_json::from_value(value)
+/// A call's result (or a notification's params) as the caller's type.
+pub fn decode<R: DeserializeOwned>(value: impl Answer) -> Result<R, Error> {
+    value
+        .decode()
         .map_err(|error| Error::Io(format!("unexpected answer from the daemon: {error}")))
+}
+
+/// What [`decode`] reads: a raw result or a parsed notification's params.
+pub trait Answer {
+    fn decode<R: DeserializeOwned>(self) -> serde_json::Result<R>;
+}
+
+impl Answer for Box<RawValue> {
+    fn decode<R: DeserializeOwned>(self) -> serde_json::Result<R> {
+        serde_json::from_str(self.get())
+    }
+}
+
+impl Answer for Value {
+    fn decode<R: DeserializeOwned>(self) -> serde_json::Result<R> {
+        serde_json::from_value(self)
+    }
 }

@@ -26,18 +26,67 @@ use crate::registry::{PhoneNumber, UserKey};
 use args::{Command, Global, UsersCommand};
 use offline::Offline;
 
-/// What a command produced: its JSON document, its human rendering and its exit code.
+/// What a command produced: its JSON document, its human rendering and its exit code. Only
+/// the one asked for is rendered: a report of 10,000 conflicts costs no tables under `--json`.
 pub struct Outcome {
-    pub json: Value,
-    pub human: String,
+    render: Box<dyn Render>,
     pub exit: Exit,
+}
+
+/// The two renderings of a command's result.
+trait Render {
+    /// The JSON document; `None` when there is nothing to print.
+    fn json(&self) -> Option<String>;
+    fn human(&self) -> String;
+}
+
+/// A result whose human text is already written.
+struct Written {
+    json: Value,
+    human: String,
+}
+
+impl Render for Written {
+    fn json(&self) -> Option<String> {
+        (!self.json.is_null()).then(|| pretty(&self.json))
+    }
+
+    fn human(&self) -> String {
+        self.human.clone()
+    }
+}
+
+/// A result rendered only when printed.
+struct Deferred<T> {
+    result: T,
+    human: fn(&T) -> String,
+}
+
+impl<T: Serialize> Render for Deferred<T> {
+    fn json(&self) -> Option<String> {
+        serde_json::to_string_pretty(&self.result).ok()
+    }
+
+    fn human(&self) -> String {
+        (self.human)(&self.result)
+    }
 }
 
 impl Outcome {
     pub fn new(result: &impl Serialize, human: String) -> Outcome {
         Outcome {
-            json: serde_json::to_value(result).unwrap_or(Value::Null),
-            human,
+            render: Box::new(Written {
+                json: serde_json::to_value(result).unwrap_or(Value::Null),
+                human,
+            }),
+            exit: Exit::Ok,
+        }
+    }
+
+    /// `result`, rendered for humans by `human` only if it is printed that way.
+    pub fn deferred<T: Serialize + 'static>(result: T, human: fn(&T) -> String) -> Outcome {
+        Outcome {
+            render: Box::new(Deferred { result, human }),
             exit: Exit::Ok,
         }
     }
@@ -49,11 +98,7 @@ impl Outcome {
 
     /// Printed already (streaming commands): nothing left to print.
     pub fn printed(exit: Exit) -> Outcome {
-        Outcome {
-            json: Value::Null,
-            human: String::new(),
-            exit,
-        }
+        Outcome::new(&Value::Null, String::new()).exit(exit)
     }
 }
 
@@ -73,11 +118,14 @@ pub fn run(cli: Cli) -> Exit {
     match runtime.block_on(execute(cli)) {
         Ok(outcome) => {
             if json {
-                if !outcome.json.is_null() {
-                    println!("{}", pretty(&outcome.json));
+                if let Some(document) = outcome.render.json() {
+                    print_line(&document);
                 }
-            } else if !outcome.human.is_empty() {
-                println!("{}", outcome.human);
+            } else {
+                let human = outcome.render.human();
+                if !human.is_empty() {
+                    print_line(&human);
+                }
             }
             outcome.exit
         }
@@ -86,6 +134,14 @@ pub fn run(cli: Cli) -> Exit {
             error.exit()
         }
     }
+}
+
+/// Prints one document on stdout. A reader that went away (`wasess list | head`) is not an
+/// error of the command: the exit code stays the command's own.
+fn print_line(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 fn pretty(value: &Value) -> String {
@@ -104,7 +160,7 @@ fn report(error: &Error, json: bool) {
                 "reason_code": error.reason_code(),
             }
         });
-        println!("{}", pretty(&document));
+        print_line(&pretty(&document));
     }
 }
 

@@ -262,11 +262,12 @@ async fn serve_client(
                     .unwrap_or(Value::Null);
                 if authenticates(&bytes, &expected) {
                     unauthenticated.take();
-                    out.send(&Response::ok(
-                        id,
-                        serde_json::json!({ "authenticated": true }),
-                    ))
-                    .await;
+                    let authenticated = serde_json::value::to_raw_value(
+                        &serde_json::json!({ "authenticated": true }),
+                    );
+                    if let Ok(result) = authenticated {
+                        out.send(&Response::ok(id, result)).await;
+                    }
                 } else {
                     let error = RpcError::application(
                         Exit::Refused,

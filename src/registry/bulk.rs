@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::db::{args, Dialect, Tx};
+use super::db::{args, Tx};
 use super::Error;
 use crate::model::Connection;
 use crate::time::Timestamp;
@@ -29,7 +29,7 @@ pub(crate) fn keys<S: AsRef<str>>(keys: &[S]) -> String {
     serde_json::Value::from(keys).to_string()
 }
 
-/// Every column of a connection row, as `save_rows` reads it back.
+/// Every column of a connection row, as [`save`] reads it back.
 #[derive(Serialize)]
 struct RowJson<'a> {
     user_key: &'a str,
@@ -46,38 +46,111 @@ struct RowJson<'a> {
     epoch: i64,
 }
 
-const SAVE_ROWS: Dialect = Dialect {
-    sqlite: "UPDATE whatsapp_connections SET status = r.value ->> 'status', \
-             phone_number = r.value ->> 'phone_number', \
-             qr_issued_at = r.value ->> 'qr_issued_at', \
-             qr_expires_at = r.value ->> 'qr_expires_at', \
-             last_connected_at = r.value ->> 'last_connected_at', \
-             reconnect_attempts = r.value ->> 'reconnect_attempts', \
-             node_id = r.value ->> 'node_id', reason = r.value ->> 'reason', \
-             paused_until = r.value ->> 'paused_until', updated_at = r.value ->> 'updated_at', \
-             epoch = r.value ->> 'epoch' \
-             FROM json_each($1) AS r WHERE whatsapp_connections.user_key = r.value ->> 'user_key'",
-    postgres: "UPDATE whatsapp_connections c SET status = r.status, \
-               phone_number = r.phone_number, qr_issued_at = r.qr_issued_at, \
-               qr_expires_at = r.qr_expires_at, last_connected_at = r.last_connected_at, \
-               reconnect_attempts = r.reconnect_attempts, node_id = r.node_id, \
-               reason = r.reason, paused_until = r.paused_until, updated_at = r.updated_at, \
-               epoch = r.epoch \
-               FROM json_to_recordset($1::json) AS r(user_key text, status text, \
-               phone_number text, qr_issued_at bigint, qr_expires_at bigint, \
-               last_connected_at bigint, reconnect_attempts bigint, node_id text, reason text, \
-               paused_until bigint, updated_at bigint, epoch bigint) \
-               WHERE c.user_key = r.user_key",
-};
+/// A column [`save`] may write: its name, its PostgreSQL type, and whether a change touched it.
+struct Column {
+    name: &'static str,
+    pg_type: &'static str,
+    changed: fn(&Connection, &Connection) -> bool,
+}
+
+macro_rules! column {
+    ($name:ident, $pg_type:literal) => {
+        Column {
+            name: stringify!($name),
+            pg_type: $pg_type,
+            changed: |before, after| before.$name != after.$name,
+        }
+    };
+}
+
+/// Every column but the key. Writing only the ones a batch changed spares the indexes on the
+/// others: SQLite rewrites an index whenever one of its columns is assigned, even to itself.
+const COLUMNS: [Column; 11] = [
+    Column {
+        name: "status",
+        pg_type: "text",
+        changed: |before, after| before.status != after.status,
+    },
+    column!(phone_number, "text"),
+    column!(qr_issued_at, "bigint"),
+    column!(qr_expires_at, "bigint"),
+    column!(last_connected_at, "bigint"),
+    column!(reconnect_attempts, "bigint"),
+    column!(node_id, "text"),
+    column!(reason, "text"),
+    column!(paused_until, "bigint"),
+    column!(updated_at, "bigint"),
+    column!(epoch, "bigint"),
+];
 
 /// Writes every column of `rows` back, the epoch included, in one statement.
 pub(crate) async fn save_rows<'a>(
     tx: &mut Tx,
     rows: impl IntoIterator<Item = &'a Connection>,
 ) -> Result<(), Error> {
-    let rows: Vec<RowJson> = rows
-        .into_iter()
-        .map(|row| RowJson {
+    let rows: Vec<&Connection> = rows.into_iter().collect();
+    save(tx, &rows, COLUMNS.iter().collect()).await
+}
+
+/// Writes each `(before, after)` pair's `after`, in one statement that assigns only the
+/// columns some pair changed.
+pub(crate) async fn save_changes<'a>(
+    tx: &mut Tx,
+    changes: impl IntoIterator<Item = (&'a Connection, &'a Connection)>,
+) -> Result<(), Error> {
+    let changes: Vec<(&Connection, &Connection)> = changes.into_iter().collect();
+    let columns = COLUMNS
+        .iter()
+        .filter(|column| {
+            changes
+                .iter()
+                .any(|(before, after)| (column.changed)(before, after))
+        })
+        .collect();
+    let rows: Vec<&Connection> = changes.iter().map(|(_, after)| *after).collect();
+    save(tx, &rows, columns).await
+}
+
+async fn save(tx: &mut Tx, rows: &[&Connection], columns: Vec<&Column>) -> Result<(), Error> {
+    if rows.is_empty() || columns.is_empty() {
+        return Ok(());
+    }
+    let json: Vec<RowJson> = rows.iter().map(|row| RowJson::from(*row)).collect();
+    let json = serde_json::to_string(&json).map_err(|e| Error::Internal(e.to_string()))?;
+    // Built only from the fixed names above, never from data.
+    let sql = if tx.is_postgres() {
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{0} = r.{0}", c.name))
+            .collect();
+        let types: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.pg_type))
+            .collect();
+        format!(
+            "UPDATE whatsapp_connections c SET {} FROM json_to_recordset($1::json) \
+             AS r(user_key text, {}) WHERE c.user_key = r.user_key",
+            set.join(", "),
+            types.join(", ")
+        )
+    } else {
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{0} = r.value ->> '{0}'", c.name))
+            .collect();
+        format!(
+            "UPDATE whatsapp_connections SET {} FROM json_each($1) AS r \
+             WHERE whatsapp_connections.user_key = r.value ->> 'user_key'",
+            set.join(", ")
+        )
+    };
+    tx.execute_built(sql, args![json]).await?;
+    Ok(())
+}
+
+impl<'a> From<&'a Connection> for RowJson<'a> {
+    fn from(row: &'a Connection) -> RowJson<'a> {
+        RowJson {
             user_key: &row.user,
             status: row.status.as_str(),
             phone_number: row.phone_number.as_deref(),
@@ -90,12 +163,6 @@ pub(crate) async fn save_rows<'a>(
             paused_until: row.paused_until.map(Timestamp::millis),
             updated_at: row.updated_at.millis(),
             epoch: row.epoch,
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
+        }
     }
-    let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
-    tx.execute_dialect(SAVE_ROWS, args![json]).await?;
-    Ok(())
 }

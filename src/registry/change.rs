@@ -60,7 +60,11 @@ impl Registry {
                 change.after.epoch = change.before.epoch + 1;
             }
         }
-        bulk::save_rows(tx, changes.iter().map(|change| &change.after)).await?;
+        bulk::save_changes(
+            tx,
+            changes.iter().map(|change| (&change.before, &change.after)),
+        )
+        .await?;
         let discarded: Vec<&str> = changes
             .iter()
             .filter(|change| discards_credentials(&change.before, &change.after))

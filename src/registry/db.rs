@@ -370,6 +370,23 @@ impl Db {
     }
 }
 
+/// Runs `$query` with `$args` bound on `$tx`'s connection; the number of rows it changed.
+macro_rules! run_statement {
+    ($tx:expr, $query:expr, $args:expr) => {{
+        let affected = match &mut $tx.conn {
+            Conn::Sqlite(tx) => bind_all!($query, $args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Conn::Postgres(tx) => bind_all!($query, $args)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        };
+        Ok(affected)
+    }};
+}
+
 impl Tx {
     fn new(conn: Conn, writes: bool) -> Tx {
         Tx {
@@ -447,17 +464,17 @@ impl Tx {
         sql: &'static str,
         args: Vec<Arg>,
     ) -> Result<u64, Error> {
-        let affected = match &mut self.conn {
-            Conn::Sqlite(tx) => bind_all!(sqlx::query(sql), args)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-            Conn::Postgres(tx) => bind_all!(sqlx::query(sql), args)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-        };
-        Ok(affected)
+        run_statement!(self, sqlx::query(sql), args)
+    }
+
+    /// [`Tx::execute`] of a statement put together at run time, from fixed pieces only
+    /// (never from data: that goes in `args`).
+    pub(crate) async fn execute_built(
+        &mut self,
+        sql: String,
+        args: Vec<Arg>,
+    ) -> Result<u64, Error> {
+        run_statement!(self, sqlx::query(sqlx::AssertSqlSafe(sql)), args)
     }
 
     pub(crate) async fn fetch_all<T: Record>(

@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::support::daemon::{signal, TestDaemon, FAST_CONFIG, WAIT};
 
 const ALICE: &str = "alice@example.com";
@@ -175,6 +177,122 @@ fn legacy_conflicts_are_detected_and_resolved() {
         daemon.row("ana@old.example")["phone_number"],
         "573001111111"
     );
+}
+
+/// Twenty duplicated numbers and twenty expired pairings: one `resolve-conflicts` and one
+/// `cleanup` settle each of them whole (row, credentials, lock, events), however many rows
+/// one statement carries.
+#[test]
+fn many_conflicts_and_expired_pairings_are_each_settled_in_one_pass() {
+    let daemon = TestDaemon::start();
+    let user = |i: usize| format!("u{i}@bulk.example");
+    let mut sql = String::new();
+    for i in 0..60 {
+        let key = user(i);
+        sql += &format!(
+            "INSERT INTO users (user_key, created_at) VALUES ('{key}', 0); \
+             INSERT INTO wa_device (user_key, data, updated_at) VALUES ('{key}', x'00', 0);"
+        );
+        sql += &if i < 40 {
+            // Pairs share a number; the even user connected last and keeps it.
+            let number = 573_005_000_000 + (i / 2) as u64;
+            let last = if i % 2 == 0 { 2000 } else { 1000 };
+            format!(
+                "INSERT INTO whatsapp_connections (user_key, status, phone_number, \
+                 last_connected_at, updated_at) VALUES ('{key}', 'DISCONNECTED', '{number}', \
+                 {last}, {last});"
+            )
+        } else {
+            format!(
+                "INSERT INTO whatsapp_connections (user_key, status, qr_issued_at, \
+                 qr_expires_at, node_id, updated_at) VALUES ('{key}', 'PENDING_QR', 1, 2, \
+                 'gone-node', 1); INSERT INTO connect_locks (user_key, owner, node_id, \
+                 acquired_at, expires_at) VALUES ('{key}', 'attempt', 'gone-node', 1, \
+                 9000000000000);"
+            )
+        };
+    }
+    daemon.sql(&sql);
+
+    let resolved = daemon
+        .cli(&["--json", "resolve-conflicts"])
+        .success()
+        .json();
+    assert_eq!(
+        (
+            resolved["resolved"].as_u64(),
+            resolved["disconnected"].as_u64()
+        ),
+        (Some(20), Some(20)),
+        "{resolved}"
+    );
+    daemon.cli(&["detect-conflicts"]).success();
+    for pair in 0..20 {
+        let (kept, detached) = (user(2 * pair), user(2 * pair + 1));
+        let number = (573_005_000_000 + pair as u64).to_string();
+        assert_eq!(daemon.row(&kept)["phone_number"], number.as_str());
+        assert!(daemon.has_credentials(&kept), "{kept} keeps its link");
+        let row = daemon.row(&detached);
+        assert_eq!(
+            (&row["status"], &row["phone_number"]),
+            (&"DISCONNECTED".into(), &Value::Null)
+        );
+        assert!(
+            !daemon.has_credentials(&detached),
+            "{detached} lost its store"
+        );
+        let events = daemon.events(&detached);
+        let last = events.last().expect("an event");
+        assert_eq!(
+            last["reason"],
+            format!("conflict resolved: number {number} kept by {kept}")
+        );
+    }
+
+    let cleaned = daemon.cli(&["--json", "cleanup"]).success().json();
+    assert_eq!(cleaned["expired_qr"].as_u64(), Some(20), "{cleaned}");
+    for i in 40..60 {
+        let key = user(i);
+        let row = daemon.row(&key);
+        assert_eq!(row["status"], "DISCONNECTED", "{row}");
+        assert_eq!(row["reason"], "QR code not scanned in time");
+        assert!(!daemon.has_credentials(&key), "{key} lost its store");
+        let kinds: Vec<String> = daemon
+            .events(&key)
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["kind"].as_str().unwrap_or(""),
+                    e["data"]["result"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(kinds, ["state:", "pairing:expired"], "{key}");
+    }
+    let stats = daemon.cli(&["--json", "stats"]).success().json();
+    assert_eq!(stats["locks_held"].as_u64(), Some(0), "{stats}");
+    assert_eq!(stats["pending_qr"].as_u64(), Some(0), "{stats}");
+}
+
+/// `wasess list | head -1`: the reader is gone before the output is written. The command
+/// still ends with its own exit code, and nothing on stderr but what it had to say.
+#[test]
+fn output_to_a_closed_pipe_is_not_a_crash() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE]);
+    for args in [&["--json", "list"][..], &["list"][..]] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let output = daemon
+            .cli_command(args)
+            .stdout(writer)
+            .output()
+            .expect("run wasess");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

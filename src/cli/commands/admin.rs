@@ -32,7 +32,7 @@ pub async fn detect_conflicts(global: &Global) -> Result<Outcome, Error> {
     } else {
         Exit::Refused
     };
-    Ok(Outcome::new(&report, output::conflicts(&report)).exit(exit))
+    Ok(Outcome::deferred(report, output::conflicts).exit(exit))
 }
 
 pub async fn resolve_conflicts(global: &Global, args: ResolveArgs) -> Result<Outcome, Error> {
@@ -55,7 +55,7 @@ pub async fn resolve_conflicts(global: &Global, args: ResolveArgs) -> Result<Out
                 .await?
         }
     };
-    Ok(Outcome::new(&resolution, output::resolution(&resolution)))
+    Ok(Outcome::deferred(resolution, output::resolution))
 }
 
 pub async fn cleanup(global: &Global, args: CleanupArgs) -> Result<Outcome, Error> {
@@ -68,7 +68,7 @@ pub async fn cleanup(global: &Global, args: CleanupArgs) -> Result<Outcome, Erro
         }
         Source::Offline(offline) => offline.cleanup(args.dry_run).await?,
     };
-    Ok(Outcome::new(&report, output::cleanup(&report)))
+    Ok(Outcome::deferred(report, output::cleanup))
 }
 
 pub async fn reset(global: &Global, args: ResetArgs) -> Result<Outcome, Error> {
@@ -90,7 +90,7 @@ pub async fn reset(global: &Global, args: ResetArgs) -> Result<Outcome, Error> {
         }
         Source::Offline(offline) => offline.reset(user.as_ref()).await?,
     };
-    Ok(Outcome::new(&report, output::reset(&report)))
+    Ok(Outcome::deferred(report, output::reset))
 }
 
 /// `--all` logs out every device: ask on a terminal, insist on `--yes` elsewhere.
@@ -125,7 +125,7 @@ pub async fn stats(global: &Global) -> Result<Outcome, Error> {
         source @ Source::Daemon(_) => source.client().await?.call(method::STATS, Empty {}).await?,
         Source::Offline(offline) => offline.registry.stats().await?,
     };
-    Ok(Outcome::new(&stats, output::stats(&stats)))
+    Ok(Outcome::deferred(stats, output::stats))
 }
 
 pub async fn list(global: &Global, args: ListArgs) -> Result<Outcome, Error> {
@@ -152,10 +152,9 @@ pub async fn list(global: &Global, args: ListArgs) -> Result<Outcome, Error> {
             }
         }
     };
-    Ok(Outcome::new(
-        &result,
-        output::connections(&result.connections, result.truncated),
-    ))
+    Ok(Outcome::deferred(result, |result| {
+        output::connections(&result.connections, result.truncated)
+    }))
 }
 
 pub async fn log(global: &Global, args: LogArgs) -> Result<Outcome, Error> {
@@ -187,7 +186,9 @@ pub async fn log(global: &Global, args: LogArgs) -> Result<Outcome, Error> {
                 .await?,
         },
     };
-    Ok(Outcome::new(&result, output::events(&result.events)))
+    Ok(Outcome::deferred(result, |result| {
+        output::events(&result.events)
+    }))
 }
 
 pub async fn ping(global: &Global) -> Result<Outcome, Error> {

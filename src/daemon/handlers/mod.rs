@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
@@ -99,7 +100,7 @@ pub async fn dispatch(
     params: Value,
     out: &Outbound,
     closed: watch::Receiver<bool>,
-) -> Result<Value, Error> {
+) -> Result<Box<RawValue>, Error> {
     let supervisor = &context.supervisor;
     match name {
         method::HELLO => reply({
@@ -148,8 +149,10 @@ pub async fn dispatch(
     }
 }
 
-fn reply(result: impl Serialize) -> Result<Value, Error> {
-    serde_json::to_value(result).map_err(|error| Error::Io(format!("cannot encode: {error}")))
+/// The result as raw JSON, written straight from its type (see `protocol::Response`).
+fn reply(result: impl Serialize) -> Result<Box<RawValue>, Error> {
+    serde_json::value::to_raw_value(&result)
+        .map_err(|error| Error::Io(format!("cannot encode: {error}")))
 }
 
 /// Params of the method; a missing `params` counts as `{}`.
