@@ -367,6 +367,9 @@ pub struct WebhookConfig {
     pub backoff: Duration,
     #[serde(default = "default_max_backoff", with = "duration_text")]
     pub max_backoff: Duration,
+    /// How many users' events are in flight at once (each user's in order, one at a time).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -377,6 +380,7 @@ impl std::fmt::Debug for WebhookConfig {
             .field("secret", &"***")
             .field("events", &self.events)
             .field("max_attempts", &self.max_attempts)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -392,6 +396,10 @@ fn default_backoff() -> Duration {
 }
 fn default_max_backoff() -> Duration {
     Duration::from_secs(300)
+}
+
+fn default_concurrency() -> usize {
+    16
 }
 
 mod duration_text {

@@ -3,14 +3,18 @@
 //! and the body (`t=<unix seconds>,v1=<hex>`, so a captured request cannot be replayed later),
 //! with the event id as idempotency key. Failures retry with exponential back-off and jitter, up to
 //! `max_attempts`, then become dead letters (`wasess webhooks retry` revives them). A user's
-//! later events wait behind a failing one, so each user's events arrive in order.
+//! later events wait behind a failing one, so each user's events arrive in order; different
+//! users' events are sent concurrently (`concurrency`) over the agent's pooled connections.
 //!
 //! All state is in the registry (cursor, queue, lease), so a restart resumes where delivery
 //! stopped. An event is recorded as delivered only after the receiver answered 2xx; a crash
 //! between the two sends it again, which the idempotency key lets the receiver ignore.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,7 +23,8 @@ use tracing::{debug, info, warn};
 
 use super::supervisor::Supervisor;
 use crate::model::Event;
-use crate::registry::Registry;
+use crate::registry::{Queued, Registry};
+use crate::time::Timestamp;
 
 /// How long a node's claim on an endpoint lasts without renewal.
 const LEASE: Duration = Duration::from_secs(30);
@@ -108,7 +113,7 @@ pub async fn run(
     }
 }
 
-/// One round: due retries, then new events. Returns whether it did anything.
+/// One round: due retries, then a batch of new events. Returns whether it did anything.
 async fn round(
     registry: &Registry,
     endpoint: &WebhookConfig,
@@ -122,49 +127,104 @@ async fn round(
         worked = true;
         match post(agent, endpoint, &event).await {
             Ok(()) => registry.webhook_delivered(&endpoint.name, event.id).await?,
-            Err(error) => failed(registry, endpoint, &event, attempts + 1, &error).await?,
+            Err(error) => {
+                let entry = failure(endpoint, &event, attempts + 1, error, registry.now());
+                registry.webhook_enqueue(&endpoint.name, &entry).await?;
+            }
         }
     }
     let events = registry.events_after(cursor, None, BATCH).await?;
-    if events.is_empty() {
+    let Some(through) = events.last().map(|event| event.id) else {
         return Ok(worked);
-    }
-    let mut blocked = registry.webhook_blocked_users(&endpoint.name).await?;
-    for event in &events {
-        if endpoint.wants(event) {
-            let user = event.user.clone().unwrap_or_default();
-            if blocked.contains(&user) {
-                // Behind an earlier event of the same user: keep the order.
-                registry
-                    .webhook_enqueue(&endpoint.name, event, 0, registry.now(), "", false)
-                    .await?;
-            } else if let Err(error) = post(agent, endpoint, event).await {
-                failed(registry, endpoint, event, 1, &error).await?;
-                blocked.insert(user);
-            }
-        }
-        registry.webhook_advance(&endpoint.name, event.id).await?;
-    }
+    };
+    let blocked = registry.webhook_blocked_users(&endpoint.name).await?;
+    let waiting = deliver_batch(registry, endpoint, agent, &events, &blocked).await;
+    registry
+        .webhook_settle(&endpoint.name, through, &waiting)
+        .await?;
     Ok(true)
 }
 
-async fn failed(
+/// Sends a batch: each user's events in order, one at a time, and up to
+/// `endpoint.concurrency` users at once. Returns the events that must wait in the queue: a
+/// user's first failure and everything of that user after it (or all of a user already
+/// waiting behind an earlier failure). The caller records them and the cursor in one
+/// transaction; a crash before that sends the batch again, which the idempotency key covers.
+async fn deliver_batch<'a>(
     registry: &Registry,
     endpoint: &WebhookConfig,
-    event: &Event,
+    agent: &ureq::Agent,
+    events: &'a [Event],
+    blocked: &HashSet<String>,
+) -> Vec<Queued<'a>> {
+    let mut by_user: BTreeMap<&str, Vec<&'a Event>> = BTreeMap::new();
+    for event in events.iter().filter(|event| endpoint.wants(event)) {
+        let user = event.user.as_deref().unwrap_or_default();
+        by_user.entry(user).or_default().push(event);
+    }
+    let deliveries: Vec<_> = by_user
+        .into_iter()
+        .map(|(user, events)| {
+            deliver_user(registry, endpoint, agent, events, blocked.contains(user))
+        })
+        .collect();
+    futures::stream::iter(deliveries)
+        .buffer_unordered(endpoint.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Sends one user's `events` in order; returns those that must wait (see [`deliver_batch`]).
+async fn deliver_user<'a>(
+    registry: &Registry,
+    endpoint: &WebhookConfig,
+    agent: &ureq::Agent,
+    events: Vec<&'a Event>,
+    held: bool,
+) -> Vec<Queued<'a>> {
+    let mut waiting = Vec::new();
+    for event in events {
+        if held || !waiting.is_empty() {
+            // Behind an earlier event of the same user: keep the order.
+            waiting.push(Queued {
+                event,
+                attempts: 0,
+                next_attempt_at: registry.now(),
+                error: String::new(),
+                dead: false,
+            });
+        } else if let Err(error) = post(agent, endpoint, event).await {
+            waiting.push(failure(endpoint, event, 1, error, registry.now()));
+        }
+    }
+    waiting
+}
+
+/// The queue entry of `event` after its try number `attempts` failed with `error`: a retry
+/// after the back-off, or a dead letter once the attempts are used up.
+fn failure<'a>(
+    endpoint: &WebhookConfig,
+    event: &'a Event,
     attempts: u32,
-    error: &str,
-) -> Result<(), crate::registry::Error> {
+    error: String,
+    now: Timestamp,
+) -> Queued<'a> {
     let dead = attempts >= endpoint.max_attempts;
-    let next = registry.now().plus(endpoint.backoff(attempts));
     if dead {
         warn!(endpoint = %endpoint.name, event = event.id, attempts, %error, "webhook event dead-lettered");
     } else {
         debug!(endpoint = %endpoint.name, event = event.id, attempts, %error, "webhook delivery failed; will retry");
     }
-    registry
-        .webhook_enqueue(&endpoint.name, event, attempts, next, error, dead)
-        .await
+    Queued {
+        event,
+        attempts,
+        next_attempt_at: now.plus(endpoint.backoff(attempts)),
+        error,
+        dead,
+    }
 }
 
 /// POSTs `event`; `Ok` only for a 2xx answer.

@@ -42,7 +42,7 @@ pub use phone::PhoneNumber;
 pub use send_keys::SendKey;
 pub use stats::Health;
 pub use user_key::UserKey;
-pub use webhooks::WebhookStatus;
+pub use webhooks::{Queued, WebhookStatus};
 
 use crate::model::{Connection, Event, Status};
 use crate::time::{Clock, SystemClock, Timestamp};

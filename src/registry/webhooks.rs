@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::db::args;
+use super::db::{args, Tx};
 use super::events;
 use super::{Error, Registry};
 use crate::model::Event;
@@ -33,6 +33,39 @@ pub struct WebhookStatus {
     pub last_error: Option<String>,
     /// The node delivering to it.
     pub node_id: Option<String>,
+}
+
+/// An event that waits in an endpoint's queue.
+#[derive(Debug)]
+pub struct Queued<'a> {
+    pub event: &'a Event,
+    /// Failed tries so far; 0 for an event held behind an earlier one of its user.
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub error: String,
+    /// Out of attempts: a dead letter.
+    pub dead: bool,
+}
+
+async fn enqueue(tx: &mut Tx, endpoint: &str, entry: &Queued<'_>) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO webhook_queue (endpoint, event_id, user_key, attempts, next_attempt_at, \
+         last_error, dead) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (endpoint, event_id) DO UPDATE SET attempts = excluded.attempts, \
+         next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, \
+         dead = excluded.dead",
+        args![
+            endpoint,
+            entry.event.id,
+            entry.event.user.clone().unwrap_or_default(),
+            i64::from(entry.attempts),
+            entry.next_attempt_at.millis(),
+            entry.error.as_str(),
+            i64::from(entry.dead)
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 #[derive(FromRow)]
@@ -76,16 +109,6 @@ impl Registry {
         Ok(claimed.map(|(last_id,)| last_id))
     }
 
-    pub async fn webhook_advance(&self, endpoint: &str, last_id: i64) -> Result<(), Error> {
-        let mut tx = self.db.write().await?;
-        tx.execute(
-            "UPDATE webhook_cursors SET last_id = $2 WHERE endpoint = $1 AND last_id < $2",
-            args![endpoint, last_id],
-        )
-        .await?;
-        tx.commit().await
-    }
-
     /// Users with events waiting (not dead) for `endpoint`: their new events queue behind.
     pub async fn webhook_blocked_users(&self, endpoint: &str) -> Result<HashSet<String>, Error> {
         let mut tx = self.db.read().await?;
@@ -100,31 +123,27 @@ impl Registry {
     }
 
     /// Puts `event` in `endpoint`'s queue (or updates its entry).
-    pub async fn webhook_enqueue(
+    pub async fn webhook_enqueue(&self, endpoint: &str, entry: &Queued<'_>) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        enqueue(&mut tx, endpoint, entry).await?;
+        tx.commit().await
+    }
+
+    /// Records a delivered batch in one transaction: the events that must wait (failed, or
+    /// behind a failure of the same user) go in the queue, and the cursor moves past the batch.
+    pub async fn webhook_settle(
         &self,
         endpoint: &str,
-        event: &Event,
-        attempts: u32,
-        next_attempt_at: Timestamp,
-        error: &str,
-        dead: bool,
+        through: i64,
+        waiting: &[Queued<'_>],
     ) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
+        for entry in waiting {
+            enqueue(&mut tx, endpoint, entry).await?;
+        }
         tx.execute(
-            "INSERT INTO webhook_queue (endpoint, event_id, user_key, attempts, next_attempt_at, \
-             last_error, dead) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (endpoint, event_id) DO UPDATE SET attempts = excluded.attempts, \
-             next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, \
-             dead = excluded.dead",
-            args![
-                endpoint,
-                event.id,
-                event.user.clone().unwrap_or_default(),
-                i64::from(attempts),
-                next_attempt_at.millis(),
-                error,
-                i64::from(dead)
-            ],
+            "UPDATE webhook_cursors SET last_id = $2 WHERE endpoint = $1 AND last_id < $2",
+            args![endpoint, through],
         )
         .await?;
         tx.commit().await

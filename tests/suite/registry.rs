@@ -1033,7 +1033,7 @@ async fn old_events_are_pruned_once_every_webhook_has_them() {
         let last = registry.last_event_id().await.expect("last");
         assert!(last > cursor);
         registry
-            .webhook_advance("app", last)
+            .webhook_settle("app", last, &[])
             .await
             .expect("advance");
         let newest = registry.last_event_id().await.expect("last id");
