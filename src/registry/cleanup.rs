@@ -90,10 +90,7 @@ impl Registry {
             .into_iter()
             .filter(|row| !scope.pairing.contains(&row.user))
             .collect();
-        report.expired_qr = expired.len() as u64;
-        report
-            .users
-            .extend(expired.iter().map(|row| row.user.clone()));
+        report.expired_qr = noted(&mut report.users, &expired);
         if !dry_run {
             self.end_pairings(&mut tx, expired, now, "expired", |_| {
                 "QR code not scanned in time".to_string()
@@ -124,10 +121,7 @@ impl Registry {
                 .into_iter()
                 .filter(|row| !live.contains(&row.user) && settled(row))
                 .collect();
-            report.stale_sessions = stale.len() as u64;
-            report
-                .users
-                .extend(stale.iter().map(|row| row.user.clone()));
+            report.stale_sessions = noted(&mut report.users, &stale);
             if !dry_run {
                 self.disconnect_rows(&mut tx, stale, "stale: no live session", now)
                     .await?;
@@ -144,10 +138,7 @@ impl Registry {
             args![now.millis()],
         )
         .await?;
-        report.ended_pauses = ended.len() as u64;
-        report
-            .users
-            .extend(ended.iter().map(|row| row.user.clone()));
+        report.ended_pauses = noted(&mut report.users, &ended);
         if !dry_run {
             self.disconnect_rows(&mut tx, ended, "pause ended", now)
                 .await?;
@@ -284,10 +275,7 @@ impl Registry {
             args![db_now, self.node_id.as_str()],
         )
         .await?;
-        report.dead_node_sessions += orphaned.len() as u64;
-        report
-            .users
-            .extend(orphaned.iter().map(|row| row.user.clone()));
+        report.dead_node_sessions += noted(&mut report.users, &orphaned);
         if !dry_run {
             self.end_pairings(tx, orphaned, now, "failed", |row| {
                 format!(
@@ -354,6 +342,12 @@ impl Registry {
             .collect();
         self.write_changes(tx, &mut changes).await
     }
+}
+
+/// Names the users of `rows` in the report; returns how many rows there are.
+fn noted(users: &mut Vec<String>, rows: &[Connection]) -> u64 {
+    users.extend(rows.iter().map(|row| row.user.clone()));
+    rows.len() as u64
 }
 
 /// Rows to change, locked until commit (see `db::Locking`), in key order like every writer.
