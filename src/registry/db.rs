@@ -9,9 +9,9 @@
 //! [`Tx::is_postgres`] at that one spot. Each backend keeps its own migration history under
 //! `migrations/<backend>/`.
 //!
-//! How concurrent writers stay correct. SQLite write transactions start with `BEGIN
-//! IMMEDIATE`: a writer takes the database lock up front and waits (busy timeout), so writers
-//! are serial. PostgreSQL writers run in parallel, and every decision is made on rows that the
+//! How concurrent writers stay correct. SQLite writers are serial: they take turns on one
+//! connection whose transaction starts with `BEGIN IMMEDIATE` (the database lock, taken up
+//! front), and the writers that queue together commit together (`group_commit`). PostgreSQL writers run in parallel, and every decision is made on rows that the
 //! deciding transaction holds until it commits:
 //! - a write transaction reads the rows it decides on with [`Locking`] selects (`FOR UPDATE`),
 //!   so a second writer of the same user waits, then sees the first one's result;
@@ -24,6 +24,7 @@
 //! Events get their ids at commit, in commit order ([`Tx::commit`], see `events`).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
+use super::group_commit::{GroupTx, GroupWriter};
 use super::Error;
 
 /// How long a SQLite writer waits for another writer before giving up.
@@ -58,7 +60,8 @@ const PG_PHONE_LOCK: i32 = 0x7761_7370;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    /// Readers use the pool; writers share one connection and group their commits.
+    Sqlite(SqlitePool, Arc<GroupWriter>),
     Postgres(PgPool),
 }
 
@@ -171,6 +174,8 @@ pub(crate) struct Tx {
 
 enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
+    /// A SQLite writer's turn in a group commit (see `group_commit`).
+    SqliteGroup(GroupTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -233,14 +238,15 @@ impl Db {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|error| Error::open(path.display(), error))?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|error| Error::Migrate(error.to_string()))?;
-        Ok(Db::Sqlite(pool))
+        let writer = GroupWriter::open(&options).await?;
+        Ok(Db::Sqlite(pool, writer))
     }
 
     async fn open_postgres(url: &str, node: &str) -> Result<Db, Error> {
@@ -268,7 +274,7 @@ impl Db {
     /// on the file anyway), for work that must not wait for a connection of the main pool.
     pub(crate) fn dedicated(&self) -> Db {
         match self {
-            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Sqlite(pool, writer) => Db::Sqlite(pool.clone(), writer.clone()),
             Db::Postgres(pool) => Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(2)
@@ -281,7 +287,7 @@ impl Db {
     /// A transaction that will write: it locks what it decides on (see the module comment).
     pub(crate) async fn write(&self) -> Result<Tx, Error> {
         let conn = match self {
-            Db::Sqlite(pool) => Conn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(_, writer) => Conn::SqliteGroup(writer.begin().await?),
             Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
         Ok(Tx::new(conn, true))
@@ -290,7 +296,7 @@ impl Db {
     /// A transaction that only reads: it locks nothing.
     pub(crate) async fn read(&self) -> Result<Tx, Error> {
         let conn = match self {
-            Db::Sqlite(pool) => Conn::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool, _) => Conn::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Conn::Postgres(pool.begin().await?),
         };
         Ok(Tx::new(conn, false))
@@ -303,7 +309,7 @@ impl Db {
         args: Vec<Arg>,
     ) -> Result<Vec<T>, Error> {
         Ok(match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_all(pool)
                     .await?
@@ -322,7 +328,7 @@ impl Db {
         args: Vec<Arg>,
     ) -> Result<Option<T>, Error> {
         Ok(match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_optional(pool)
                     .await?
@@ -337,7 +343,10 @@ impl Db {
 
     pub(crate) async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool, writer) => {
+                writer.close().await;
+                pool.close().await;
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -349,7 +358,7 @@ impl Db {
     /// Versions of the migrations this build knows and the database has applied.
     pub(crate) async fn migration_versions(&self) -> Result<(Vec<i64>, Vec<i64>), Error> {
         let known: Vec<i64> = match self {
-            Db::Sqlite(_) => sqlx::migrate!("migrations/sqlite")
+            Db::Sqlite(..) => sqlx::migrate!("migrations/sqlite")
                 .iter()
                 .map(|m| m.version)
                 .collect(),
@@ -376,6 +385,10 @@ macro_rules! run_statement {
         let affected = match &mut $tx.conn {
             Conn::Sqlite(tx) => bind_all!($query, $args)
                 .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Conn::SqliteGroup(tx) => bind_all!($query, $args)
+                .execute(tx.conn())
                 .await?
                 .rows_affected(),
             Conn::Postgres(tx) => bind_all!($query, $args)
@@ -488,6 +501,11 @@ impl Tx {
                     .fetch_all(&mut **tx)
                     .await?
             }
+            Conn::SqliteGroup(tx) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(tx.conn())
+                    .await?
+            }
             Conn::Postgres(tx) => {
                 bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
                     .fetch_all(&mut **tx)
@@ -505,6 +523,11 @@ impl Tx {
             Conn::Sqlite(tx) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_optional(&mut **tx)
+                    .await?
+            }
+            Conn::SqliteGroup(tx) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_optional(tx.conn())
                     .await?
             }
             Conn::Postgres(tx) => {
@@ -535,6 +558,7 @@ impl Tx {
         let ids = super::events::flush(&mut self).await?;
         match self.conn {
             Conn::Sqlite(tx) => tx.commit().await?,
+            Conn::SqliteGroup(tx) => tx.commit().await?,
             Conn::Postgres(tx) => tx.commit().await?,
         }
         Ok(ids)

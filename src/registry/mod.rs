@@ -16,6 +16,7 @@ pub mod credentials;
 pub(crate) mod db;
 mod error;
 mod events;
+mod group_commit;
 mod lifecycle;
 mod nodes;
 mod ownership;

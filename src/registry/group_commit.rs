@@ -1,0 +1,213 @@
+//! Group commit for SQLite. SQLite has one writer at a time, and a durable commit costs an
+//! fsync, so writers that arrive together share one transaction and one fsync instead of
+//! queueing for one each.
+//!
+//! Writers take turns on one connection, in arrival order. The first writer of a group opens
+//! the transaction (`BEGIN IMMEDIATE`); each writer runs inside its own savepoint, so a writer
+//! that fails (or is dropped) undoes only its own work. A writer that finished releases its
+//! savepoint and waits: the committer task commits once the writers queued before it are
+//! done, then tells every writer of the group. Only then does a writer's `commit` return, so
+//! nothing is acknowledged before it is on disk, and a failed commit fails every writer of the
+//! group. Readers use the pool and see a group's work once it committed, as one transaction.
+
+use std::sync::Arc;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::Connection as _;
+use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
+
+use super::Error;
+
+/// A group's outcome: `None` while it is open, then the commit's result.
+type Outcome = Option<Result<(), String>>;
+
+/// The shared writer connection of one SQLite registry.
+#[derive(Debug)]
+pub(crate) struct GroupWriter {
+    state: Arc<Mutex<Writer>>,
+    /// Rung when a writer released its savepoint or dropped its work.
+    ready: Arc<Notify>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    conn: SqliteConnection,
+    /// A group transaction is open.
+    open: bool,
+    /// Writers of the open group waiting for its commit.
+    waiting: usize,
+    /// A writer went away without committing: its savepoint is still to be rolled back.
+    abandoned: bool,
+    closed: bool,
+    outcome: watch::Sender<Outcome>,
+}
+
+impl GroupWriter {
+    /// Opens the writer connection on `options` and starts its committer.
+    pub(crate) async fn open(options: &SqliteConnectOptions) -> Result<Arc<GroupWriter>, Error> {
+        let conn = SqliteConnection::connect_with(options).await?;
+        let writer = Arc::new(GroupWriter {
+            state: Arc::new(Mutex::new(Writer {
+                conn,
+                open: false,
+                waiting: 0,
+                abandoned: false,
+                closed: false,
+                outcome: watch::channel(None).0,
+            })),
+            ready: Arc::new(Notify::new()),
+        });
+        tokio::spawn(committer(writer.state.clone(), writer.ready.clone()));
+        Ok(writer)
+    }
+
+    /// Joins the open group (or opens one) once the writers ahead are done.
+    pub(crate) async fn begin(&self) -> Result<GroupTx, Error> {
+        let mut writer = self.state.clone().lock_owned().await;
+        if writer.closed {
+            return Err(Error::Internal("the registry is closed".into()));
+        }
+        writer.settle_abandoned().await;
+        if !writer.open {
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut writer.conn)
+                .await?;
+            writer.open = true;
+        }
+        if let Err(error) = sqlx::query("SAVEPOINT writer")
+            .execute(&mut writer.conn)
+            .await
+        {
+            // Nothing of ours to undo; the committer closes a group left empty.
+            self.ready.notify_one();
+            return Err(error.into());
+        }
+        Ok(GroupTx {
+            writer: Some(writer),
+            ready: self.ready.clone(),
+        })
+    }
+
+    /// Commits what is pending and stops the committer.
+    pub(crate) async fn close(&self) {
+        let mut writer = self.state.lock().await;
+        writer.settle_abandoned().await;
+        writer.commit_group().await;
+        writer.closed = true;
+        self.ready.notify_one();
+    }
+}
+
+/// Commits each group once the writers queued before the committer are done.
+async fn committer(state: Arc<Mutex<Writer>>, ready: Arc<Notify>) {
+    loop {
+        ready.notified().await;
+        let mut writer = state.lock().await;
+        if writer.closed {
+            return;
+        }
+        writer.settle_abandoned().await;
+        writer.commit_group().await;
+    }
+}
+
+impl Writer {
+    /// Rolls back the savepoint of a writer that went away. When that fails, the transaction
+    /// itself is gone (SQLite rolled it back), and with it the group: its writers are told.
+    async fn settle_abandoned(&mut self) {
+        if !std::mem::take(&mut self.abandoned) || !self.open {
+            return;
+        }
+        let undone = sqlx::query("ROLLBACK TO writer")
+            .execute(&mut self.conn)
+            .await
+            .is_ok()
+            && sqlx::query("RELEASE writer")
+                .execute(&mut self.conn)
+                .await
+                .is_ok();
+        if !undone {
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            self.end_group(Err("the transaction was rolled back".into()));
+        }
+    }
+
+    /// Commits the open group (or rolls back one nobody waits for) and tells its writers.
+    async fn commit_group(&mut self) {
+        if !self.open {
+            return;
+        }
+        if self.waiting == 0 {
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            self.end_group(Ok(()));
+            return;
+        }
+        let result = sqlx::query("COMMIT")
+            .execute(&mut self.conn)
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string());
+        if result.is_err() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+        }
+        self.end_group(result);
+    }
+
+    fn end_group(&mut self, result: Result<(), String>) {
+        self.open = false;
+        self.waiting = 0;
+        let ended = std::mem::replace(&mut self.outcome, watch::channel(None).0);
+        ended.send_replace(Some(result));
+    }
+}
+
+/// One writer's turn: its savepoint in the open group.
+#[derive(Debug)]
+pub(crate) struct GroupTx {
+    writer: Option<OwnedMutexGuard<Writer>>,
+    ready: Arc<Notify>,
+}
+
+impl GroupTx {
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        match self.writer.as_mut() {
+            Some(writer) => &mut writer.conn,
+            None => unreachable!("a writer's connection is taken only by commit"),
+        }
+    }
+
+    /// Releases the savepoint and waits until the group is on disk.
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        if let Err(error) = sqlx::query("RELEASE writer")
+            .execute(&mut writer.conn)
+            .await
+        {
+            writer.abandoned = true;
+            drop(writer);
+            self.ready.notify_one();
+            return Err(error.into());
+        }
+        writer.waiting += 1;
+        let mut outcome = writer.outcome.subscribe();
+        drop(writer);
+        self.ready.notify_one();
+        let result = match outcome.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().unwrap_or(Ok(())),
+            Err(_) => Err("the registry closed before the commit".into()),
+        };
+        result.map_err(|error| Error::Internal(format!("commit failed: {error}")))
+    }
+}
+
+impl Drop for GroupTx {
+    fn drop(&mut self) {
+        if let Some(mut writer) = self.writer.take() {
+            writer.abandoned = true;
+            drop(writer);
+            self.ready.notify_one();
+        }
+    }
+}
