@@ -24,8 +24,8 @@
 //! Events get their ids at commit, in commit order ([`Tx::commit`], see `events`).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};

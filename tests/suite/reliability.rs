@@ -897,3 +897,33 @@ fn finished_pairings_leave_no_tasks_behind() {
         tasks(&daemon) <= before + 5
     });
 }
+
+/// Writers that arrive together share one commit, and each is answered only once that commit
+/// is on disk: every `users add` that succeeded is there after a SIGKILL right behind the
+/// answers, and the group's writers each got their own answer.
+#[test]
+fn every_acknowledged_write_of_a_group_survives_a_kill_right_after() {
+    let mut daemon = TestDaemon::start();
+    let users: Vec<String> = (0..40).map(|i| format!("grouped{i}@example.com")).collect();
+    std::thread::scope(|scope| {
+        for user in &users {
+            let daemon = &daemon;
+            scope.spawn(move || daemon.cli(&["users", "add", user]).success());
+        }
+    });
+    daemon.crash();
+    daemon.restart();
+    let listed = daemon.cli(&["--json", "users", "list"]).success().json();
+    let present: Vec<&str> = listed["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["user"].as_str())
+        .collect();
+    for user in &users {
+        assert!(
+            present.contains(&user.as_str()),
+            "{user} was acknowledged but lost"
+        );
+    }
+}
