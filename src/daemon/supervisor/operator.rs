@@ -196,7 +196,7 @@ impl Supervisor {
         if !dry_run {
             for action in &resolution.actions {
                 for holder in &action.detached {
-                    self.displace(holder).await;
+                    self.displace(holder);
                 }
             }
             self.changed();

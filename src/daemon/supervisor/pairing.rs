@@ -238,7 +238,7 @@ impl Supervisor {
         let result = match outcome {
             Ok(PairingOutcome::Paired { displaced, .. }) => {
                 for holder in &displaced {
-                    self.displace(holder).await;
+                    self.displace(holder);
                 }
                 info!(%user, %phone, "paired");
                 PairingResult::Paired {
@@ -297,24 +297,27 @@ impl Supervisor {
         }
     }
 
-    /// Another user took `holder`'s number (newest wins): its session here, if any, is logged
-    /// out (the registry already deleted its credentials). Other nodes see the change in the
-    /// registry and do the same.
-    pub async fn displace(&self, holder: &DetachedHolder) {
+    /// Another user took `holder`'s number (newest wins): its session here, if any, stops at
+    /// once and is logged out in the background, so the new user's answer does not wait for
+    /// WhatsApp (the registry already deleted the old credentials). Other nodes see the
+    /// change in the registry and do the same.
+    pub fn displace(&self, holder: &DetachedHolder) {
         if holder.node_id.as_deref() != Some(self.registry.node_id()) {
             return;
         }
         let Ok(user) = UserKey::parse(&holder.user) else {
             return;
         };
-        if let Some(entry) = self.take_any(&user) {
-            if let Some(session) = entry.session {
-                if let Err(error) = session.logout().await {
-                    warn!(%user, %error, "cannot unlink a displaced device");
-                }
+        let Some(session) = self.take_any(&user).and_then(|entry| entry.session) else {
+            info!(%user, "displaced: credentials deleted");
+            return;
+        };
+        tokio::spawn(async move {
+            match session.logout().await {
+                Ok(()) => info!(%user, "displaced: logged out and credentials deleted"),
+                Err(error) => warn!(%user, %error, "cannot unlink a displaced device"),
             }
-        }
-        info!(%user, "displaced: logged out and credentials deleted");
+        });
     }
 }
 
