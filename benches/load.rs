@@ -1,5 +1,5 @@
 //! Load: 1,000 users, 200 concurrent clients issuing `check`, `connect --detach` and `stats`
-//! for 10 seconds against one daemon. Any error other than a rule's refusal fails the run, and
+//! for 10 seconds against one daemon, with latencies overall and per request. Any error other than a rule's refusal fails the run, and
 //! the invariants are checked afterwards.
 //!
 //! `cargo bench --bench load`
@@ -41,7 +41,7 @@ fn main() {
                     };
                     let sent = Instant::now();
                     let answer = call(&socket, method, params).await;
-                    latencies.push(sent.elapsed());
+                    latencies.push((method, sent.elapsed()));
                     if let Some(error) = answer.get("error") {
                         assert_eq!(error["data"]["exit_code"], 3, "{method}: {answer}");
                         refusals.fetch_add(1, Ordering::Relaxed);
@@ -57,7 +57,8 @@ fn main() {
         }
         let elapsed = started.elapsed();
         let requests = latencies.len();
-        let (p50, p99) = percentiles(&mut latencies);
+        let mut all: Vec<Duration> = latencies.iter().map(|(_, latency)| *latency).collect();
+        let (p50, p99) = percentiles(&mut all);
         let stats = call(&daemon.socket, "stats", json!({})).await["result"].clone();
         let conflicts = call(&daemon.socket, "detect-conflicts", json!({})).await["result"]["conflicts"]
             .as_array()
@@ -74,5 +75,17 @@ fn main() {
             ms(p99),
             refusals.load(Ordering::Relaxed)
         );
+        println!("\n| request | count | p50 | p99 |");
+        println!("|---|---|---|---|");
+        for method in ["check", "stats", "connect"] {
+            let mut of_method: Vec<Duration> = latencies
+                .iter()
+                .filter(|(name, _)| *name == method)
+                .map(|(_, latency)| *latency)
+                .collect();
+            let count = of_method.len();
+            let (p50, p99) = percentiles(&mut of_method);
+            println!("| `{method}` | {count} | {} | {} |", ms(p50), ms(p99));
+        }
     });
 }
