@@ -9,6 +9,10 @@
 //! done, then tells every writer of the group. Only then does a writer's `commit` return, so
 //! nothing is acknowledged before it is on disk, and a failed commit fails every writer of the
 //! group. Readers use the pool and see a group's work once it committed, as one transaction.
+//!
+//! The shared transaction's state lives next to the connection (open, writers waiting, a
+//! savepoint to roll back), so every step that changes both runs to its end on a task of its
+//! own: a caller that is cancelled midway never leaves them disagreeing.
 
 use std::sync::Arc;
 
@@ -61,31 +65,39 @@ impl GroupWriter {
         Ok(writer)
     }
 
-    /// Joins the open group (or opens one) once the writers ahead are done.
+    /// Joins the open group (or opens one) once the writers ahead are done. The steps that
+    /// change the shared transaction run on their own task, so a caller that gives up midway
+    /// (a timeout, a closed client) cannot leave it half changed: what it started finishes,
+    /// and a turn nobody takes is dropped and rolled back like any other.
     pub(crate) async fn begin(&self) -> Result<GroupTx, Error> {
-        let mut writer = self.state.clone().lock_owned().await;
-        if writer.closed {
-            return Err(Error::Internal("the registry is closed".into()));
-        }
-        writer.settle_abandoned().await;
-        if !writer.open {
-            sqlx::query("BEGIN IMMEDIATE")
+        let (state, ready) = (self.state.clone(), self.ready.clone());
+        tokio::spawn(async move {
+            let mut writer = state.lock_owned().await;
+            if writer.closed {
+                return Err(Error::Internal("the registry is closed".into()));
+            }
+            writer.settle_abandoned().await;
+            if !writer.open {
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut writer.conn)
+                    .await?;
+                writer.open = true;
+            }
+            if let Err(error) = sqlx::query("SAVEPOINT writer")
                 .execute(&mut writer.conn)
-                .await?;
-            writer.open = true;
-        }
-        if let Err(error) = sqlx::query("SAVEPOINT writer")
-            .execute(&mut writer.conn)
-            .await
-        {
-            // Nothing of ours to undo; the committer closes a group left empty.
-            self.ready.notify_one();
-            return Err(error.into());
-        }
-        Ok(GroupTx {
-            writer: Some(writer),
-            ready: self.ready.clone(),
+                .await
+            {
+                // Nothing of ours to undo; the committer closes a group left empty.
+                ready.notify_one();
+                return Err(error.into());
+            }
+            Ok(GroupTx {
+                writer: Some(writer),
+                ready,
+            })
         })
+        .await
+        .map_err(|error| Error::Internal(format!("the writer's turn failed: {error}")))?
     }
 
     /// Commits what is pending and stops the committer.
@@ -176,24 +188,31 @@ impl GroupTx {
         }
     }
 
-    /// Releases the savepoint and waits until the group is on disk.
+    /// Releases the savepoint and waits until the group is on disk. The release and the
+    /// count of waiting writers run on their own task, so they happen together or not at all.
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
-        if let Err(error) = sqlx::query("RELEASE writer")
-            .execute(&mut writer.conn)
-            .await
-        {
-            writer.abandoned = true;
+        let ready = self.ready.clone();
+        let mut outcome = tokio::spawn(async move {
+            let released = sqlx::query("RELEASE writer")
+                .execute(&mut writer.conn)
+                .await;
+            if let Err(error) = released {
+                writer.abandoned = true;
+                drop(writer);
+                ready.notify_one();
+                return Err(Error::from(error));
+            }
+            writer.waiting += 1;
+            let outcome = writer.outcome.subscribe();
             drop(writer);
-            self.ready.notify_one();
-            return Err(error.into());
-        }
-        writer.waiting += 1;
-        let mut outcome = writer.outcome.subscribe();
-        drop(writer);
-        self.ready.notify_one();
+            ready.notify_one();
+            Ok(outcome)
+        })
+        .await
+        .map_err(|error| Error::Internal(format!("the writer's commit failed: {error}")))??;
         let result = match outcome.wait_for(Option::is_some).await {
             Ok(result) => result.clone().unwrap_or(Ok(())),
             Err(_) => Err("the registry closed before the commit".into()),
