@@ -1249,3 +1249,37 @@ async fn an_attempt_whose_lock_expired_cannot_complete_its_pairing() {
         assert_ne!(row.status, Status::Connected, "{}", db.name);
     });
 }
+
+/// A write whose caller gives up at any point (a timeout, a client that went away) leaves the
+/// registry writable: what it started lands whole or not at all, and later writes go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_given_up_at_any_point_leave_the_registry_writable() {
+    on_every_db!(|db, registry, _clock| {
+        let mut landed = 0;
+        for i in 0..300u64 {
+            let key = user(&format!("impatient{i}@example.com"));
+            let patience = Duration::from_micros(i * 10);
+            if let Ok(added) = tokio::time::timeout(patience, registry.add_user(&key)).await {
+                added.expect("a write that was waited for succeeds");
+                landed += 1;
+            }
+        }
+        let after = user("after@example.com");
+        registry.add_user(&after).await.unwrap_or_else(|error| {
+            panic!("{}: a write after the cancellations: {error}", db.name)
+        });
+        let users = registry.users(u32::MAX).await.expect("users");
+        assert!(
+            users.iter().any(|u| u.user == after.as_str()),
+            "{}",
+            db.name
+        );
+        assert!(
+            users.len() > landed,
+            "{}: every write that returned is there ({} of {landed})",
+            db.name,
+            users.len()
+        );
+        assert_invariants(&registry, db.name).await;
+    });
+}
