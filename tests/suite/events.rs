@@ -254,6 +254,57 @@ fn webhooks_get_every_event_once_signed_across_failures_and_restarts() {
     assert_eq!(status["endpoints"][0]["dead"], 0);
 }
 
+/// A receiver stuck on one user holds up only that user: while one of Alice's events waits
+/// unanswered, Bob's later events arrive; once it is answered, Alice's all arrive, in order.
+#[test]
+fn a_receiver_stuck_on_one_user_holds_up_only_that_user() {
+    let receiver = Receiver::start();
+    // Long enough that the stuck request never times out during the test.
+    let daemon = TestDaemon::start_with(&webhook_config(&receiver, "timeout = \"120s\""));
+    daemon.add_users(&[ALICE, BOB]);
+    receiver.hold(ALICE);
+    daemon
+        .cli(&["connect", "--user", ALICE, "--detach"])
+        .success();
+    daemon.wait_until("one of alice's events waits at the receiver", || {
+        !receiver.waiting().is_empty()
+    });
+    let stuck = receiver.waiting()[0];
+    daemon
+        .cli(&["connect", "--user", BOB, "--detach"])
+        .success();
+    daemon.wait_until("bob's later events arrive meanwhile", || {
+        receiver
+            .deliveries()
+            .iter()
+            .any(|d| d.event["user"] == BOB && d.event_id > stuck)
+    });
+    assert_eq!(
+        receiver.waiting(),
+        [stuck],
+        "alice's event is still waiting"
+    );
+
+    receiver.release();
+    let alices: Vec<i64> = daemon
+        .events(ALICE)
+        .iter()
+        .filter_map(|event| event["id"].as_i64())
+        .filter(|id| *id >= stuck)
+        .collect();
+    daemon.wait_until("alice's events arrive", || {
+        let accepted = receiver.accepted();
+        alices.iter().all(|id| accepted.contains(id))
+    });
+    let alice_order: Vec<i64> = receiver
+        .deliveries()
+        .iter()
+        .filter(|d| d.event["user"] == ALICE && d.event_id >= stuck)
+        .map(|d| d.event_id)
+        .collect();
+    assert_eq!(alice_order, alices, "alice's events once each, in order");
+}
+
 #[test]
 fn a_receiver_down_past_the_attempts_ends_in_dead_letters_that_retry_redelivers() {
     let receiver = Receiver::start();

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use serde_json::Value;
 
@@ -25,6 +25,16 @@ pub struct Receiver {
     status: Arc<AtomicU16>,
     stopped: Arc<AtomicBool>,
     deliveries: Arc<Mutex<Vec<Delivery>>>,
+    hold: Arc<Hold>,
+}
+
+/// A user whose requests the receiver keeps waiting, unanswered, until released.
+#[derive(Default)]
+struct Hold {
+    user: Mutex<Option<String>>,
+    released: Condvar,
+    /// Event ids of the requests waiting right now.
+    waiting: Mutex<Vec<i64>>,
 }
 
 impl Receiver {
@@ -36,23 +46,43 @@ impl Receiver {
             status: Arc::new(AtomicU16::new(200)),
             stopped: Arc::new(AtomicBool::new(false)),
             deliveries: Arc::new(Mutex::new(Vec::new())),
+            hold: Arc::new(Hold::default()),
         };
-        let (status, stopped, deliveries) = (
+        let (status, stopped, deliveries, hold) = (
             receiver.status.clone(),
             receiver.stopped.clone(),
             receiver.deliveries.clone(),
+            receiver.hold.clone(),
         );
+        // A thread per connection: a request kept waiting holds up no other.
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopped.load(Ordering::SeqCst) {
                     return;
                 }
                 if let Ok(stream) = stream {
-                    serve(stream, status.load(Ordering::SeqCst), &deliveries);
+                    let (status, deliveries, hold) =
+                        (status.clone(), deliveries.clone(), hold.clone());
+                    std::thread::spawn(move || serve(stream, &status, &deliveries, &hold));
                 }
             }
         });
         receiver
+    }
+
+    /// Keeps `user`'s requests waiting, unanswered, until [`Receiver::release`].
+    pub fn hold(&self, user: &str) {
+        *lock(&self.hold.user) = Some(user.to_string());
+    }
+
+    pub fn release(&self) {
+        *lock(&self.hold.user) = None;
+        self.hold.released.notify_all();
+    }
+
+    /// Event ids of the requests kept waiting right now.
+    pub fn waiting(&self) -> Vec<i64> {
+        lock(&self.hold.waiting).clone()
     }
 
     pub fn url(&self) -> String {
@@ -83,12 +113,17 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
+        self.release();
         self.stopped.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
-fn serve(stream: TcpStream, status: u16, deliveries: &Mutex<Vec<Delivery>>) {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn serve(stream: TcpStream, status: &AtomicU16, deliveries: &Mutex<Vec<Delivery>>, hold: &Hold) {
     let mut reader = BufReader::new(stream);
     let mut headers = Vec::new();
     loop {
@@ -118,11 +153,22 @@ fn serve(stream: TcpStream, status: u16, deliveries: &Mutex<Vec<Delivery>>) {
         return;
     }
     let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let id = event["id"].as_i64().unwrap_or(-1);
+    let mut held = lock(&hold.user);
+    if held.is_some() && held.as_deref() == event["user"].as_str() {
+        lock(&hold.waiting).push(id);
+        while held.is_some() && held.as_deref() == event["user"].as_str() {
+            held = hold.released.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        lock(&hold.waiting).retain(|waiting| *waiting != id);
+    }
+    drop(held);
+    let status = status.load(Ordering::SeqCst);
     deliveries
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push(Delivery {
-            event_id: event["id"].as_i64().unwrap_or(-1),
+            event_id: id,
             idempotency_key: header("idempotency-key"),
             signature: header("x-wasess-signature"),
             body,
