@@ -208,6 +208,16 @@ pub(crate) struct Dialect {
     pub postgres: &'static str,
 }
 
+impl Dialect {
+    pub(crate) fn pick(self, postgres: bool) -> &'static str {
+        if postgres {
+            self.postgres
+        } else {
+            self.sqlite
+        }
+    }
+}
+
 impl Db {
     /// Opens `url` (`sqlite:PATH`, a bare path, or `postgres://…`) and applies migrations.
     /// On PostgreSQL the connections name `node` (`application_name` `wasessd:<node>`, unless
@@ -463,11 +473,7 @@ impl Tx {
         sql: Dialect,
         args: Vec<Arg>,
     ) -> Result<u64, Error> {
-        let sql = if self.is_postgres() {
-            sql.postgres
-        } else {
-            sql.sqlite
-        };
+        let sql = sql.pick(self.is_postgres());
         self.execute(sql, args).await
     }
 

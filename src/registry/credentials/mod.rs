@@ -33,14 +33,34 @@ macro_rules! orphan_stores {
 }
 use super::{Error, Registry, UserKey};
 
-/// One `DELETE` per credential table, the device first, for the users of a JSON array (see
-/// `bulk`; static text, never built from strings).
-macro_rules! delete_users {
+/// The statements over every credential table, for the users of a JSON array (see `bulk`;
+/// static text, never built from strings).
+macro_rules! credential_statements {
     ($($table:literal),* $(,)?) => {
-        [$(keys_in!(concat!("DELETE FROM ", $table, " WHERE user_key"))),*]
+        /// One `DELETE` per credential table, the device first.
+        const DELETE_USERS: [Dialect; 18] =
+            [$(keys_in!(concat!("DELETE FROM ", $table, " WHERE user_key"))),*];
+
+        /// The users that hold anything in any credential table, in one statement: most
+        /// changes that discard a store (a new pairing, say) find none, and then cost one
+        /// read instead of a delete per table.
+        const HOLDERS: Dialect = Dialect {
+            sqlite: concat!(
+                "SELECT DISTINCT user_key FROM (SELECT NULL AS user_key WHERE 0",
+                $(" UNION ALL SELECT user_key FROM ", $table,
+                  " WHERE user_key IN (SELECT value FROM json_each($1))",)*
+                ") WHERE user_key IS NOT NULL"
+            ),
+            postgres: concat!(
+                "SELECT DISTINCT user_key FROM (SELECT NULL::text AS user_key WHERE false",
+                $(" UNION ALL SELECT user_key FROM ", $table,
+                  " WHERE user_key IN (SELECT json_array_elements_text($1::json))",)*
+                ") AS held WHERE user_key IS NOT NULL"
+            ),
+        };
     };
 }
-const DELETE_USERS: [Dialect; 18] = delete_users!(
+credential_statements!(
     "wa_device",
     "wa_identities",
     "wa_sessions",
@@ -66,7 +86,13 @@ pub(crate) async fn delete_all_of<S: AsRef<str>>(tx: &mut Tx, users: &[S]) -> Re
     if users.is_empty() {
         return Ok(0);
     }
-    let keys = bulk::keys(users);
+    let holders = HOLDERS.pick(tx.is_postgres());
+    let held: Vec<(String,)> = tx.fetch_all(holders, args![bulk::keys(users)]).await?;
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let held: Vec<String> = held.into_iter().map(|(user,)| user).collect();
+    let keys = bulk::keys(&held);
     let mut devices = 0;
     for (index, sql) in DELETE_USERS.iter().enumerate() {
         let deleted = tx.execute_dialect(*sql, args![keys.as_str()]).await?;
