@@ -238,6 +238,12 @@ impl Settings {
                     webhook.name
                 ));
             }
+            if webhook.concurrency == 0 {
+                return Err(format!(
+                    "webhook '{}': concurrency must be at least 1",
+                    webhook.name
+                ));
+            }
         }
         settings.webhooks = file.webhook;
         if let Some(fraction) = file.fence_fraction {
@@ -448,6 +454,11 @@ mod tests {
             (
                 "[[webhook]]\nname = \"crm\"\nurl = \"https://crm.example/hook\"\nsecret = \"\"",
                 "secret must not be empty",
+            ),
+            (
+                "[[webhook]]\nname = \"crm\"\nurl = \"https://crm.example/hook\"\nsecret = \"s\"\n\
+                 concurrency = 0",
+                "concurrency must be at least 1",
             ),
         ] {
             let error = Settings::parse(text).expect_err(text);
