@@ -150,9 +150,15 @@ impl Registry {
         // Last, so the events pruned cursors were holding back go too.
         let event_cutoff = args![now.minus(self.settings().event_retention).millis()];
         if !dry_run {
-            // Send keys live as long as the events that record their messages.
+            // Send keys, and the record of devices left linked, live as long as the events
+            // of their time.
             tx.execute(
                 "DELETE FROM send_keys WHERE created_at < $1",
+                event_cutoff.clone(),
+            )
+            .await?;
+            tx.execute(
+                "DELETE FROM devices_left_linked WHERE at < $1",
                 event_cutoff.clone(),
             )
             .await?;

@@ -577,4 +577,16 @@ fn a_logout_that_cannot_unlink_the_device_says_so() {
     assert!(refused.stderr.contains("Linked devices"), "{refused}");
     assert_eq!(setup.row(ALICE)["status"], "LOGGED_OUT");
     assert_eq!(setup.counter("companions_removed"), 0);
+    // The credentials are gone, but doctor still names the device and its number.
+    let report = setup.cli(&["--json", "doctor"]).json();
+    let check = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|check| check["check"] == "linked devices")
+        .cloned()
+        .unwrap_or_else(|| panic!("no linked devices check: {report}"));
+    assert_eq!(check["level"], "warning", "{check}");
+    let detail = check["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(ALICE) && detail.contains(NUMBER), "{check}");
 }

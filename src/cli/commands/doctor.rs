@@ -14,7 +14,7 @@ use crate::cli::client::Target;
 use crate::cli::{target, Client, Error, Outcome};
 use crate::exit::Exit;
 use crate::protocol::{method, Empty, HelloResult};
-use crate::registry::{redact, Registry};
+use crate::registry::{redact, LeftLinked, Registry};
 use crate::{datadir, paths};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -401,6 +401,39 @@ async fn registry_checks(registry: &Registry, checks: &mut Vec<Check>) {
             error.to_string(),
             "restore the registry",
         )),
+    }
+    checks.push(left_linked_check(registry.left_linked().await));
+}
+
+/// Devices let go of without WhatsApp confirming the unlink: each may still take a slot
+/// under Linked devices on its phone.
+fn left_linked_check(found: Result<Vec<LeftLinked>, crate::registry::Error>) -> Check {
+    match found {
+        Ok(devices) if devices.is_empty() => ok(
+            "linked devices",
+            "every device wasess let go of was unlinked on WhatsApp",
+        ),
+        Ok(devices) => warning(
+            "linked devices",
+            format!(
+                "{} device(s) may still be linked: {}",
+                devices.len(),
+                devices
+                    .iter()
+                    .map(|device| format!(
+                        "{} ({}, since {}: {})",
+                        device.user,
+                        device.phone_number.as_deref().unwrap_or("number unknown"),
+                        device.at.to_display(),
+                        device.error
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            "remove them on the phones (WhatsApp > Linked devices); the record is kept as long \
+             as the events of its time (event_retention)",
+        ),
+        Err(error) => problem("linked devices", error.to_string(), "restore the registry"),
     }
 }
 

@@ -240,7 +240,7 @@ impl Supervisor {
             if let Some(session) = entry.session {
                 if released {
                     if let Err(error) = session.logout().await {
-                        warn!(%user, %error, "cannot unlink a device released elsewhere");
+                        Self::left_linked(&self.registry, user, None, &error).await;
                     }
                 } else {
                     session.close().await;

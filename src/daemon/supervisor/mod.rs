@@ -142,6 +142,24 @@ impl Supervisor {
         })
     }
 
+    /// A device let go of without WhatsApp confirming its unlink: logged, and recorded for
+    /// `doctor` (see `registry::LeftLinked`), since the phone may still list it.
+    pub(super) async fn left_linked(
+        registry: &Registry,
+        user: &UserKey,
+        phone: Option<&str>,
+        error: &(dyn std::fmt::Display + Sync),
+    ) {
+        let error = error.to_string();
+        warn!(%user, %error, "device not unlinked on WhatsApp's side");
+        if let Err(record) = registry
+            .record_left_linked(user.as_str(), phone, &error)
+            .await
+        {
+            warn!(%user, error = %record, "cannot record a device left linked");
+        }
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

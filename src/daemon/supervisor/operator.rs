@@ -54,6 +54,11 @@ impl Supervisor {
                 .err()
                 .map(|error| error.to_string());
         }
+        // The number goes with the logout; a device left linked is named by it.
+        let phone = match &unlink_error {
+            Some(_) => self.registry.connection(user).await?.phone_number,
+            None => None,
+        };
         let change = Change::LoggedOut {
             reason: "logged out by operator".into(),
         };
@@ -62,7 +67,7 @@ impl Supervisor {
         if let Some(error) = unlink_error {
             // Logged out here all the same (credentials gone), but the phone may still list
             // the device, and it costs the tenant one of its linked-device slots: say so.
-            warn!(%user, %error, "device not unlinked on WhatsApp's side");
+            Self::left_linked(&self.registry, user, phone.as_deref(), &error).await;
             return Err(Error::NotUnlinked(format!(
                 "{user} is logged out here, but the device may still be linked ({error}): \
                  remove it on the phone (WhatsApp > Linked devices)"
@@ -157,7 +162,7 @@ impl Supervisor {
             if let Some(session) = entry.session {
                 if unlink {
                     if let Err(error) = session.logout().await {
-                        warn!(%user, %error, "cannot unlink device");
+                        Self::left_linked(&self.registry, user, None, &error).await;
                     }
                 } else {
                     session.close().await;
@@ -196,7 +201,7 @@ impl Supervisor {
         if !dry_run {
             for action in &resolution.actions {
                 for holder in &action.detached {
-                    self.displace(holder);
+                    self.displace(holder, &action.phone_number);
                 }
             }
             self.changed();

@@ -224,7 +224,7 @@ impl Supervisor {
             claimed
         };
         if !claimed {
-            self.discard_link(user, generation, session).await;
+            self.discard_link(user, phone, generation, session).await;
             info!(%user, %phone, "scanned after the pairing ended: the link is discarded");
             let _ = updates.send(PairingUpdate::Finished(PairingResult::Cancelled));
             return;
@@ -238,7 +238,7 @@ impl Supervisor {
         let result = match outcome {
             Ok(PairingOutcome::Paired { displaced, .. }) => {
                 for holder in &displaced {
-                    self.displace(holder);
+                    self.displace(holder, phone.as_str());
                 }
                 info!(%user, %phone, "paired");
                 PairingResult::Paired {
@@ -247,7 +247,7 @@ impl Supervisor {
                 }
             }
             Ok(PairingOutcome::Rejected { holders }) => {
-                self.discard_link(user, generation, session).await;
+                self.discard_link(user, phone, generation, session).await;
                 info!(%user, %phone, ?holders, "pairing rejected: number held by another user");
                 PairingResult::Refused {
                     message: format!("number already registered to another account ({phone})"),
@@ -255,7 +255,7 @@ impl Supervisor {
                 }
             }
             Err(registry::Error::LockLost(_)) => {
-                self.discard_link(user, generation, session).await;
+                self.discard_link(user, phone, generation, session).await;
                 // The row left its pairing another way (a disconnect that came first): the
                 // lock, if still this attempt's, goes with it.
                 if let Err(error) = self.registry.release_lock(user, owner).await {
@@ -266,7 +266,7 @@ impl Supervisor {
             Err(error) => {
                 warn!(%user, %error, "cannot complete the pairing");
                 let message = error.to_string();
-                self.discard_link(user, generation, session).await;
+                self.discard_link(user, phone, generation, session).await;
                 if let Err(ending) = self
                     .registry
                     .end_pairing(user, owner, PairingEnd::Failed(message.clone()))
@@ -286,13 +286,14 @@ impl Supervisor {
     pub(super) async fn discard_link(
         &self,
         user: &UserKey,
+        phone: &PhoneNumber,
         generation: u64,
         session: Option<Arc<dyn Session>>,
     ) {
         self.take(user, generation);
         if let Some(session) = session {
             if let Err(error) = session.logout().await {
-                warn!(%user, %error, "cannot unlink a discarded device");
+                Self::left_linked(&self.registry, user, Some(phone.as_str()), &error).await;
             }
         }
     }
@@ -301,7 +302,7 @@ impl Supervisor {
     /// once and is logged out in the background, so the new user's answer does not wait for
     /// WhatsApp (the registry already deleted the old credentials). Other nodes see the
     /// change in the registry and do the same.
-    pub fn displace(&self, holder: &DetachedHolder) {
+    pub fn displace(&self, holder: &DetachedHolder, phone: &str) {
         if holder.node_id.as_deref() != Some(self.registry.node_id()) {
             return;
         }
@@ -312,10 +313,11 @@ impl Supervisor {
             info!(%user, "displaced: credentials deleted");
             return;
         };
+        let (registry, phone) = (self.registry.clone(), phone.to_string());
         tokio::spawn(async move {
             match session.logout().await {
                 Ok(()) => info!(%user, "displaced: logged out and credentials deleted"),
-                Err(error) => warn!(%user, %error, "cannot unlink a displaced device"),
+                Err(error) => Self::left_linked(&registry, &user, Some(&phone), &error).await,
             }
         });
     }
