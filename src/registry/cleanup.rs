@@ -7,15 +7,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::change::Change;
 use super::db::{args, locking, Locking, Tx};
-use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
 use super::transitions;
-use super::{Error, Registry};
-use crate::model::{CleanupReport, Connection, EventKind};
+use super::{Error, PairingEnd, Registry};
+use crate::model::{CleanupReport, Connection};
 use crate::time::Timestamp;
 
 /// What a cleanup pass may assume about live sessions.
@@ -92,10 +89,9 @@ impl Registry {
             .collect();
         report.expired_qr = noted(&mut report.users, &expired);
         if !dry_run {
-            self.end_pairings(&mut tx, expired, now, "expired", |_| {
-                "QR code not scanned in time".to_string()
-            })
-            .await?;
+            let end = PairingEnd::Expired;
+            self.end_pairings(&mut tx, expired, now, end.result(), |_| end.reason())
+                .await?;
         }
 
         self.release_lost_nodes(&mut tx, now, dry_run, &mut report)
@@ -298,36 +294,6 @@ impl Registry {
                 args![db_now, self.node_id.as_str()],
             )
             .await?;
-        }
-        Ok(())
-    }
-
-    /// Ends the pairings of `rows` (their locks go with them, see `change`), each with a
-    /// state event and a pairing event of `result`.
-    pub(crate) async fn end_pairings(
-        &self,
-        tx: &mut Tx,
-        rows: Vec<Connection>,
-        now: Timestamp,
-        result: &str,
-        reason: impl Fn(&Connection) -> String,
-    ) -> Result<(), Error> {
-        let mut changes: Vec<Change> = rows
-            .into_iter()
-            .map(|before| {
-                let after = transitions::pairing_ended(&before, reason(&before), now);
-                Change::new(before, after)
-            })
-            .collect();
-        self.write_changes(tx, &mut changes).await?;
-        for change in &changes {
-            let event = NewEvent::new(
-                EventKind::Pairing,
-                &change.after.user,
-                change.after.reason.clone(),
-                json!({ "result": result }),
-            );
-            events::append(tx, now, &self.node_id, event);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::change::Change;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::rows::{self, connection_columns};
@@ -53,7 +54,7 @@ pub enum PairingEnd {
 }
 
 impl PairingEnd {
-    fn result(&self) -> &'static str {
+    pub(super) fn result(&self) -> &'static str {
         match self {
             PairingEnd::Expired => "expired",
             PairingEnd::Cancelled => "cancelled",
@@ -61,7 +62,7 @@ impl PairingEnd {
         }
     }
 
-    fn reason(&self) -> String {
+    pub(super) fn reason(&self) -> String {
         match self {
             PairingEnd::Expired => "QR code not scanned in time".into(),
             PairingEnd::Cancelled => "pairing cancelled".into(),
@@ -543,17 +544,40 @@ impl Registry {
             tx.commit().await?;
             return Ok(None);
         }
-        let mut after = transitions::pairing_ended(&before, end.reason(), now);
-        self.write_change(&mut tx, &before, &mut after).await?;
-        drop_lock(&mut tx, user.as_str(), owner).await?;
-        let event = NewEvent::new(
-            EventKind::Pairing,
-            user.as_str(),
-            after.reason.clone(),
-            json!({ "result": end.result() }),
-        );
-        events::append(&mut tx, now, &self.node_id, event);
+        let ended = self
+            .end_pairings(&mut tx, vec![before], now, end.result(), |_| end.reason())
+            .await?;
         tx.commit().await?;
-        Ok(Some(after))
+        Ok(ended.into_iter().next())
+    }
+
+    /// Ends the pairings of `rows` (their locks go with them, see `change`), each with a
+    /// state event and a pairing event of `result`. Returns the rows as they are now.
+    pub(crate) async fn end_pairings(
+        &self,
+        tx: &mut Tx,
+        rows: Vec<Connection>,
+        now: Timestamp,
+        result: &str,
+        reason: impl Fn(&Connection) -> String,
+    ) -> Result<Vec<Connection>, Error> {
+        let mut changes: Vec<Change> = rows
+            .into_iter()
+            .map(|before| {
+                let after = transitions::pairing_ended(&before, reason(&before), now);
+                Change::new(before, after)
+            })
+            .collect();
+        self.write_changes(tx, &mut changes).await?;
+        for change in &changes {
+            let event = NewEvent::new(
+                EventKind::Pairing,
+                &change.after.user,
+                change.after.reason.clone(),
+                json!({ "result": result }),
+            );
+            events::append(tx, now, &self.node_id, event);
+        }
+        Ok(changes.into_iter().map(|change| change.after).collect())
     }
 }

@@ -34,16 +34,7 @@ pub(crate) fn disconnected(
     if before.status == Status::PendingQr {
         return pairing_ended(before, reason, now);
     }
-    Connection {
-        status: Status::Disconnected,
-        qr_issued_at: None,
-        qr_expires_at: None,
-        reconnect_attempts: 0,
-        paused_until: None,
-        reason: reason.into(),
-        updated_at: now,
-        ..before.clone()
-    }
+    stopped(before, Status::Disconnected, reason, now)
 }
 
 /// The row lets go of everything (a reset, a number detached by conflict resolution): no
@@ -53,12 +44,25 @@ pub(crate) fn cleared(
     reason: impl Into<String>,
     now: Timestamp,
 ) -> Connection {
+    let status = match before.status {
+        Status::LoggedOut => Status::LoggedOut,
+        _ => Status::Disconnected,
+    };
     Connection {
-        status: match before.status {
-            Status::LoggedOut => Status::LoggedOut,
-            _ => Status::Disconnected,
-        },
         phone_number: None,
+        ..stopped(before, status, reason, now)
+    }
+}
+
+/// What every stop clears: the QR code, the pause and the reconnect attempts.
+fn stopped(
+    before: &Connection,
+    status: Status,
+    reason: impl Into<String>,
+    now: Timestamp,
+) -> Connection {
+    Connection {
+        status,
         qr_issued_at: None,
         qr_expires_at: None,
         reconnect_attempts: 0,

@@ -239,9 +239,7 @@ impl Supervisor {
         if let Some(entry) = self.take(user, generation) {
             if let Some(session) = entry.session {
                 if released {
-                    if let Err(error) = session.logout().await {
-                        Self::left_linked(&self.registry, user, None, &error).await;
-                    }
+                    Self::unlink(&self.registry, user, None, session.as_ref()).await;
                 } else {
                     session.close().await;
                 }

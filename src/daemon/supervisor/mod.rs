@@ -142,6 +142,19 @@ impl Supervisor {
         })
     }
 
+    /// Logs `session` out, which unlinks its device on WhatsApp; a device WhatsApp did not
+    /// confirm is recorded as [`left_linked`](Self::left_linked).
+    pub(super) async fn unlink(
+        registry: &Registry,
+        user: &UserKey,
+        phone: Option<&str>,
+        session: &dyn Session,
+    ) {
+        if let Err(error) = session.logout().await {
+            Self::left_linked(registry, user, phone, &error).await;
+        }
+    }
+
     /// A device let go of without WhatsApp confirming its unlink: logged, and recorded for
     /// `doctor` (see `registry::LeftLinked`), since the phone may still list it.
     pub(super) async fn left_linked(

@@ -292,9 +292,7 @@ impl Supervisor {
     ) {
         self.take(user, generation);
         if let Some(session) = session {
-            if let Err(error) = session.logout().await {
-                Self::left_linked(&self.registry, user, Some(phone.as_str()), &error).await;
-            }
+            Self::unlink(&self.registry, user, Some(phone.as_str()), session.as_ref()).await;
         }
     }
 
@@ -309,16 +307,13 @@ impl Supervisor {
         let Ok(user) = UserKey::parse(&holder.user) else {
             return;
         };
+        info!(%user, "displaced: credentials deleted");
         let Some(session) = self.take_any(&user).and_then(|entry| entry.session) else {
-            info!(%user, "displaced: credentials deleted");
             return;
         };
         let (registry, phone) = (self.registry.clone(), phone.to_string());
         tokio::spawn(async move {
-            match session.logout().await {
-                Ok(()) => info!(%user, "displaced: logged out and credentials deleted"),
-                Err(error) => Self::left_linked(&registry, &user, Some(&phone), &error).await,
-            }
+            Self::unlink(&registry, &user, Some(&phone), session.as_ref()).await;
         });
     }
 }
