@@ -12,12 +12,12 @@ use crate::support::databases::TestDb;
 use crate::support::forwarder::Forwarder;
 use crate::support::peer::{counters, PeerOptions, PeerProcess};
 
-/// A lease of 4 s renewed every 300 ms: a node that cannot renew fences itself after 2 s,
-/// which leaves its clients 2 s to close before anyone may take their sessions, even on a
-/// loaded 2-core machine.
+/// A lease of 6 s renewed every 300 ms: a node that cannot renew fences itself after 3 s,
+/// which leaves its clients 3 s to close before anyone may take their sessions, even on a
+/// 2-core machine running the whole suite in parallel (2 s was seen to fall short there).
 const CONFIG: &str = r#"
 heartbeat_interval = "300ms"
-node_grace = "4s"
+node_grace = "6s"
 reconnect_backoff = "100ms"
 max_reconnect_attempts = 3
 cleanup_interval = "1h"
