@@ -3,7 +3,8 @@
 //!
 //! Layers, and the direction of their dependencies:
 //! `cli → protocol ← daemon → registry, backend`. [`model`] and [`time`] are plain data shared
-//! by all of them; only the registry touches the database, only the backends touch WhatsApp.
+//! by all of them, and [`metrics`] holds the process's counters, which the registry and the
+//! daemon add to; only the registry touches the database, only the backends touch WhatsApp.
 //! `--offline` recovery lets the CLI open the registry and the data dir ([`datadir`]) itself,
 //! never the daemon. [`generate`] (completions and man pages) reads both command lines.
 
@@ -19,6 +20,7 @@ pub mod datadir;
 pub mod exit;
 #[cfg(unix)]
 pub mod generate;
+pub mod metrics;
 pub mod model;
 pub mod paths;
 pub mod protocol;

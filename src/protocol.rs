@@ -53,6 +53,8 @@ pub mod method {
     pub const SEND: &str = "send";
     pub const WEBHOOKS_STATUS: &str = "webhooks.status";
     pub const WEBHOOKS_RETRY: &str = "webhooks.retry";
+    /// What `/metrics` exports, as one JSON document (`wasess top`).
+    pub const METRICS: &str = "metrics";
     pub const SIM_SCAN: &str = "sim.scan";
     pub const SIM_EVENT: &str = "sim.event";
     pub const SIM_MESSAGE: &str = "sim.message";
@@ -587,6 +589,62 @@ pub struct WebhooksRetryParams {
 pub struct WebhooksRetryResult {
     /// Dead letters queued again.
     pub requeued: u64,
+}
+
+/// `metrics`: the numbers `/metrics` exports, read at one moment by the node that answers.
+/// Registry-wide figures (sessions, nodes, webhooks, the outbox) are the same from every
+/// node; `counters`, `event_queue` and `fds` are the answering node's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsResult {
+    pub node_id: String,
+    pub version: String,
+    pub backend: String,
+    /// When it was read, by the registry's clock.
+    pub at: Timestamp,
+    /// The registry's connections by status and by node.
+    pub sessions: Stats,
+    /// Sessions this node runs right now (live, pairing or reconnecting).
+    pub sessions_running: u64,
+    pub nodes: Vec<NodeInfo>,
+    /// The id of the newest event in the outbox.
+    pub newest_event_id: i64,
+    pub webhooks: Vec<crate::registry::WebhookStatus>,
+    pub counters: NodeCounters,
+    pub event_queue: EventQueue,
+    pub fds: FdUsage,
+}
+
+/// What this node counted since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeCounters {
+    pub pairings_started: u64,
+    /// By result: paired, rejected, expired, cancelled, failed, interrupted, other.
+    pub pairings_finished: std::collections::BTreeMap<String, u64>,
+    /// Connects refused by a rule, by reason code.
+    pub pairings_refused: std::collections::BTreeMap<String, u64>,
+    pub reconnect_attempts: u64,
+    pub reconnect_give_ups: u64,
+    pub streams_replaced: u64,
+    pub takeovers: u64,
+    pub fencings: u64,
+    /// Events this node committed to the outbox.
+    pub events_written: u64,
+}
+
+/// Backend events waiting for the registry on this node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventQueue {
+    pub queued: u64,
+    /// Sessions that wait for room in their queue.
+    pub sessions_held_back: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdUsage {
+    /// Open files; absent where the system does not tell.
+    pub open: Option<u64>,
+    /// The soft limit.
+    pub limit: u64,
 }
 
 /// Re-exports for result types that are model types as they are.

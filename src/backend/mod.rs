@@ -86,16 +86,20 @@ pub struct StartRequest {
 #[derive(Debug, Clone)]
 pub struct EventSender {
     user: UserKey,
-    queue: mpsc::Sender<BackendEvent>,
+    queue: mpsc::Sender<QueuedEvent>,
     load: Arc<EventLoad>,
 }
+
+/// An event in a session's queue, with the time it was queued (the worker reports how long
+/// it waited).
+pub type QueuedEvent = (std::time::Instant, BackendEvent);
 
 /// What [`EventSender::try_queue`] did with an event.
 enum Queued {
     /// Queued (true), or not at all because the session ended (false).
     Settled(bool),
     /// No room: the caller waits for it with the event.
-    Full(BackendEvent),
+    Full(QueuedEvent),
 }
 
 /// Events waiting in sessions' queues, and sessions waiting for room, daemon-wide.
@@ -106,7 +110,7 @@ pub struct EventLoad {
 }
 
 impl EventSender {
-    pub fn new(user: UserKey, queue: mpsc::Sender<BackendEvent>, load: Arc<EventLoad>) -> Self {
+    pub fn new(user: UserKey, queue: mpsc::Sender<QueuedEvent>, load: Arc<EventLoad>) -> Self {
         EventSender { user, queue, load }
     }
 
@@ -154,7 +158,7 @@ impl EventSender {
     /// queued: the worker may take it (and count it out) at once.
     fn try_queue(&self, event: BackendEvent) -> Queued {
         self.load.queued.fetch_add(1, Ordering::SeqCst);
-        match self.queue.try_send(event) {
+        match self.queue.try_send((std::time::Instant::now(), event)) {
             Ok(()) => Queued::Settled(true),
             Err(mpsc::error::TrySendError::Closed(_)) => Queued::Settled(self.not_queued()),
             Err(mpsc::error::TrySendError::Full(event)) => {

@@ -96,6 +96,8 @@ pub enum Command {
     Doctor,
     /// Prints events as they happen (state changes, QR codes, messages).
     Watch(WatchArgs),
+    /// A live view of the cluster: nodes, sessions, pairings, rates and webhook lag.
+    Top(TopArgs),
     /// Sends a text message through a user's own connection.
     Send(SendArgs),
     /// Manages tenant users.
@@ -212,6 +214,16 @@ pub struct WatchArgs {
     /// Only these kinds (repeatable).
     #[arg(long = "kind", value_parser = parse_event_kind)]
     pub kinds: Vec<EventKind>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// How often to redraw.
+    #[arg(long, default_value = "1s", value_parser = crate::time::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Stop after this many frames [default: until Ctrl-C]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
 }
 
 #[derive(Debug, Args)]

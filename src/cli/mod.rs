@@ -197,6 +197,7 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
             "doctor checks the daemon's host: run it there".into(),
         )),
         Command::Watch(args) => watch::watch(&global, args).await,
+        Command::Top(args) => commands::top::top(&global, args).await,
         Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
         Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
         Command::Users(UsersCommand::Remove { user }) => users::remove(&global, &user).await,

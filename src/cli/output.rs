@@ -10,7 +10,7 @@ use crate::model::{
 use crate::protocol::ConflictsResult;
 use crate::time::Timestamp;
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)

@@ -75,6 +75,10 @@ pub struct DaemonFlags {
     /// The token TCP clients must present [default: <data dir>/token, created when missing]
     #[arg(long, env = "WASESS_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics (e.g. 127.0.0.1:9464). Off by
+    /// default; `metrics` in the config file sets it too.
+    #[arg(long, env = "WASESS_METRICS", value_name = "ADDRESS")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Test builds only (feature `wa-peer`): talk to a WhatsApp test peer.

@@ -227,6 +227,9 @@ async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
         Ok(claimed) if claimed.is_empty() => {}
         Ok(claimed) => {
             info!(sessions = claimed.len(), "took over sessions");
+            crate::metrics::counters()
+                .takeovers
+                .inc_by(claimed.len() as u64);
             supervisor.outbox().notify_waiters();
             supervisor.resume_rows(claimed);
         }
@@ -242,6 +245,7 @@ async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
     if membership.fenced.swap(true, Ordering::SeqCst) {
         return;
     }
+    crate::metrics::counters().fencings.inc();
     supervisor.fence_all().await;
     drop(fencing);
     if tell {

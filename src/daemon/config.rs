@@ -49,6 +49,8 @@ pub struct Config {
     pub wa_endpoint: Option<String>,
     /// A loopback TCP address to serve besides the socket, and its token file.
     pub tcp: Option<(std::net::SocketAddr, PathBuf)>,
+    /// Where to serve Prometheus metrics (`/metrics`); off when `None`.
+    pub metrics: Option<std::net::SocketAddr>,
     pub settings: Settings,
     /// How to run and reach the test WhatsApp peer (test builds only).
     #[cfg(feature = "wa-peer")]
@@ -86,6 +88,9 @@ pub struct Settings {
     /// The registry, from the config file (`database_url`, or `database_url_file`); read at
     /// start only. The command line wins over it.
     pub database_url: Option<String>,
+    /// Where to serve Prometheus metrics (`metrics = "127.0.0.1:9464"`); read at start only.
+    /// The command line wins over it.
+    pub metrics: Option<std::net::SocketAddr>,
     /// Sessions resumed per second: after a restart, a takeover or a fencing.
     pub resume_rate: u32,
     /// The part of `node_grace` after which a node that could not renew its lease closes
@@ -111,6 +116,7 @@ impl Default for Settings {
             reconnect_backoff: Duration::from_secs(2),
             socket_group: None,
             database_url: None,
+            metrics: None,
             resume_rate: 20,
             fence_fraction: 0.5,
             simulated: QrSchedule::default(),
@@ -199,6 +205,12 @@ impl Settings {
             (Some(url), None) => Some(url),
             (None, Some(path)) => Some(read_url_file(&path)?),
             (None, None) => None,
+        };
+        settings.metrics = match &file.metrics {
+            Some(address) => Some(address.parse().map_err(|_| {
+                format!("metrics: '{address}' is not an address such as 127.0.0.1:9464")
+            })?),
+            None => None,
         };
         if let Some(simulated) = &file.simulated {
             duration(
@@ -310,6 +322,7 @@ struct FileSettings {
     socket_group: Option<String>,
     database_url: Option<String>,
     database_url_file: Option<std::path::PathBuf>,
+    metrics: Option<String>,
     resume_rate: Option<u32>,
     fence_fraction: Option<f64>,
     simulated: Option<SimulatedSettings>,

@@ -77,6 +77,7 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
     };
     Ok(Config {
         tcp,
+        metrics: args.metrics.or(settings.metrics),
         database_url,
         socket: args
             .socket

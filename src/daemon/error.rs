@@ -74,14 +74,19 @@ impl Error {
         }
     }
 
-    pub fn to_rpc(&self) -> RpcError {
-        let reason = match self {
+    /// The code of the rule that refused, when a rule did.
+    pub fn reason_code(&self) -> Option<String> {
+        match self {
             Error::Registry(registry::Error::Refused(verdict)) => {
                 Some(verdict.reason_code.as_str().to_string())
             }
             Error::Refused { reason_code, .. } => reason_code.clone(),
             _ => None,
-        };
+        }
+    }
+
+    pub fn to_rpc(&self) -> RpcError {
+        let reason = self.reason_code();
         let error = match self {
             Error::InvalidParams(message) => RpcError::new(
                 crate::protocol::code::INVALID_PARAMS,

@@ -11,8 +11,10 @@ mod cluster;
 pub mod config;
 pub mod entry;
 mod error;
+mod exporter;
 mod handlers;
 mod jobs;
+mod metrics;
 pub mod os;
 mod server;
 pub mod signals;
@@ -98,6 +100,10 @@ pub async fn run(
         Some((address, token_file)) => Some(bind_tcp(*address, token_file).await?),
         None => None,
     };
+    let metrics = match config.metrics {
+        Some(address) => Some(exporter::bind(address).await?),
+        None => None,
+    };
     let (stop, shutdown) = watch::channel(false);
     let context = Arc::new(Context {
         supervisor: supervisor.clone(),
@@ -123,6 +129,13 @@ pub async fn run(
         context.clone(),
         shutdown.clone(),
     ));
+    let exporter = metrics.map(|listener| {
+        tokio::spawn(exporter::serve(
+            listener,
+            context.clone(),
+            shutdown.clone(),
+        ))
+    });
     let tcp_server =
         tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));
@@ -158,6 +171,7 @@ pub async fn run(
         database = %redact(&config.database_url),
         backend = config.backend.name(),
         node = %config.node_id,
+        metrics = ?config.metrics,
         sessions_possible = fd_limit / 4,
         "wasessd ready"
     );
@@ -175,6 +189,9 @@ pub async fn run(
     let _ = server.await;
     if let Some(tcp_server) = tcp_server {
         let _ = tcp_server.await;
+    }
+    if let Some(exporter) = exporter {
+        let _ = exporter.await;
     }
     // With a live peer, sessions move there; alone, this node keeps them and resumes them
     // on its next start, however long it is down.

@@ -27,6 +27,26 @@ pub fn raise_fd_limit() -> u64 {
     limit.rlim_cur
 }
 
+/// This process's soft limit on open files (0 when it cannot be read).
+pub fn fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 0;
+    }
+    limit.rlim_cur
+}
+
+/// How many files this process has open, where the system tells (`/proc/self/fd`).
+pub fn open_fds() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    // Less the descriptor `read_dir` itself holds.
+    Some((entries.count() as u64).saturating_sub(1))
+}
+
 /// Tells systemd (`Type=notify`) something, when started by it; a no-op otherwise.
 pub fn sd_notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {

@@ -212,6 +212,7 @@ fn failure<'a>(
     error: String,
     now: Timestamp,
 ) -> Queued<'a> {
+    crate::metrics::counters().webhook_failed(&endpoint.name);
     let dead = attempts >= endpoint.max_attempts;
     if dead {
         warn!(endpoint = %endpoint.name, event = event.id, attempts, %error, "webhook event dead-lettered");

@@ -170,6 +170,8 @@ pub(crate) struct Tx {
     conn: Conn,
     writes: bool,
     pub(super) outbox: Vec<super::events::PendingEvent>,
+    /// When the transaction began, for `wasess_registry_transaction_duration_seconds`.
+    began: std::time::Instant,
 }
 
 enum Conn {
@@ -416,6 +418,7 @@ impl Tx {
             conn,
             writes,
             outbox: Vec::new(),
+            began: std::time::Instant::now(),
         }
     }
 
@@ -561,11 +564,16 @@ impl Tx {
 
     /// [`Tx::commit`], returning the ids its events got.
     pub(crate) async fn commit_events(mut self) -> Result<Vec<i64>, Error> {
-        let ids = super::events::flush(&mut self).await?;
+        let events = std::mem::take(&mut self.outbox);
+        let ids = super::events::flush(&mut self, &events).await?;
         match self.conn {
             Conn::Sqlite(tx) => tx.commit().await?,
             Conn::SqliteGroup(tx) => tx.commit().await?,
             Conn::Postgres(tx) => tx.commit().await?,
+        }
+        if self.writes {
+            crate::metrics::counters().transaction_committed(self.began.elapsed());
+            super::events::count_committed(&events);
         }
         Ok(ids)
     }

@@ -86,10 +86,9 @@ pub(crate) fn append(tx: &mut Tx, at: Timestamp, node_id: &str, event: NewEvent)
     });
 }
 
-/// Writes the events queued in `tx` with ids from `outbox_sequence` (see the module comment);
-/// called by `Tx::commit` as its last statement. Returns their ids.
-pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<i64>, Error> {
-    let pending = std::mem::take(&mut tx.outbox);
+/// Writes `pending`, the events queued in `tx`, with ids from `outbox_sequence` (see the
+/// module comment); called by `Tx::commit` as its last statement. Returns their ids.
+pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<Vec<i64>, Error> {
     if pending.is_empty() {
         return Ok(Vec::new());
     }
@@ -103,7 +102,7 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<i64>, Error> {
     let ids: Vec<i64> = (last - count + 1..=last).collect();
     let rows: Vec<EventJson> = ids
         .iter()
-        .zip(&pending)
+        .zip(pending)
         .map(|(&id, pending)| EventJson {
             id,
             at: pending.at.millis(),
@@ -119,6 +118,30 @@ pub(crate) async fn flush(tx: &mut Tx) -> Result<Vec<i64>, Error> {
     let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
     tx.execute_dialect(INSERT_EVENTS, args![json]).await?;
     Ok(ids)
+}
+
+/// Counts committed events in the process's metrics: every event by kind, a state change
+/// into `PENDING_QR` as a pairing started, and a pairing event by its result. Counting what
+/// committed, at the one place every event commits, makes the counters agree with the
+/// outbox whichever code path made the change.
+pub(crate) fn count_committed(events: &[PendingEvent]) {
+    let counters = crate::metrics::counters();
+    for PendingEvent { event, .. } in events {
+        counters.event_written(event.kind.as_str());
+        match event.kind {
+            EventKind::State
+                if event.to_status == Some(Status::PendingQr)
+                    && event.from_status != Some(Status::PendingQr) =>
+            {
+                counters.pairings_started.inc();
+            }
+            EventKind::Pairing => {
+                let result = event.data.get("result").and_then(Value::as_str);
+                counters.pairing_finished(result.unwrap_or("other"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An event row as [`INSERT_EVENTS`] reads it (see `bulk`).

@@ -67,6 +67,20 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// The id of the newest event ever written (0 before the first); pruning keeps it.
+    pub async fn newest_event_id(&self) -> Result<i64, Error> {
+        let last: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                "SELECT last_id FROM outbox_sequence WHERE id = 1",
+                args![],
+            )
+            .await?;
+        Ok(last.map_or(0, |(id,)| id))
+    }
+}
+
 /// What `doctor` reads from the registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Health {

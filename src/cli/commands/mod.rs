@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod nodes;
 pub mod sessions;
 pub mod sim;
+pub mod top;
 pub mod users;
 pub mod watch;
 pub mod webhooks;

@@ -46,7 +46,15 @@ pub async fn connect(
         }
         (false, None) => StartMode::PairQr,
     };
-    let mut pairing = supervisor.connect(&user, mode).await?;
+    let mut pairing = match supervisor.connect(&user, mode).await {
+        Ok(pairing) => pairing,
+        Err(error) => {
+            if let Some(reason) = error.reason_code() {
+                crate::metrics::counters().pairing_refused(&reason);
+            }
+            return Err(error);
+        }
+    };
     loop {
         tokio::select! {
             update = pairing.updates.recv() => match update {

@@ -17,11 +17,12 @@ const SESSION_QUEUE: usize = 256;
 impl Supervisor {
     /// A new session's event sender, with the worker that writes its events.
     pub(super) fn session_events(self: &Arc<Self>, user: &UserKey) -> EventSender {
-        let (queue, mut inbox) = mpsc::channel::<BackendEvent>(SESSION_QUEUE);
+        let (queue, mut inbox) = mpsc::channel::<crate::backend::QueuedEvent>(SESSION_QUEUE);
         let supervisor = self.clone();
         tokio::spawn(async move {
-            while let Some(event) = inbox.recv().await {
+            while let Some((queued_at, event)) = inbox.recv().await {
                 supervisor.event_load.queued.fetch_sub(1, Ordering::SeqCst);
+                crate::metrics::counters().event_dequeued(queued_at.elapsed());
                 supervisor.handle(event).await;
             }
         });
@@ -88,6 +89,7 @@ impl Supervisor {
                 self.network_lost(&user, generation, reason)
             }
             (EventKind::Replaced, None) => {
+                crate::metrics::counters().streams_replaced.inc();
                 let reason = "stream replaced: another client uses these credentials; \
                               not reconnecting";
                 self.end_session(

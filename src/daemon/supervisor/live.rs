@@ -86,6 +86,7 @@ impl Supervisor {
                 Ok(None) => return self.stale(user, generation).await,
                 Err(error) => warn!(%user, %error, "cannot record a reconnect attempt"),
             }
+            crate::metrics::counters().reconnect_attempts.inc();
             let backoff = settings.reconnect_backoff * 2u32.saturating_pow(attempt - 1);
             tokio::time::sleep(backoff).await;
             self.logins.wait(settings.resume_rate).await;
@@ -100,6 +101,7 @@ impl Supervisor {
                 }
             }
         }
+        crate::metrics::counters().reconnect_give_ups.inc();
         let change = Change::Disconnected {
             reason: format!("network lost: gave up after {max} reconnect attempts ({reason})"),
         };
