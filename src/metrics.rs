@@ -99,7 +99,9 @@ impl Counters {
     }
 
     pub fn event_written(&self, kind: &str) {
-        self.events_written.get_or_create(&label("kind", kind)).inc();
+        self.events_written
+            .get_or_create(&label("kind", kind))
+            .inc();
     }
 
     pub fn webhook_failed(&self, endpoint: &str) {

@@ -11,7 +11,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
-use prometheus_client::registry::{Registry as Exposition, Unit};
+use prometheus_client::registry::Registry as Exposition;
 
 use super::handlers::Context;
 use super::{os, Error};
@@ -184,9 +184,18 @@ fn register_nodes(out: &mut Exposition, snapshot: &MetricsResult) {
         "Connections a node owns, by node and status",
         family(nodes.iter().flat_map(|node| {
             [
-                ([("node", node.node_id.clone()), ("status", "CONNECTED".into())], node.connected),
                 (
-                    [("node", node.node_id.clone()), ("status", "PENDING_QR".into())],
+                    [
+                        ("node", node.node_id.clone()),
+                        ("status", "CONNECTED".into()),
+                    ],
+                    node.connected,
+                ),
+                (
+                    [
+                        ("node", node.node_id.clone()),
+                        ("status", "PENDING_QR".into()),
+                    ],
                     node.pending_qr,
                 ),
             ]
@@ -281,16 +290,16 @@ fn register_counters(out: &mut Exposition) {
         "Failed webhook deliveries, by endpoint",
         counters.webhook_failures.clone(),
     );
-    out.register_with_unit(
-        "registry_transaction_duration",
+    // The unit is in the name, without a `# UNIT` line: some OpenMetrics parsers refuse
+    // one on a histogram.
+    out.register(
+        "registry_transaction_duration_seconds",
         "Committed registry write transactions, from begin to commit",
-        Unit::Seconds,
         counters.transaction_seconds.clone(),
     );
-    out.register_with_unit(
-        "event_queue_wait",
+    out.register(
+        "event_queue_wait_seconds",
         "How long a backend event waited in its session's queue",
-        Unit::Seconds,
         counters.event_queue_wait_seconds.clone(),
     );
 }

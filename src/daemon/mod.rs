@@ -129,13 +129,8 @@ pub async fn run(
         context.clone(),
         shutdown.clone(),
     ));
-    let exporter = metrics.map(|listener| {
-        tokio::spawn(exporter::serve(
-            listener,
-            context.clone(),
-            shutdown.clone(),
-        ))
-    });
+    let exporter = metrics
+        .map(|listener| tokio::spawn(exporter::serve(listener, context.clone(), shutdown.clone())));
     let tcp_server =
         tcp.map(|listener| tokio::spawn(server::serve(listener, context, shutdown.clone())));
     let cleanup = tokio::spawn(jobs::run_cleanup(supervisor.clone(), shutdown.clone()));

@@ -72,10 +72,7 @@ impl Registry {
     pub async fn newest_event_id(&self) -> Result<i64, Error> {
         let last: Option<(i64,)> = self
             .db
-            .fetch_optional(
-                "SELECT last_id FROM outbox_sequence WHERE id = 1",
-                args![],
-            )
+            .fetch_optional("SELECT last_id FROM outbox_sequence WHERE id = 1", args![])
             .await?;
         Ok(last.map_or(0, |(id,)| id))
     }

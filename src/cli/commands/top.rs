@@ -31,7 +31,10 @@ pub async fn top(global: &Global, args: TopArgs) -> Result<Outcome, Error> {
         text.insert_str(0, if interactive { CLEAR } else { "\n" });
         let mut stdout = std::io::stdout().lock();
         // A closed pipe (`top | head`) ends the view.
-        if writeln!(stdout, "{text}").and_then(|()| stdout.flush()).is_err() {
+        if writeln!(stdout, "{text}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
             return Ok(Outcome::printed(Exit::Ok));
         }
         drop(stdout);
@@ -105,7 +108,10 @@ pub fn frame(now: &MetricsResult, before: Option<&MetricsResult>) -> String {
     };
     text.push_str(&format!(
         "node {}: {} sessions running · {} events queued · {} sessions held back · fds {fds}\n\n",
-        now.node_id, now.sessions_running, now.event_queue.queued, now.event_queue.sessions_held_back
+        now.node_id,
+        now.sessions_running,
+        now.event_queue.queued,
+        now.event_queue.sessions_held_back
     ));
 
     let mut nodes = output::table(&["Node", "State", "Alive", "Connected", "Pairing", "Fenced"]);
@@ -228,7 +234,7 @@ mod tests {
                 .iter()
                 .find(|line| line.starts_with(&format!("│ {name} ")))
                 .unwrap_or_else(|| panic!("no row for {name} in:\n{text}"));
-            line.split('│')
+            line.split(['│', '┆'])
                 .map(|cell| cell.trim().to_string())
                 .filter(|cell| !cell.is_empty())
                 .collect()
