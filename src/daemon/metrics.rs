@@ -180,6 +180,16 @@ fn register_nodes(out: &mut Exposition, snapshot: &MetricsResult) {
         ),
     );
     out.register(
+        "node_lost",
+        "1 when a node's lease ran out while it was live (dead, or cut off and fenced)",
+        family(nodes.iter().map(|node| {
+            (
+                [("node", node.node_id.clone())],
+                u64::from(node.state == "lost"),
+            )
+        })),
+    );
+    out.register(
         "node_sessions",
         "Connections a node owns, by node and status",
         family(nodes.iter().flat_map(|node| {

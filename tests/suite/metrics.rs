@@ -169,6 +169,7 @@ fn a_scrape_after_a_scripted_scenario_counts_what_happened() {
         no_user_label,
         "per-user labels would make cardinality unbounded"
     );
+    every_shipped_query_names_an_exported_metric(&metrics);
 
     // `top` shows the same numbers, for both nodes.
     let frame = node_a.cli(&["top", "--count", "1"]).success().stdout;
@@ -195,4 +196,42 @@ fn a_scrape_after_a_scripted_scenario_counts_what_happened() {
     drop(node_a);
     drop(node_b);
     runtime.block_on(db.finish());
+}
+
+/// The alerting rules and the Grafana dashboard name only metrics that a daemon exports.
+fn every_shipped_query_names_an_exported_metric(metrics: &Exposition) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules = std::fs::read_to_string(root.join("packaging/prometheus/wasess.rules.yml"))
+        .expect("rules file");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("packaging/grafana/wasess.json")).expect("dashboard"),
+    )
+    .expect("the dashboard is JSON");
+    let mut queries = vec![rules];
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            queries.push(target["expr"].as_str().expect("expr").to_string());
+        }
+    }
+    let mut named = 0;
+    for query in &queries {
+        for word in query.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.starts_with("wasess_") {
+                continue;
+            }
+            named += 1;
+            let family = ["_total", "_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|suffix| word.strip_suffix(suffix))
+                .unwrap_or(word);
+            assert!(
+                metrics.families.contains_key(family),
+                "{word} is queried but not exported"
+            );
+        }
+    }
+    assert!(
+        named > 20,
+        "the rules and the dashboard query wasess metrics"
+    );
 }

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use crate::support::daemon::{wasessd_refused, Run, TestDaemon, FAST_CONFIG, WASESS};
+use crate::support::tools;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -134,11 +135,9 @@ fn the_windows_wrappers_pass_arguments_and_exit_codes_through() {
 
 #[test]
 fn the_systemd_units_pass_systemd_analyze_verify() {
-    let Ok(found) = Command::new("systemd-analyze").arg("--version").output() else {
-        eprintln!("notice: systemd-analyze is not installed: unit verification skipped");
+    if !tools::available("systemd-analyze", "--version") {
         return;
-    };
-    assert!(found.status.success());
+    }
     let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/systemd");
     let scratch = tempfile::tempdir().expect("temp dir");
     // The units name /usr/bin; verify them against this build's binaries.
@@ -321,13 +320,13 @@ fn shipped_shell_scripts_pass_shellcheck() {
         root.join("packaging/deb/postrm"),
         root.join(".ci/run"),
     ];
-    let output = match Command::new("shellcheck").args(&scripts).output() {
-        Ok(output) => output,
-        Err(_) => {
-            eprintln!("notice: shellcheck is not installed: shell scripts not checked");
-            return;
-        }
-    };
+    if !tools::available("shellcheck", "--version") {
+        return;
+    }
+    let output = Command::new("shellcheck")
+        .args(&scripts)
+        .output()
+        .expect("shellcheck");
     assert!(
         output.status.success(),
         "shellcheck:\n{}",
@@ -455,4 +454,29 @@ fn doctor_looks_where_the_running_daemon_works() {
             .is_some_and(|d| d.contains(&data_dir)),
         "{report}"
     );
+}
+
+#[test]
+fn the_alerting_rules_pass_promtool_and_their_unit_tests() {
+    if !tools::available("promtool", "--version") {
+        return;
+    }
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/prometheus");
+    for args in [
+        ["check", "rules", "wasess.rules.yml"],
+        ["test", "rules", "wasess.rules.test.yml"],
+    ] {
+        let output = Command::new("promtool")
+            .args(args)
+            .current_dir(&rules)
+            .output()
+            .expect("promtool");
+        assert!(
+            output.status.success(),
+            "promtool {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }

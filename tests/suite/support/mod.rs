@@ -6,4 +6,5 @@ pub mod forwarder;
 #[cfg(feature = "wa-peer")]
 pub mod peer;
 pub mod receiver;
+pub mod tools;
 pub mod watch;
