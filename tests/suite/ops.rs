@@ -480,3 +480,38 @@ fn the_alerting_rules_pass_promtool_and_their_unit_tests() {
         );
     }
 }
+
+#[test]
+fn the_container_files_pass_hadolint_and_the_compose_schema() {
+    if !tools::available("hadolint", "--version")
+        || !tools::available("check-jsonschema", "--version")
+    {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checks: [(&str, Vec<&str>); 2] = [
+        ("hadolint", vec!["Dockerfile"]),
+        (
+            "check-jsonschema",
+            vec![
+                "--builtin-schema",
+                "vendor.compose-spec",
+                "packaging/compose/docker-compose.yml",
+            ],
+        ),
+    ];
+    for (tool, args) in checks {
+        let output = Command::new(tool)
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .expect(tool);
+        assert!(
+            output.status.success(),
+            "{tool} {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
