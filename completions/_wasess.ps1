@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Checks that the daemon answers, and how fast')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Prints events as they happen (state changes, QR codes, messages)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'A live view of the cluster: nodes, sessions, pairings, rates and webhook lag')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Sends a text message through a user''s own connection')
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Manages tenant users')
             [CompletionResult]::new('webhooks', 'webhooks', [CompletionResultType]::ParameterValue, 'Webhook delivery: status per endpoint, and retrying dead letters')
@@ -297,6 +298,20 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only this user''s events')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Resume after this event id (prints what was missed first)')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only these kinds (repeatable)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'wasess;top' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'How often to redraw')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many frames [default: until Ctrl-C]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
             [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
@@ -569,6 +584,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('ping', 'ping', [CompletionResultType]::ParameterValue, 'Checks that the daemon answers, and how fast')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Prints events as they happen (state changes, QR codes, messages)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'A live view of the cluster: nodes, sessions, pairings, rates and webhook lag')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Sends a text message through a user''s own connection')
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Manages tenant users')
             [CompletionResult]::new('webhooks', 'webhooks', [CompletionResultType]::ParameterValue, 'Webhook delivery: status per endpoint, and retrying dead letters')
@@ -626,6 +642,9 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             break
         }
         'wasess;help;watch' {
+            break
+        }
+        'wasess;help;top' {
             break
         }
         'wasess;help;send' {

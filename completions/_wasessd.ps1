@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasessd' -ScriptBlock {
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or JSON')
             [CompletionResult]::new('--listen-tcp', '--listen-tcp', [CompletionResultType]::ParameterName, 'Also serve on this loopback TCP address, for clients without the Unix socket (Windows); clients must present the token in --token-file. Off by default')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The token TCP clients must present [default: <data dir>/token, created when missing]')
+            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics at http://ADDRESS/metrics (e.g. 127.0.0.1:9464). Off by default; `metrics` in the config file sets it too')
             [CompletionResult]::new('--daemonize', '--daemonize', [CompletionResultType]::ParameterName, 'Run in the background (writes the pid file)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

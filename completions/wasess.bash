@@ -70,6 +70,9 @@ _wasess() {
             wasess,stats)
                 cmd="wasess__subcmd__stats"
                 ;;
+            wasess,top)
+                cmd="wasess__subcmd__top"
+                ;;
             wasess,users)
                 cmd="wasess__subcmd__users"
                 ;;
@@ -132,6 +135,9 @@ _wasess() {
                 ;;
             wasess__subcmd__help,stats)
                 cmd="wasess__subcmd__help__subcmd__stats"
+                ;;
+            wasess__subcmd__help,top)
+                cmd="wasess__subcmd__help__subcmd__top"
                 ;;
             wasess__subcmd__help,users)
                 cmd="wasess__subcmd__help__subcmd__users"
@@ -263,7 +269,7 @@ _wasess() {
 
     case "${cmd}" in
         wasess)
-            opts="-h -V --json --socket --connect --token-file --offline --data-dir --database-url --help --version connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch send users webhooks sim help"
+            opts="-h -V --json --socket --connect --token-file --offline --data-dir --database-url --help --version connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,7 +543,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__help)
-            opts="connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch send users webhooks sim help"
+            opts="connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -859,6 +865,20 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1755,6 +1775,48 @@ _wasess() {
                 return 0
             fi
             case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__top)
+            opts="-h --interval --count --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand ping 'Checks that the daemon answers, and how fast'
             cand doctor 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)'
             cand watch 'Prints events as they happen (state changes, QR codes, messages)'
+            cand top 'A live view of the cluster: nodes, sessions, pairings, rates and webhook lag'
             cand send 'Sends a text message through a user''s own connection'
             cand users 'Manages tenant users'
             cand webhooks 'Webhook delivery: status per endpoint, and retrying dead letters'
@@ -274,6 +275,19 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --user 'Only this user''s events'
             cand --since 'Resume after this event id (prints what was missed first)'
             cand --kind 'Only these kinds (repeatable)'
+            cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
+            cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
+            cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
+            cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
+            cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
+            cand --json 'Machine output: one JSON document on stdout, nothing else there'
+            cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'wasess;top'= {
+            cand --interval 'How often to redraw'
+            cand --count 'Stop after this many frames [default: until Ctrl-C]'
             cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
             cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
             cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
@@ -517,6 +531,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand ping 'Checks that the daemon answers, and how fast'
             cand doctor 'Checks the daemon, data dir, registry, locks, QR codes, conflicts and credential stores, and says how to fix each problem (exit 3 when one exists)'
             cand watch 'Prints events as they happen (state changes, QR codes, messages)'
+            cand top 'A live view of the cluster: nodes, sessions, pairings, rates and webhook lag'
             cand send 'Sends a text message through a user''s own connection'
             cand users 'Manages tenant users'
             cand webhooks 'Webhook delivery: status per endpoint, and retrying dead letters'
@@ -557,6 +572,8 @@ set edit:completion:arg-completer[wasess] = {|@words|
         &'wasess;help;doctor'= {
         }
         &'wasess;help;watch'= {
+        }
+        &'wasess;help;top'= {
         }
         &'wasess;help;send'= {
         }

@@ -23,7 +23,7 @@ _wasessd() {
 
     case "${cmd}" in
         wasessd)
-            opts="-h -V --data-dir --database-url --database-url-file --socket --backend --node-id --config --daemonize --pid-file --log-format --listen-tcp --token-file --help --version"
+            opts="-h -V --data-dir --database-url --database-url-file --socket --backend --node-id --config --daemonize --pid-file --log-format --listen-tcp --token-file --metrics --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -70,6 +70,10 @@ _wasessd() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[wasessd] = {|@words|
             cand --log-format 'Log lines as text or JSON'
             cand --listen-tcp 'Also serve on this loopback TCP address, for clients without the Unix socket (Windows); clients must present the token in --token-file. Off by default'
             cand --token-file 'The token TCP clients must present [default: <data dir>/token, created when missing]'
+            cand --metrics 'Serve Prometheus metrics at http://ADDRESS/metrics (e.g. 127.0.0.1:9464). Off by default; `metrics` in the config file sets it too'
             cand --daemonize 'Run in the background (writes the pid file)'
             cand -h 'Print help'
             cand --help 'Print help'

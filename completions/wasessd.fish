@@ -11,6 +11,7 @@ complete -c wasessd -l log-format -d 'Log lines as text or JSON' -r -f -a "text\
 json\t''"
 complete -c wasessd -l listen-tcp -d 'Also serve on this loopback TCP address, for clients without the Unix socket (Windows); clients must present the token in --token-file. Off by default' -r
 complete -c wasessd -l token-file -d 'The token TCP clients must present [default: <data dir>/token, created when missing]' -r -F
+complete -c wasessd -l metrics -d 'Serve Prometheus metrics at http://ADDRESS/metrics (e.g. 127.0.0.1:9464). Off by default; `metrics` in the config file sets it too' -r
 complete -c wasessd -l daemonize -d 'Run in the background (writes the pid file)'
 complete -c wasessd -s h -l help -d 'Print help'
 complete -c wasessd -s V -l version -d 'Print version'

@@ -49,6 +49,17 @@ impl Daemon {
         Daemon::spawn(dir, data, config, node_id, &[])
     }
 
+    /// [`Daemon::start_in`] with `extra_args`.
+    pub fn start_in_with(
+        dir: &Path,
+        data: &Path,
+        config: &str,
+        node_id: &str,
+        extra_args: &[&str],
+    ) -> Daemon {
+        Daemon::spawn(dir, data, config, node_id, extra_args)
+    }
+
     fn spawn(dir: &Path, data: &Path, config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
         let socket = dir.join("wasessd.sock");
         std::fs::write(dir.join("wasessd.toml"), config).expect("config");
