@@ -5,8 +5,8 @@
 #   docker exec -it <container> wasess connect --user alice@example.com
 # packaging/compose/docker-compose.yml runs three nodes on PostgreSQL 16.
 
-ARG RUST_VERSION=1.89
-ARG DEBIAN_RELEASE=bookworm
+ARG RUST_VERSION=1.95
+ARG DEBIAN_RELEASE=trixie
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
