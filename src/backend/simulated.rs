@@ -23,12 +23,15 @@ use crate::time::{Clock, SystemClock};
 /// How long a temporary ban lasts in the simulation.
 const BAN_DURATION: Duration = Duration::from_secs(3600);
 
-/// When QR codes rotate. WhatsApp's own: 6 codes, the first valid 60 s, the others 20 s.
+/// When QR codes rotate (WhatsApp's own: 6 codes, the first valid 60 s, the others 20 s),
+/// and how long a stuck connection hangs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QrSchedule {
     pub first: Duration,
     pub next: Duration,
     pub codes: u32,
+    /// How long a close or a logout hangs after `sim event hanging-close`.
+    pub hang: Duration,
 }
 
 impl Default for QrSchedule {
@@ -37,6 +40,7 @@ impl Default for QrSchedule {
             first: Duration::from_secs(60),
             next: Duration::from_secs(20),
             codes: 6,
+            hang: Duration::from_secs(30),
         }
     }
 }
@@ -45,9 +49,6 @@ impl Default for QrSchedule {
 pub struct SimulatedBackend {
     shared: Arc<Shared>,
 }
-
-/// How long a close hangs after `sim event hanging-close`.
-const HANGING_CLOSE: Duration = Duration::from_secs(30);
 
 struct Shared {
     schedule: QrSchedule,
@@ -62,7 +63,8 @@ struct Simulated {
     credentials: Arc<SessionStore>,
     phase: Phase,
     network_down: bool,
-    /// Closing the connection hangs for [`HANGING_CLOSE`] (`sim event hanging-close`).
+    /// The connection is stuck (`sim event hanging-close`): closing it, or logging out over
+    /// it, hangs for the schedule's `hang`.
     hanging_close: bool,
     sent: Vec<SentMessage>,
     rotation: Option<JoinHandle<()>>,
@@ -336,8 +338,11 @@ impl PhoneControls for SimulatedBackend {
     async fn event(&self, user: &UserKey, event: SimEventKind) -> Result<(), Error> {
         let (outlet, kind) = {
             let mut sessions = self.shared.sessions();
+            // A connection can get stuck while it pairs, too; the other events need a live
+            // session.
+            let stuck = matches!(event, SimEventKind::HangingClose);
             let session = match sessions.get_mut(user) {
-                Some(session) if matches!(session.phase, Phase::Live { .. }) => session,
+                Some(session) if stuck || matches!(session.phase, Phase::Live { .. }) => session,
                 _ => return Err(Error::NotReady(format!("{user} has no live session"))),
             };
             let kind = match event {
@@ -412,6 +417,18 @@ struct SimulatedSession {
 
 impl SimulatedSession {
     /// Removes this session (and only this generation of it).
+    /// Waits out the schedule's `hang` when the connection is stuck.
+    async fn hang_if_stuck(&self) {
+        let hanging = self
+            .shared
+            .sessions()
+            .get(&self.user)
+            .is_some_and(|session| session.generation == self.generation && session.hanging_close);
+        if hanging {
+            tokio::time::sleep(self.shared.schedule.hang).await;
+        }
+    }
+
     fn end(&self) {
         let mut sessions = self.shared.sessions();
         if sessions
@@ -440,18 +457,12 @@ impl Session for SimulatedSession {
     }
 
     async fn close(&self) {
-        let hanging = self
-            .shared
-            .sessions()
-            .get(&self.user)
-            .is_some_and(|session| session.generation == self.generation && session.hanging_close);
-        if hanging {
-            tokio::time::sleep(HANGING_CLOSE).await;
-        }
+        self.hang_if_stuck().await;
         self.end();
     }
 
     async fn logout(&self) -> Result<(), Error> {
+        self.hang_if_stuck().await;
         self.end();
         Ok(())
     }

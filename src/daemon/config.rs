@@ -223,6 +223,11 @@ impl Settings {
                 &simulated.qr_next,
                 &mut settings.simulated.next,
             )?;
+            duration(
+                "simulated.hang",
+                &simulated.hang,
+                &mut settings.simulated.hang,
+            )?;
             if let Some(codes) = simulated.qr_codes {
                 settings.simulated.codes = codes.max(1);
             }
@@ -336,6 +341,7 @@ struct SimulatedSettings {
     qr_first: Option<String>,
     qr_next: Option<String>,
     qr_codes: Option<u32>,
+    hang: Option<String>,
 }
 
 /// The registry URL kept in `path`: its first line. A file others can read is refused, since

@@ -927,3 +927,81 @@ fn every_acknowledged_write_of_a_group_survives_a_kill_right_after() {
         );
     }
 }
+
+/// `reset-sessions --all` races pairings that start while it runs. Stuck connections hold
+/// the reset at two points: alice's logout before it reaches the registry, and bob's
+/// cancelled pairing after it. Bob's pairing, started before the reset reached the registry,
+/// ends with it, whole: no lock, no pending QR, no credentials. Carol's, started after, is
+/// not the reset's to end: it pairs, and its credentials stay.
+#[test]
+fn a_reset_all_ends_the_pairings_before_it_and_spares_the_ones_after() {
+    let config = format!("{FAST_CONFIG}hang = \"2s\"\n");
+    let daemon = TestDaemon::start_with(&config);
+    let (alice, bob, carol) = ("alice@example.com", "bob@example.com", "carol@example.com");
+    daemon.add_users(&[alice, bob, carol]);
+    daemon.pair(alice, "573001110001");
+    daemon.pair(carol, "573001110003");
+    daemon.cli(&["disconnect", "--user", carol]).success();
+    daemon
+        .cli(&["sim", "event", "--user", alice, "hanging-close"])
+        .success();
+
+    let reset = daemon
+        .cli_command(&["--json", "reset-sessions", "--all", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the reset");
+    // The reset took alice's session and hangs in her logout for 2 s: bob's pairing starts
+    // after the reset listed the sessions, before it reaches the registry.
+    daemon.wait_until("the reset stops alice", || {
+        daemon.cli(&["--json", "ping"]).success().json()["sessions_running"] == 0
+    });
+    daemon
+        .cli(&["connect", "--user", bob, "--detach"])
+        .success();
+    daemon
+        .cli(&["sim", "event", "--user", bob, "hanging-close"])
+        .success();
+    // The reset reached the registry once carol's row lost its number; it is now held by
+    // the close of bob's cancelled pairing, and carol's pairing starts meanwhile.
+    daemon.wait_until("the reset reaches the registry", || {
+        daemon.row(carol)["phone_number"].is_null()
+    });
+    let carol_pairing = daemon
+        .cli(&["--json", "connect", "--user", carol, "--detach"])
+        .success()
+        .json();
+    assert_eq!(carol_pairing["outcome"], "pending", "{carol_pairing}");
+
+    let output = reset.wait_with_output().expect("the reset ends");
+    let report = Run::from(output, &["reset-sessions", "--all", "--yes"])
+        .success()
+        .json();
+    let reset_users: Vec<&str> = report["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|user| user["user"].as_str())
+        .collect();
+    assert_eq!(reset_users, [alice, bob, carol], "{report}");
+
+    // Bob: ended whole by the reset.
+    let row = daemon.row(bob);
+    assert_eq!(row["status"], "DISCONNECTED", "{row}");
+    assert!(row["qr_expires_at"].is_null(), "{row}");
+    assert!(!daemon.has_credentials(bob));
+    daemon.cli(&["check", "--user", bob]).success();
+
+    // Carol: her pairing outlived the reset, and completes.
+    assert_eq!(daemon.row(carol)["status"], "PENDING_QR");
+    daemon
+        .cli(&["sim", "scan", "--user", carol, "--phone", "573001110003"])
+        .success();
+    daemon.wait_status(carol, "CONNECTED");
+    assert!(daemon.has_credentials(carol));
+
+    // Bob pairs again at once.
+    daemon.pair(bob, "573001110002");
+    assert!(daemon.has_credentials(bob));
+}
