@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Manages tenant users')
             [CompletionResult]::new('webhooks', 'webhooks', [CompletionResultType]::ParameterValue, 'Webhook delivery: status per endpoint, and retrying dead letters')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Acts as the phone, against a daemon running the simulated backend')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Adopts an existing deployment: its users and connection rows')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -567,6 +568,50 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
         'wasess;sim;help;help' {
             break
         }
+        'wasess;import' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wasess;import;registry' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The application''s database: sqlite:path/to/dev.db (or a path) or postgres://…')
+            [CompletionResult]::new('--user-key', '--user-key', [CompletionResultType]::ParameterName, 'Key tenants by this column of the users table (e.g. email) instead of the user id')
+            [CompletionResult]::new('--map', '--map', [CompletionResultType]::ParameterName, 'Name a column outright, as ROLE=COLUMN (repeatable). Roles: user, phone, status, last_connected_at, created_at, users.id, users.created_at')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The connections table [default: found by name, e.g. whatsapp_connections]')
+            [CompletionResult]::new('--users-table', '--users-table', [CompletionResultType]::ParameterName, 'The users table [default: found by name, e.g. users or User]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be imported, and the duplicated numbers, and write nothing')
+            [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Update users that exist here already (those with a live or pairing session are kept)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'wasess;import;help' {
+            [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'wasess;import;help;registry' {
+            break
+        }
+        'wasess;import;help;help' {
+            break
+        }
         'wasess;help' {
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Link a WhatsApp number to a user: shows the QR code and waits for the scan')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Says whether a user may connect now, and which rule refuses it')
@@ -589,6 +634,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'Manages tenant users')
             [CompletionResult]::new('webhooks', 'webhooks', [CompletionResultType]::ParameterValue, 'Webhook delivery: status per endpoint, and retrying dead letters')
             [CompletionResult]::new('sim', 'sim', [CompletionResultType]::ParameterValue, 'Acts as the phone, against a daemon running the simulated backend')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Adopts an existing deployment: its users and connection rows')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -693,6 +739,13 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             break
         }
         'wasess;help;sim;sent' {
+            break
+        }
+        'wasess;help;import' {
+            [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            break
+        }
+        'wasess;help;import;registry' {
             break
         }
         'wasess;help;help' {

@@ -37,6 +37,9 @@ _wasess() {
             wasess,help)
                 cmd="wasess__subcmd__help"
                 ;;
+            wasess,import)
+                cmd="wasess__subcmd__import"
+                ;;
             wasess,list)
                 cmd="wasess__subcmd__list"
                 ;;
@@ -103,6 +106,9 @@ _wasess() {
             wasess__subcmd__help,help)
                 cmd="wasess__subcmd__help__subcmd__help"
                 ;;
+            wasess__subcmd__help,import)
+                cmd="wasess__subcmd__help__subcmd__import"
+                ;;
             wasess__subcmd__help,list)
                 cmd="wasess__subcmd__help__subcmd__list"
                 ;;
@@ -148,6 +154,9 @@ _wasess() {
             wasess__subcmd__help,webhooks)
                 cmd="wasess__subcmd__help__subcmd__webhooks"
                 ;;
+            wasess__subcmd__help__subcmd__import,registry)
+                cmd="wasess__subcmd__help__subcmd__import__subcmd__registry"
+                ;;
             wasess__subcmd__help__subcmd__nodes,drain)
                 cmd="wasess__subcmd__help__subcmd__nodes__subcmd__drain"
                 ;;
@@ -177,6 +186,18 @@ _wasess() {
                 ;;
             wasess__subcmd__help__subcmd__webhooks,status)
                 cmd="wasess__subcmd__help__subcmd__webhooks__subcmd__status"
+                ;;
+            wasess__subcmd__import,help)
+                cmd="wasess__subcmd__import__subcmd__help"
+                ;;
+            wasess__subcmd__import,registry)
+                cmd="wasess__subcmd__import__subcmd__registry"
+                ;;
+            wasess__subcmd__import__subcmd__help,help)
+                cmd="wasess__subcmd__import__subcmd__help__subcmd__help"
+                ;;
+            wasess__subcmd__import__subcmd__help,registry)
+                cmd="wasess__subcmd__import__subcmd__help__subcmd__registry"
                 ;;
             wasess__subcmd__nodes,drain)
                 cmd="wasess__subcmd__nodes__subcmd__drain"
@@ -269,7 +290,7 @@ _wasess() {
 
     case "${cmd}" in
         wasess)
-            opts="-h -V --json --socket --connect --token-file --offline --data-dir --database-url --help --version connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim help"
+            opts="-h -V --json --socket --connect --token-file --offline --data-dir --database-url --help --version connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,7 +564,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__help)
-            opts="connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim help"
+            opts="connect check detect-conflicts resolve-conflicts cleanup reset-sessions stats list disconnect logout reconnect log nodes ping doctor watch top send users webhooks sim import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +664,34 @@ _wasess() {
         wasess__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__help__subcmd__import)
+            opts="registry"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__help__subcmd__import__subcmd__registry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -997,6 +1046,136 @@ _wasess() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import)
+            opts="-h --json --socket --connect --token-file --offline --data-dir --database-url --help registry help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__help)
+            opts="registry help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__help__subcmd__registry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__registry)
+            opts="-h --from --dry-run --merge --user-key --map --table --users-table --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --users-table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -50,6 +50,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand users 'Manages tenant users'
             cand webhooks 'Webhook delivery: status per endpoint, and retrying dead letters'
             cand sim 'Acts as the phone, against a daemon running the simulated backend'
+            cand import 'Adopts an existing deployment: its users and connection rows'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'wasess;connect'= {
@@ -514,6 +515,45 @@ set edit:completion:arg-completer[wasess] = {|@words|
         }
         &'wasess;sim;help;help'= {
         }
+        &'wasess;import'= {
+            cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
+            cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
+            cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
+            cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
+            cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
+            cand --json 'Machine output: one JSON document on stdout, nothing else there'
+            cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wasess;import;registry'= {
+            cand --from 'The application''s database: sqlite:path/to/dev.db (or a path) or postgres://…'
+            cand --user-key 'Key tenants by this column of the users table (e.g. email) instead of the user id'
+            cand --map 'Name a column outright, as ROLE=COLUMN (repeatable). Roles: user, phone, status, last_connected_at, created_at, users.id, users.created_at'
+            cand --table 'The connections table [default: found by name, e.g. whatsapp_connections]'
+            cand --users-table 'The users table [default: found by name, e.g. users or User]'
+            cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
+            cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
+            cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
+            cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
+            cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
+            cand --dry-run 'Print what would be imported, and the duplicated numbers, and write nothing'
+            cand --merge 'Update users that exist here already (those with a live or pairing session are kept)'
+            cand --json 'Machine output: one JSON document on stdout, nothing else there'
+            cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'wasess;import;help'= {
+            cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'wasess;import;help;registry'= {
+        }
+        &'wasess;import;help;help'= {
+        }
         &'wasess;help'= {
             cand connect 'Link a WhatsApp number to a user: shows the QR code and waits for the scan'
             cand check 'Says whether a user may connect now, and which rule refuses it'
@@ -536,6 +576,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand users 'Manages tenant users'
             cand webhooks 'Webhook delivery: status per endpoint, and retrying dead letters'
             cand sim 'Acts as the phone, against a daemon running the simulated backend'
+            cand import 'Adopts an existing deployment: its users and connection rows'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'wasess;help;connect'= {
@@ -609,6 +650,11 @@ set edit:completion:arg-completer[wasess] = {|@words|
         &'wasess;help;sim;message'= {
         }
         &'wasess;help;sim;sent'= {
+        }
+        &'wasess;help;import'= {
+            cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+        }
+        &'wasess;help;import;registry'= {
         }
         &'wasess;help;help'= {
         }

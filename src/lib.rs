@@ -20,6 +20,7 @@ pub mod datadir;
 pub mod exit;
 #[cfg(unix)]
 pub mod generate;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod paths;

@@ -370,3 +370,50 @@ impl FromStr for ConflictPolicy {
         }
     }
 }
+
+/// What `wasess import registry` did, or would do with `--dry-run`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// The source, its password hidden.
+    pub source: String,
+    pub dry_run: bool,
+    /// Connection rows read from the source.
+    #[serde(default)]
+    pub rows_read: u64,
+    /// Rows written (new users and merged ones).
+    pub rows_imported: u64,
+    pub users_added: u64,
+    pub users_merged: u64,
+    /// Users left as they are because their session is live or pairing here (`--merge`).
+    pub kept_live: Vec<String>,
+    /// Numbers more than one user holds once imported; `detect-conflicts` shows them too.
+    pub duplicates: Vec<ImportedDuplicate>,
+    /// Numbers written in another form than digits only, normalised.
+    #[serde(default)]
+    pub phones_normalised: u64,
+    /// Rows whose number could not be read: imported without it.
+    #[serde(default)]
+    pub phones_invalid: Vec<ImportedValue>,
+    /// Rows whose user is missing from the source's users table: not imported.
+    #[serde(default)]
+    pub users_missing: Vec<ImportedValue>,
+    /// Rows whose user key wasess cannot take (see `users add`): not imported.
+    #[serde(default)]
+    pub keys_invalid: Vec<ImportedValue>,
+    /// Rows after the first for a user the source lists more than once: not imported.
+    #[serde(default)]
+    pub repeated_users: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedDuplicate {
+    pub phone_number: String,
+    pub users: Vec<String>,
+}
+
+/// A source row the import could not take as it was: whose, and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedValue {
+    pub row: String,
+    pub value: String,
+}

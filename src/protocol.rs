@@ -53,6 +53,8 @@ pub mod method {
     pub const SEND: &str = "send";
     pub const WEBHOOKS_STATUS: &str = "webhooks.status";
     pub const WEBHOOKS_RETRY: &str = "webhooks.retry";
+    /// Imports another application's users and connection rows.
+    pub const IMPORT_REGISTRY: &str = "import.registry";
     /// What `/metrics` exports, as one JSON document (`wasess top`).
     pub const METRICS: &str = "metrics";
     pub const SIM_SCAN: &str = "sim.scan";
@@ -646,6 +648,18 @@ pub struct FdUsage {
     /// The soft limit.
     pub limit: u64,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportRegistryParams {
+    #[serde(flatten)]
+    pub source: crate::import::registry::SourceOptions,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub merge: bool,
+}
+
+pub type ImportRegistryResult = crate::model::ImportReport;
 
 /// Re-exports for result types that are model types as they are.
 pub type CheckResult = crate::model::Verdict;

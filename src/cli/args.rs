@@ -109,6 +109,42 @@ pub enum Command {
     /// Acts as the phone, against a daemon running the simulated backend.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Adopts an existing deployment: its users and connection rows.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Reads another application's users and WhatsApp connection rows (a Prisma-shaped
+    /// whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing.
+    Registry(ImportRegistryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportRegistryArgs {
+    /// The application's database: sqlite:path/to/dev.db (or a path) or postgres://…
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Print what would be imported, and the duplicated numbers, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Update users that exist here already (those with a live or pairing session are kept).
+    #[arg(long)]
+    pub merge: bool,
+    /// Key tenants by this column of the users table (e.g. email) instead of the user id.
+    #[arg(long, value_name = "COLUMN")]
+    pub user_key: Option<String>,
+    /// Name a column outright, as ROLE=COLUMN (repeatable). Roles: user, phone, status,
+    /// last_connected_at, created_at, users.id, users.created_at.
+    #[arg(long, value_name = "ROLE=COLUMN")]
+    pub map: Vec<String>,
+    /// The connections table [default: found by name, e.g. whatsapp_connections]
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// The users table [default: found by name, e.g. users or User]
+    #[arg(long, value_name = "NAME")]
+    pub users_table: Option<String>,
 }
 
 #[derive(Debug, Args)]

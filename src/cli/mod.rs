@@ -23,7 +23,7 @@ pub use error::Error;
 use crate::exit::Exit;
 use crate::paths;
 use crate::registry::{PhoneNumber, UserKey};
-use args::{Command, Global, UsersCommand};
+use args::{Command, Global, ImportCommand, UsersCommand};
 use offline::Offline;
 
 /// What a command produced: its JSON document, its human rendering and its exit code. Only
@@ -198,6 +198,9 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
         )),
         Command::Watch(args) => watch::watch(&global, args).await,
         Command::Top(args) => commands::top::top(&global, args).await,
+        Command::Import(ImportCommand::Registry(args)) => {
+            commands::import::registry(&global, args).await
+        }
         Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
         Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
         Command::Users(UsersCommand::Remove { user }) => users::remove(&global, &user).await,
@@ -217,6 +220,7 @@ fn offline_capable(command: &Command) -> bool {
             | Command::List(_)
             | Command::Log(_)
             | Command::Users(_)
+            | Command::Import(_)
     )
 }
 

@@ -358,3 +358,107 @@ pub fn users(users: &[UserInfo]) -> String {
     }
     rows.to_string()
 }
+
+/// At most this many examples of each kind of skipped or odd row.
+const EXAMPLES: usize = 5;
+
+pub fn import_report(report: &crate::model::ImportReport) -> String {
+    let verb = if report.dry_run {
+        "Would import"
+    } else {
+        "Imported"
+    };
+    let mut text = format!(
+        "{verb} from {}: {} connection row(s) read; {} user(s) added, {} merged.",
+        report.source, report.rows_read, report.users_added, report.users_merged
+    );
+    if report.phones_normalised > 0 {
+        text.push_str(&format!(
+            "\n{} number(s) normalised to digits.",
+            report.phones_normalised
+        ));
+    }
+    let mut skipped = |what: &str, values: &[crate::model::ImportedValue]| {
+        if values.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = values
+            .iter()
+            .take(EXAMPLES)
+            .map(|v| {
+                if v.row == v.value {
+                    v.row.clone()
+                } else {
+                    format!("{} ({})", v.row, v.value)
+                }
+            })
+            .collect();
+        let more = if values.len() > EXAMPLES { ", …" } else { "" };
+        text.push_str(&format!(
+            "\n{} {what}: {}{more}",
+            values.len(),
+            shown.join(", ")
+        ));
+    };
+    skipped(
+        "row(s) whose number could not be read, imported without it",
+        &report.phones_invalid,
+    );
+    skipped(
+        "row(s) whose user is missing from the users table, not imported",
+        &report.users_missing,
+    );
+    skipped(
+        "row(s) whose user key wasess cannot take, not imported",
+        &report.keys_invalid,
+    );
+    if !report.repeated_users.is_empty() {
+        text.push_str(&format!(
+            "\n{} user(s) with more than one row: the most recently connected one was taken \
+             ({}{})",
+            report.repeated_users.len(),
+            report
+                .repeated_users
+                .iter()
+                .take(EXAMPLES)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if report.repeated_users.len() > EXAMPLES {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !report.kept_live.is_empty() {
+        text.push_str(&format!(
+            "\n{} user(s) left as they are: their session is live or pairing here ({})",
+            report.kept_live.len(),
+            report.kept_live.join(", ")
+        ));
+    }
+    if report.duplicates.is_empty() {
+        text.push_str("\nNo number is held by more than one user.");
+    } else {
+        let mut rows = table(&["Number", "Users"]);
+        for duplicate in &report.duplicates {
+            rows.add_row(vec![
+                duplicate.phone_number.clone(),
+                duplicate.users.join(", "),
+            ]);
+        }
+        text.push_str(&format!(
+            "\n{} number(s) held by more than one user, imported as they are; \
+             `wasess resolve-conflicts` keeps the newest holder of each:\n{rows}",
+            report.duplicates.len()
+        ));
+    }
+    if !report.dry_run && report.rows_imported > 0 {
+        text.push_str(
+            "\nThe imported rows are DISCONNECTED, with their numbers: import the users' \
+             credentials, or have them connect again.",
+        );
+    }
+    text
+}

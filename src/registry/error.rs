@@ -41,6 +41,10 @@ pub enum Error {
         host: String,
         pid: u32,
     },
+    /// An import would overwrite users that exist here (`--merge` allows it).
+    #[error("{count} of the imported users exist here already ({users}{more}): nothing imported; \
+             add --merge to update them", more = if *.count > 5 { ", …" } else { "" })]
+    ImportWouldOverwrite { count: usize, users: String },
     #[error("internal registry error: {0}")]
     Internal(String),
 }
@@ -62,7 +66,8 @@ impl Error {
             Error::UserExists(_)
             | Error::LockLost(_)
             | Error::WrongState(_)
-            | Error::NodeTaken { .. } => Exit::Refused,
+            | Error::NodeTaken { .. }
+            | Error::ImportWouldOverwrite { .. } => Exit::Refused,
             Error::InvalidInput(_) => Exit::Usage,
             Error::Refused(verdict) => match verdict.reason_code {
                 crate::model::ReasonCode::UnknownUser => Exit::NotFound,

@@ -11,6 +11,7 @@ mod cli;
 #[cfg(feature = "wa-peer")]
 mod cluster;
 mod events;
+mod import;
 mod metrics;
 mod nodes;
 mod ops;

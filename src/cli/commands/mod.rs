@@ -4,6 +4,7 @@ pub mod admin;
 pub mod connect;
 #[cfg(unix)]
 pub mod doctor;
+pub mod import;
 pub mod nodes;
 pub mod sessions;
 pub mod sim;

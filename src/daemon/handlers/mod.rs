@@ -3,6 +3,7 @@
 
 mod admin;
 mod events;
+mod import;
 mod sessions;
 mod sim;
 mod users;
@@ -139,6 +140,9 @@ pub async fn dispatch(
         method::SUBSCRIBE => reply(events::subscribe(context, parse(params)?, out, closed).await?),
         method::WEBHOOKS_STATUS => reply(webhooks::status(supervisor).await?),
         method::WEBHOOKS_RETRY => reply(webhooks::retry(supervisor, parse(params)?).await?),
+        method::IMPORT_REGISTRY => {
+            reply(import::import_registry(supervisor, parse(params)?).await?)
+        }
         method::METRICS => reply(super::metrics::snapshot(context).await?),
         method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),
         method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),

@@ -250,7 +250,8 @@ impl Supervisor {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn changed(&self) {
+    /// Wakes the subscribers after a registry write made here.
+    pub fn changed(&self) {
         self.outbox.notify_waiters();
     }
 
