@@ -488,3 +488,65 @@ fn incoming_messages_reach_watchers_and_the_python_example() {
     assert_eq!(event["kind"], "message");
     assert_eq!(event["data"]["text"], "¿hola?");
 }
+
+/// The TypeScript example: its typed client and the Next.js session-check route type-check
+/// with `tsc --strict` and answer against a real daemon.
+#[test]
+fn the_typescript_session_check_route_answers_from_the_daemon() {
+    if !crate::support::tools::available("node", "--version") {
+        return;
+    }
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/node");
+    let tsc = example.join("node_modules/.bin/tsc");
+    if !tsc.exists() {
+        assert!(
+            std::env::var("WASESS_REQUIRE_TOOLS").is_err(),
+            "the example's dev dependencies are missing: run `npm ci` in examples/node"
+        );
+        eprintln!("notice: examples/node has no node_modules (`npm ci` there): not checked");
+        return;
+    }
+    let build = tempfile::tempdir().expect("temp dir");
+    let compiled = std::process::Command::new(&tsc)
+        .arg("-p")
+        .arg(&example)
+        .arg("--outDir")
+        .arg(build.path())
+        .output()
+        .expect("run tsc");
+    assert!(
+        compiled.status.success(),
+        "tsc:\n{}",
+        String::from_utf8_lossy(&compiled.stdout)
+    );
+
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ALICE, BOB]);
+    daemon.pair(BOB, NUMBER);
+    let demo = std::process::Command::new("node")
+        .arg(build.path().join("src/demo.js"))
+        .args([ALICE, BOB, "ghost@example.com"])
+        .env("WASESS_SOCKET", daemon.socket())
+        .output()
+        .expect("run the example");
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["body"]["canConnect"], true);
+    assert_eq!(lines[0]["body"]["reason"], "allowed");
+    assert_eq!(lines[1]["status"], 200);
+    assert_eq!(lines[1]["body"]["canConnect"], false);
+    assert_eq!(lines[1]["body"]["reason"], "already_connected");
+    assert_eq!(lines[1]["body"]["status"], "CONNECTED");
+    assert_eq!(lines[1]["body"]["phoneNumber"], NUMBER);
+    assert_eq!(lines[2]["status"], 404);
+    assert_eq!(lines[3]["events"], 1);
+}
