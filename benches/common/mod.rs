@@ -60,11 +60,34 @@ impl Daemon {
         Daemon::spawn(dir, data, config, node_id, extra_args)
     }
 
+    /// [`Daemon::start_in_with`] on `backend` instead of the simulated one.
+    pub fn start_backend_in(
+        dir: &Path,
+        data: &Path,
+        config: &str,
+        node_id: &str,
+        backend: &str,
+        extra_args: &[&str],
+    ) -> Daemon {
+        Daemon::spawn_on(backend, dir, data, config, node_id, extra_args)
+    }
+
     fn spawn(dir: &Path, data: &Path, config: &str, node_id: &str, extra_args: &[&str]) -> Daemon {
+        Daemon::spawn_on("simulated", dir, data, config, node_id, extra_args)
+    }
+
+    fn spawn_on(
+        backend: &str,
+        dir: &Path,
+        data: &Path,
+        config: &str,
+        node_id: &str,
+        extra_args: &[&str],
+    ) -> Daemon {
         let socket = dir.join("wasessd.sock");
         std::fs::write(dir.join("wasessd.toml"), config).expect("config");
         let child = Command::new(env!("CARGO_BIN_EXE_wasessd"))
-            .args(["--backend", "simulated", "--node-id", node_id, "--data-dir"])
+            .args(["--backend", backend, "--node-id", node_id, "--data-dir"])
             .arg(data)
             .arg("--socket")
             .arg(&socket)
