@@ -112,7 +112,11 @@ async fn pair_range(socket: &Path, from: usize, to: usize) {
             running.spawn(async move { pair(&socket, next).await });
             next += 1;
         }
-        running.join_next().await.expect("a pairing").expect("pairing task");
+        running
+            .join_next()
+            .await
+            .expect("a pairing")
+            .expect("pairing task");
     }
 }
 

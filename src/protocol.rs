@@ -603,6 +603,10 @@ pub struct MetricsResult {
     pub backend: String,
     /// When it was read, by the registry's clock.
     pub at: Timestamp,
+    /// Why the registry could not be read, when it could not: then `sessions`, `nodes`,
+    /// `newest_event_id` and `webhooks` are empty, and the node's own figures still count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_error: Option<String>,
     /// The registry's connections by status and by node.
     pub sessions: Stats,
     /// Sessions this node runs right now (live, pairing or reconnecting).

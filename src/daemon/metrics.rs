@@ -14,33 +14,41 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry as Exposition;
 
 use super::handlers::Context;
-use super::{os, Error};
+use super::os;
 use crate::metrics::{self, counters};
 use crate::model::ReasonCode;
 use crate::protocol::{EventQueue, FdUsage, MetricsResult, NodeCounters};
 
-/// Reads every figure once.
-pub async fn snapshot(context: &Context) -> Result<MetricsResult, Error> {
+/// Reads every figure once. When the registry does not answer, the node's own figures are
+/// still read, and `registry_error` says why the rest is missing: an operator looks at the
+/// metrics exactly when the database is in trouble.
+pub async fn snapshot(context: &Context) -> MetricsResult {
     let supervisor = &context.supervisor;
     let registry = supervisor.registry();
-    let sessions = registry.stats().await?;
-    let nodes = registry.nodes().await?;
-    let newest_event_id = registry.newest_event_id().await?;
-    let mut webhooks = Vec::new();
-    for webhook in supervisor.settings().webhooks {
-        webhooks.push(registry.webhook_status(&webhook.name, &webhook.url).await?);
-    }
+    let shared = tokio::time::timeout(REGISTRY_TIMEOUT, registry_figures(supervisor)).await;
+    let (shared, registry_error) = match shared {
+        Ok(Ok(shared)) => (shared, None),
+        Ok(Err(error)) => (RegistryFigures::default(), Some(error.to_string())),
+        Err(_) => (
+            RegistryFigures::default(),
+            Some(format!(
+                "the registry did not answer within {} s",
+                REGISTRY_TIMEOUT.as_secs()
+            )),
+        ),
+    };
     let (queued, sessions_held_back) = supervisor.event_backlog();
-    Ok(MetricsResult {
+    MetricsResult {
         node_id: context.hello.node_id.clone(),
         version: context.hello.version.clone(),
         backend: context.hello.backend.clone(),
         at: registry.now(),
-        sessions,
+        registry_error,
+        sessions: shared.sessions,
         sessions_running: supervisor.sessions_running(),
-        nodes,
-        newest_event_id,
-        webhooks,
+        nodes: shared.nodes,
+        newest_event_id: shared.newest_event_id,
+        webhooks: shared.webhooks,
         counters: node_counters(),
         event_queue: EventQueue {
             queued,
@@ -50,6 +58,34 @@ pub async fn snapshot(context: &Context) -> Result<MetricsResult, Error> {
             open: os::open_fds(),
             limit: os::fd_limit(),
         },
+    }
+}
+
+/// How long a scrape waits for the registry (Prometheus' own scrape timeout is 10 s).
+const REGISTRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What every node reads alike from the registry.
+#[derive(Default)]
+struct RegistryFigures {
+    sessions: crate::model::Stats,
+    nodes: Vec<crate::model::NodeInfo>,
+    newest_event_id: i64,
+    webhooks: Vec<crate::registry::WebhookStatus>,
+}
+
+async fn registry_figures(
+    supervisor: &crate::daemon::supervisor::Supervisor,
+) -> Result<RegistryFigures, crate::registry::Error> {
+    let registry = supervisor.registry();
+    let mut webhooks = Vec::new();
+    for webhook in supervisor.settings().webhooks {
+        webhooks.push(registry.webhook_status(&webhook.name, &webhook.url).await?);
+    }
+    Ok(RegistryFigures {
+        sessions: registry.stats().await?,
+        nodes: registry.nodes().await?,
+        newest_event_id: registry.newest_event_id().await?,
+        webhooks,
     })
 }
 
@@ -99,10 +135,23 @@ pub fn render(snapshot: &MetricsResult) -> String {
             ("node", snapshot.node_id.clone()),
         ]),
     );
-    register_sessions(&mut out, snapshot);
-    register_nodes(&mut out, snapshot);
-    register_outbox(&mut out, snapshot);
+    out.register(
+        "registry_up",
+        "1 when this node could read the registry for this scrape",
+        gauge(u64::from(snapshot.registry_error.is_none())),
+    );
+    // Without the registry, its figures are left out rather than shown as zeros.
+    if snapshot.registry_error.is_none() {
+        register_sessions(&mut out, snapshot);
+        register_nodes(&mut out, snapshot);
+        register_outbox(&mut out, snapshot);
+    }
     register_counters(&mut out);
+    out.register(
+        "sessions_running",
+        "Sessions this node runs now (live, pairing or reconnecting)",
+        gauge(snapshot.sessions_running),
+    );
     let queue = &snapshot.event_queue;
     out.register(
         "event_queue_depth",
@@ -150,11 +199,6 @@ fn register_sessions(out: &mut Exposition, snapshot: &MetricsResult) {
                 .iter()
                 .map(|(status, count)| ([("status", status.to_string())], *count)),
         ),
-    );
-    out.register(
-        "sessions_running",
-        "Sessions this node runs now (live, pairing or reconnecting)",
-        gauge(snapshot.sessions_running),
     );
     out.register(
         "registry_duplicate_numbers",
@@ -333,6 +377,63 @@ fn family<const N: usize>(
 }
 
 /// What `/metrics` answers.
-pub async fn text(context: &Context) -> Result<String, Error> {
-    Ok(render(&snapshot(context).await?))
+pub async fn text(context: &Context) -> String {
+    render(&snapshot(context).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use openmetrics_parser::openmetrics::parse_openmetrics;
+
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn snapshot(registry_error: Option<&str>) -> MetricsResult {
+        MetricsResult {
+            node_id: "node-a".into(),
+            version: "0.1.0".into(),
+            backend: "simulated".into(),
+            at: Timestamp(0),
+            registry_error: registry_error.map(str::to_string),
+            sessions: crate::model::Stats {
+                connected: 3,
+                ..Default::default()
+            },
+            sessions_running: 3,
+            nodes: Vec::new(),
+            newest_event_id: 7,
+            webhooks: Vec::new(),
+            counters: NodeCounters::default(),
+            event_queue: EventQueue::default(),
+            fds: FdUsage {
+                open: Some(10),
+                limit: 1024,
+            },
+        }
+    }
+
+    #[test]
+    fn without_the_registry_the_node_still_answers_with_its_own_figures() {
+        let down =
+            parse_openmetrics(&render(&snapshot(Some("connection refused")))).expect("OpenMetrics");
+        let value = |exposition: &openmetrics_parser::MetricsExposition<_, _>, name: &str| {
+            exposition
+                .families
+                .get(name)
+                .and_then(|family| family.iter_samples().next())
+                .map(|sample| match &sample.value {
+                    openmetrics_parser::OpenMetricsValue::Gauge(n) => n.as_f64(),
+                    _ => f64::NAN,
+                })
+        };
+        assert_eq!(value(&down, "wasess_registry_up"), Some(0.0));
+        assert_eq!(value(&down, "wasess_sessions_running"), Some(3.0));
+        assert!(!down.families.contains_key("wasess_registry_sessions"));
+        assert_eq!(value(&down, "wasess_event_queue_depth"), Some(0.0));
+        assert!(down.families.contains_key("wasess_pairings_started"));
+
+        let up = parse_openmetrics(&render(&snapshot(None))).expect("OpenMetrics");
+        assert_eq!(value(&up, "wasess_registry_up"), Some(1.0));
+        assert_eq!(value(&up, "wasess_outbox_newest_event_id"), Some(7.0));
+    }
 }

@@ -61,6 +61,12 @@ pub fn frame(now: &MetricsResult, before: Option<&MetricsResult>) -> String {
         now.version,
         now.backend
     );
+    if let Some(error) = &now.registry_error {
+        text.push_str(&format!(
+            "REGISTRY UNREACHABLE: {error}\n(the cluster's figures below are missing; this \
+             node's own still count)\n"
+        ));
+    }
     text.push_str(&format!(
         "sessions: {} connected · {} pending QR · {} disconnected · {} conflict · {} paused · \
          {} logged out · {} duplicated numbers\n",
@@ -173,6 +179,7 @@ mod tests {
             version: "0.1.0".into(),
             backend: "simulated".into(),
             at: Timestamp(at),
+            registry_error: None,
             sessions: Stats {
                 total: 16,
                 connected: 12,

@@ -143,7 +143,7 @@ pub async fn dispatch(
         method::IMPORT_REGISTRY => {
             reply(import::import_registry(supervisor, parse(params)?).await?)
         }
-        method::METRICS => reply(super::metrics::snapshot(context).await?),
+        method::METRICS => reply(super::metrics::snapshot(context).await),
         method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),
         method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),
         method::SIM_MESSAGE => reply(sim::message(supervisor, parse(params)?).await?),
