@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 
 use super::change::Change;
 use super::db::{args, locking, Tx};
+use super::left_linked::{owe_unlinks, Released};
 use super::rows::{self, connection_columns};
 use super::transitions;
 use super::{Error, PhoneNumber, Registry};
@@ -155,6 +156,20 @@ impl Registry {
             resolution.actions.push(action);
         }
         if !dry_run {
+            // The detached devices are unlinked after this commits: owed until WhatsApp
+            // confirms.
+            let released: Vec<Released> = changes
+                .iter()
+                .filter_map(|change| {
+                    Some(Released {
+                        user_key: &change.before.user,
+                        phone_number: change.before.phone_number.as_deref()?,
+                        error: "detached by resolve-conflicts: unlink not confirmed".into(),
+                    })
+                })
+                .collect();
+            owe_unlinks(&mut tx, &released, now).await?;
+            drop(released);
             self.write_changes(&mut tx, &mut changes).await?;
         }
         tx.commit().await?;

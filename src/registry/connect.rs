@@ -12,6 +12,7 @@ use serde_json::json;
 use super::change::Change;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
+use super::left_linked::{owe_unlinks, Released};
 use super::rows::{self, connection_columns};
 use super::transitions;
 use super::{Error, PhoneNumber, Registry, UserKey};
@@ -464,6 +465,17 @@ impl Registry {
             return Ok(PairingOutcome::Rejected { holders: blocking });
         }
 
+        // Their devices are unlinked after this commits: owed until WhatsApp confirms.
+        let released: Vec<Released> = holders
+            .iter()
+            .map(|holder| Released {
+                user_key: &holder.user,
+                phone_number: phone.as_str(),
+                error: format!("number taken by {user} (newest wins): unlink not confirmed"),
+            })
+            .collect();
+        owe_unlinks(&mut tx, &released, now).await?;
+        drop(released);
         let mut displaced = Vec::new();
         for holder in holders {
             let mut after = Connection {

@@ -1005,3 +1005,65 @@ fn a_reset_all_ends_the_pairings_before_it_and_spares_the_ones_after() {
     daemon.pair(bob, "573001110002");
     assert!(daemon.has_credentials(bob));
 }
+
+/// The `linked devices` check of `doctor --json`: its level and detail.
+fn linked_devices(daemon: &TestDaemon) -> (String, String) {
+    let report = daemon.cli(&["--json", "doctor"]).json();
+    let check = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|check| check["check"] == "linked devices")
+        .unwrap_or_else(|| panic!("no linked devices check: {report}"))
+        .clone();
+    (
+        check["level"].as_str().unwrap_or_default().to_string(),
+        check["detail"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Newest wins releases a number, and the released device is unlinked after the change
+/// commits. The change records that unlink as owed in its own transaction: a confirmed unlink
+/// clears the record, and a daemon killed before WhatsApp confirms leaves the device named.
+#[test]
+fn a_displaced_device_stays_named_until_its_unlink_is_confirmed_even_across_a_kill() {
+    let config = format!("{FAST_CONFIG}hang = \"30s\"\n");
+    let mut daemon = TestDaemon::start_with(&config);
+    let (alice, bob, carol, dave) = (
+        "alice@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "dave@example.com",
+    );
+    daemon.add_users(&[alice, bob, carol, dave]);
+
+    // Confirmed: carol's device is unlinked at once, and nothing is left to name.
+    daemon.pair(carol, "573001110003");
+    daemon.pair(dave, "573001110003");
+    daemon.wait_status(carol, "LOGGED_OUT");
+    daemon.wait_until("carol's unlink confirmed", || {
+        linked_devices(&daemon).1 == "every device wasess let go of was unlinked on WhatsApp"
+    });
+
+    // Killed: alice's connection is stuck, so her unlink hangs; bob takes her number and the
+    // daemon dies before WhatsApp confirms anything.
+    daemon.pair(alice, "573001110001");
+    daemon
+        .cli(&["sim", "event", "--user", alice, "hanging-close"])
+        .success();
+    daemon.pair(bob, "573001110001");
+    let (level, detail) = linked_devices(&daemon);
+    assert_eq!(level, "ok", "{detail}");
+    assert!(
+        detail.contains("being unlinked: alice@example.com (573001110001"),
+        "{detail}"
+    );
+    daemon.crash();
+    daemon.restart();
+    let (_, detail) = linked_devices(&daemon);
+    assert!(
+        detail.contains("alice@example.com (573001110001") && detail.contains("newest wins"),
+        "the device alice's unlink left behind is still named: {detail}"
+    );
+    assert!(!detail.contains("carol"), "{detail}");
+}

@@ -402,39 +402,70 @@ async fn registry_checks(registry: &Registry, checks: &mut Vec<Check>) {
             "restore the registry",
         )),
     }
-    checks.push(left_linked_check(registry.left_linked().await));
+    checks.push(left_linked_check(
+        registry.left_linked().await,
+        crate::time::Clock::now(&crate::time::SystemClock),
+    ));
 }
 
 /// Devices let go of without WhatsApp confirming the unlink: each may still take a slot
 /// under Linked devices on its phone.
-fn left_linked_check(found: Result<Vec<LeftLinked>, crate::registry::Error>) -> Check {
+fn left_linked_check(
+    found: Result<Vec<LeftLinked>, crate::registry::Error>,
+    now: crate::time::Timestamp,
+) -> Check {
+    // An unlink owed for less than this is most likely still under way.
+    let settling = now.minus(UNLINK_SETTLES_IN);
+    let found = found.map(|devices| {
+        let (in_progress, devices): (Vec<LeftLinked>, Vec<LeftLinked>) = devices
+            .into_iter()
+            .partition(|device| device.pending && device.at > settling);
+        (in_progress, devices)
+    });
     match found {
-        Ok(devices) if devices.is_empty() => ok(
+        Ok((in_progress, devices)) if devices.is_empty() && in_progress.is_empty() => ok(
             "linked devices",
             "every device wasess let go of was unlinked on WhatsApp",
         ),
-        Ok(devices) => warning(
+        Ok((in_progress, devices)) if devices.is_empty() => ok(
+            "linked devices",
+            format!(
+                "{} device(s) released a moment ago are being unlinked: {}",
+                in_progress.len(),
+                devices_named(&in_progress)
+            ),
+        ),
+        Ok((_, devices)) => warning(
             "linked devices",
             format!(
                 "{} device(s) may still be linked: {}",
                 devices.len(),
-                devices
-                    .iter()
-                    .map(|device| format!(
-                        "{} ({}, since {}: {})",
-                        device.user,
-                        device.phone_number.as_deref().unwrap_or("number unknown"),
-                        device.at.to_display(),
-                        device.error
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                devices_named(&devices)
             ),
             "remove them on the phones (WhatsApp > Linked devices); the record is kept as long \
              as the events of its time (event_retention)",
         ),
         Err(error) => problem("linked devices", error.to_string(), "restore the registry"),
     }
+}
+
+/// How long a released device's unlink may take before doctor calls it missing.
+const UNLINK_SETTLES_IN: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn devices_named(devices: &[LeftLinked]) -> String {
+    devices
+        .iter()
+        .map(|device| {
+            format!(
+                "{} ({}, since {}: {})",
+                device.user,
+                device.phone_number.as_deref().unwrap_or("number unknown"),
+                device.at.to_display(),
+                device.error
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn render(report: &Report) -> String {
@@ -455,4 +486,47 @@ fn render(report: &Report) -> String {
         report.problems, report.warnings
     ));
     text
+}
+
+#[cfg(test)]
+mod left_linked_tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn device(user: &str, at: i64, pending: bool) -> LeftLinked {
+        LeftLinked {
+            user: user.into(),
+            phone_number: Some("573001110001".into()),
+            at: Timestamp(at),
+            error: "number taken by bob@example.com (newest wins): unlink not confirmed".into(),
+            pending,
+        }
+    }
+
+    #[test]
+    fn an_owed_unlink_is_in_progress_for_a_while_then_a_device_to_remove() {
+        let now = Timestamp(1_000_000_000);
+        let fresh = now.minus(Duration::from_secs(5)).millis();
+        let stale = now.minus(Duration::from_secs(600)).millis();
+
+        let check = left_linked_check(Ok(vec![device("alice@example.com", fresh, true)]), now);
+        assert_eq!(check.level, Level::Ok, "{check:?}");
+        assert!(check
+            .detail
+            .contains("being unlinked: alice@example.com (573001110001"));
+
+        let check = left_linked_check(Ok(vec![device("alice@example.com", stale, true)]), now);
+        assert_eq!(check.level, Level::Warning, "{check:?}");
+        assert!(check.detail.contains("alice@example.com (573001110001"));
+
+        let check = left_linked_check(Ok(vec![device("carol@example.com", fresh, false)]), now);
+        assert_eq!(
+            check.level,
+            Level::Warning,
+            "a failed unlink is no longer in progress"
+        );
+
+        let check = left_linked_check(Ok(Vec::new()), now);
+        assert_eq!(check.level, Level::Ok);
+    }
 }

@@ -241,7 +241,7 @@ impl Supervisor {
         if let Some(entry) = self.take(user, generation) {
             if let Some(session) = entry.session {
                 if released {
-                    Self::unlink(&self.registry, user, None, session.as_ref()).await;
+                    Self::unlink_owed(&self.registry, user, None, session.as_ref()).await;
                 } else {
                     session.close().await;
                 }

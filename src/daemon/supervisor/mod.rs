@@ -155,6 +155,36 @@ impl Supervisor {
         }
     }
 
+    /// Unlinks a device whose number a committed change released (newest wins, a resolved
+    /// conflict): that change recorded the unlink as owed (`registry::LeftLinked`), and this
+    /// settles it, done or failed. Should this never run (the daemon stopped first), the
+    /// record stays and `doctor` names the device.
+    pub(super) async fn unlink_owed(
+        registry: &Registry,
+        user: &UserKey,
+        phone: Option<&str>,
+        session: &dyn Session,
+    ) {
+        let owed = registry.owed_unlink(user.as_str()).await;
+        let outcome = session.logout().await;
+        match (owed, outcome) {
+            (Ok(Some(at)), outcome) => {
+                let error = outcome.as_ref().err().map(|error| error.to_string());
+                if let Some(error) = &error {
+                    warn!(%user, %error, "device not unlinked on WhatsApp's side");
+                }
+                if let Err(settle) = registry
+                    .settle_unlink(user.as_str(), at, error.as_deref())
+                    .await
+                {
+                    warn!(%user, error = %settle, "cannot settle the unlink owed");
+                }
+            }
+            (_, Ok(())) => {}
+            (_, Err(error)) => Self::left_linked(registry, user, phone, &error).await,
+        }
+    }
+
     /// A device let go of without WhatsApp confirming its unlink: logged, and recorded for
     /// `doctor` (see `registry::LeftLinked`), since the phone may still list it.
     pub(super) async fn left_linked(

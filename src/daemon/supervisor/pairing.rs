@@ -313,7 +313,7 @@ impl Supervisor {
         };
         let (registry, phone) = (self.registry.clone(), phone.to_string());
         tokio::spawn(async move {
-            Self::unlink(&registry, &user, Some(&phone), session.as_ref()).await;
+            Self::unlink_owed(&registry, &user, Some(&phone), session.as_ref()).await;
         });
     }
 }
