@@ -11,10 +11,10 @@
 //! (`WASESS_BENCH_SESSIONS` sets the total, default 1000.)
 
 mod common;
+#[path = "common/peer.rs"]
+mod peer;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ fn main() {
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let peer = Peer::start();
+    let peer = peer::Peer::start();
     let dir = common::disk_tempdir();
     let data = dir.path().join("data");
     let config = format!(
@@ -195,64 +195,5 @@ impl Usage {
 
     fn rss_mib(&self) -> f64 {
         self.rss_kib as f64 / 1024.0
-    }
-}
-
-/// The `wa-peer` binary, killed when dropped.
-struct Peer {
-    child: Child,
-    endpoint: String,
-    control: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Peer {
-    fn start() -> Peer {
-        let dir = common::disk_tempdir();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wa-peer"))
-            .arg("--state")
-            .arg(dir.path().join("wa-peer.json"))
-            .args(["--listen", "127.0.0.1:0", "--control", "127.0.0.1:0"])
-            .arg("--until-stdin-closes")
-            .env("WASESS_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start wa-peer");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut announced = |what: &str| -> String {
-            let mut line = String::new();
-            stdout.read_line(&mut line).expect("wa-peer output");
-            line.trim_end()
-                .strip_prefix(&format!("{what} "))
-                .unwrap_or_else(|| panic!("wa-peer said '{line}', not its {what}"))
-                .to_string()
-        };
-        let endpoint = announced("endpoint");
-        let control = announced("control");
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Peer {
-            child,
-            endpoint,
-            control,
-            _dir: dir,
-        }
-    }
-
-    fn daemon_args(&self) -> Vec<String> {
-        vec![
-            "--wa-endpoint".into(),
-            self.endpoint.clone(),
-            "--wa-peer-control".into(),
-            self.control.clone(),
-        ]
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

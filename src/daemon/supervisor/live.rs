@@ -249,11 +249,19 @@ impl Supervisor {
         }
     }
 
-    /// The registry refused a change to `user`'s session: it moved on without us.
+    /// The registry refused a change to `user`'s session: it moved on without us. A device
+    /// whose number was released is unlinked; one that cannot be told (the registry does not
+    /// answer) is only closed: a read error must never log a user out.
     pub(super) async fn stale(&self, user: &UserKey, generation: u64) {
         info!(%user, "the registry no longer backs this session: closing it");
-        let row = self.registry.connection(user).await.ok();
-        self.abandon(user, generation, row.as_ref()).await;
+        match self.registry.connection(user).await {
+            Ok(row) => self.abandon(user, generation, Some(&row)).await,
+            Err(registry::Error::UnknownUser(_)) => self.abandon(user, generation, None).await,
+            Err(error) => {
+                warn!(%user, %error, "cannot read the row: closing the session without a logout");
+                self.drop_session(user, generation).await;
+            }
+        }
     }
 
     /// Applies what other nodes changed to this node's sessions, reading the outbox after

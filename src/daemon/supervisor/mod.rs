@@ -166,7 +166,7 @@ impl Supervisor {
         session: &dyn Session,
     ) {
         let owed = registry.owed_unlink(user.as_str()).await;
-        let outcome = session.logout().await;
+        let outcome = Self::logout_patiently(session).await;
         match (owed, outcome) {
             (Ok(Some(at)), outcome) => {
                 let error = outcome.as_ref().err().map(|error| error.to_string());
@@ -182,6 +182,26 @@ impl Supervisor {
             }
             (_, Ok(())) => {}
             (_, Err(error)) => Self::left_linked(registry, user, phone, &error).await,
+        }
+    }
+
+    /// Logs `session` out, trying again for up to [`START_TIMEOUT`] while it cannot reach
+    /// WhatsApp: a device released right after its own pairing is still reconnecting (the
+    /// client logs in again after the scan), and would otherwise be let go of linked.
+    async fn logout_patiently(session: &dyn Session) -> Result<(), backend::Error> {
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match session.logout().await {
+                Err(backend::Error::Unreachable(why))
+                    if tokio::time::Instant::now() + pause < deadline =>
+                {
+                    debug!(%why, "logout not through yet: trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+                outcome => return outcome,
+            }
         }
     }
 
@@ -344,15 +364,16 @@ impl Supervisor {
         store
     }
 
-    /// The registry refused a write of `generation`'s session: another session owns the row
-    /// now. Close the client, write nothing.
+    /// The registry refused a write of `generation`'s session: the row moved on without it
+    /// (another node owns it, or a change released its number). Nothing is written for it.
     pub(super) async fn fenced(&self, user: &UserKey, generation: u64) {
-        if let Some(entry) = self.take(user, generation) {
-            warn!(%user, epoch = entry.epoch, "fenced: the session is no longer this node's; closing it");
-            if let Some(session) = entry.session {
-                session.close().await;
-            }
-            self.changed();
+        if self.epoch_of(user, generation).is_none() {
+            return;
         }
+        warn!(%user, "fenced: the session is no longer this node's");
+        // Another node's now: closed. Its number released (newest wins, a resolved conflict):
+        // unlinked, or the device would stay linked with nobody left to unlink it.
+        self.stale(user, generation).await;
+        self.changed();
     }
 }
