@@ -594,7 +594,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be imported, and the duplicated numbers, and write nothing')
-            [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Update users that exist here already (those with a live or pairing session are kept)')
+            [CompletionResult]::new('--merge', '--merge', [CompletionResultType]::ParameterName, 'Fill in users that exist here already with nothing of their own (no session, pairing or number); the others are kept as they are')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

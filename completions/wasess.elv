@@ -540,7 +540,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
             cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
             cand --dry-run 'Print what would be imported, and the duplicated numbers, and write nothing'
-            cand --merge 'Update users that exist here already (those with a live or pairing session are kept)'
+            cand --merge 'Fill in users that exist here already with nothing of their own (no session, pairing or number); the others are kept as they are'
             cand --json 'Machine output: one JSON document on stdout, nothing else there'
             cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
             cand -h 'Print help'

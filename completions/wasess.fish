@@ -396,7 +396,7 @@ complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_su
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l data-dir -d 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]' -r -F
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l database-url -d 'The registry database, for --offline [default: SQLite in the data dir]' -r
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l dry-run -d 'Print what would be imported, and the duplicated numbers, and write nothing'
-complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l merge -d 'Update users that exist here already (those with a live or pairing session are kept)'
+complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l merge -d 'Fill in users that exist here already with nothing of their own (no session, pairing or number); the others are kept as they are'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l json -d 'Machine output: one JSON document on stdout, nothing else there'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -l offline -d 'Work on the registry directly, with the daemon stopped (recovery commands only)'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from registry" -s h -l help -d 'Print help'

@@ -25,19 +25,13 @@ pub fn label(name: &'static str, value: &str) -> Label {
 }
 
 /// The pairing results a `pairing` event may carry; anything else counts as `other`.
-const PAIRING_RESULTS: [&str; 6] = [
-    "paired",
-    "rejected",
-    "expired",
-    "cancelled",
-    "failed",
-    "interrupted",
-];
+const PAIRING_RESULTS: [&str; 5] = ["paired", "rejected", "expired", "cancelled", "failed"];
 
 /// This process's counters and histograms.
 pub struct Counters {
     pub pairings_started: Counter,
-    /// By `result`: paired, rejected, expired, cancelled, failed, interrupted.
+    /// By `result`: paired, rejected, expired, cancelled, failed (a restart's interrupted
+    /// pairings included).
     pub pairings_finished: Family<Label, Counter>,
     /// Connects refused before a pairing started, by the rule's `reason` code.
     pub pairings_refused: Family<Label, Counter>,

@@ -384,7 +384,8 @@ pub struct ImportReport {
     pub rows_imported: u64,
     pub users_added: u64,
     pub users_merged: u64,
-    /// Users left as they are because their session is live or pairing here (`--merge`).
+    /// Users left as they are (`--merge`): their row here has a session, a pairing or a
+    /// number of its own.
     pub kept_live: Vec<String>,
     /// Numbers more than one user holds once imported; `detect-conflicts` shows them too.
     pub duplicates: Vec<ImportedDuplicate>,

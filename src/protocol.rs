@@ -624,7 +624,7 @@ pub struct MetricsResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeCounters {
     pub pairings_started: u64,
-    /// By result: paired, rejected, expired, cancelled, failed, interrupted, other.
+    /// By result: paired, rejected, expired, cancelled, failed, other.
     pub pairings_finished: std::collections::BTreeMap<String, u64>,
     /// Connects refused by a rule, by reason code.
     pub pairings_refused: std::collections::BTreeMap<String, u64>,

@@ -416,7 +416,6 @@ struct SimulatedSession {
 }
 
 impl SimulatedSession {
-    /// Removes this session (and only this generation of it).
     /// Waits out the schedule's `hang` when the connection is stuck.
     async fn hang_if_stuck(&self) {
         let hanging = self
@@ -429,6 +428,7 @@ impl SimulatedSession {
         }
     }
 
+    /// Removes this session (and only this generation of it).
     fn end(&self) {
         let mut sessions = self.shared.sessions();
         if sessions

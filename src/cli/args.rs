@@ -129,7 +129,8 @@ pub struct ImportRegistryArgs {
     /// Print what would be imported, and the duplicated numbers, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Update users that exist here already (those with a live or pairing session are kept).
+    /// Fill in users that exist here already with nothing of their own (no session, pairing or
+    /// number); the others are kept as they are.
     #[arg(long)]
     pub merge: bool,
     /// Key tenants by this column of the users table (e.g. email) instead of the user id.

@@ -433,7 +433,7 @@ pub fn import_report(report: &crate::model::ImportReport) -> String {
     }
     if !report.kept_live.is_empty() {
         text.push_str(&format!(
-            "\n{} user(s) left as they are: their session is live or pairing here ({})",
+            "\n{} user(s) left as they are: they have a session, a pairing or a number here ({})",
             report.kept_live.len(),
             report.kept_live.join(", ")
         ));

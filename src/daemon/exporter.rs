@@ -19,6 +19,11 @@ use super::Error;
 
 /// The largest request head read.
 const MAX_REQUEST: usize = 8 * 1024;
+/// Scrapes answered at once; more wait for the next free one. A scraper asks every few
+/// seconds: this bounds what a flood of connections can take from the sessions' registry.
+const MAX_CONCURRENT: usize = 4;
+/// How long an answer may take to be written to a slow client.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -34,11 +39,25 @@ pub async fn serve(
     context: Arc<Context>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
     loop {
+        // Waiting for a slot before accepting leaves further clients in the kernel's backlog
+        // rather than holding a task and a descriptor each here.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+            _ = shutdown.changed() => return,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(answer(stream, context.clone()));
+                    let context = context.clone();
+                    tokio::spawn(async move {
+                        answer(stream, context).await;
+                        drop(slot);
+                    });
                 }
                 Err(error) => {
                     warn!(%error, "cannot accept a metrics connection");
@@ -56,8 +75,10 @@ async fn answer(mut stream: TcpStream, context: Arc<Context>) {
         Ok(None) => Response::text(400, "Bad Request", "a GET request was expected\n"),
         Err(_) => return,
     };
-    if let Err(error) = stream.write_all(&response.encode()).await {
-        debug!(%error, "metrics client went away");
+    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&response.encode())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => debug!(%error, "metrics client went away"),
+        Err(_) => debug!("metrics client too slow to read its answer: dropped"),
     }
     let _ = stream.shutdown().await;
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::change::Change;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
-use super::left_linked::{owe_unlinks, Released};
+use super::left_linked::{give_up_owed, owe_unlinks, Released};
 use super::rows::{self, connection_columns};
 use super::transitions;
 use super::{Error, PhoneNumber, Registry, UserKey};
@@ -297,6 +297,7 @@ impl Registry {
         if !holds_lock(&mut tx, user.as_str(), owner).await? {
             return Err(Error::LockLost(user.to_string()));
         }
+        give_up_owed(&mut tx, user.as_str()).await?;
         let mut after = self.pending(&before);
         self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;
@@ -342,6 +343,7 @@ impl Registry {
         let before = found
             .existing
             .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        give_up_owed(&mut tx, user.as_str()).await?;
         let mut after = self.pending(&before);
         self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;

@@ -8,7 +8,8 @@
 //! `resolve-conflicts` settles them with the usual policy.
 //!
 //! A user that exists here already is never overwritten unless the caller merges. Merging
-//! leaves alone a user whose session is live or pairing here, and reports it.
+//! fills in only users that have nothing of their own here (disconnected or logged out,
+//! without a number): one with a session, a pairing or a number keeps it, and is reported.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -128,7 +129,12 @@ impl Registry {
         let mut changes = Vec::new();
         for imported in connections {
             let before = match existing.get(&imported.user) {
-                Some(row) if matches!(row.status, Status::Connected | Status::PendingQr) => {
+                // A row with a session, a pairing or a link of its own (a number, a paused or
+                // conflicting device) is wasess's to manage: the import leaves it alone.
+                Some(row)
+                    if row.phone_number.is_some()
+                        || !matches!(row.status, Status::Disconnected | Status::LoggedOut) =>
+                {
                     report.kept_live.push(imported.user.clone());
                     continue;
                 }

@@ -37,6 +37,20 @@ struct Row {
     pending: i64,
 }
 
+/// A new pairing of `user` starts (in `tx`): an unlink still owed for an earlier device of
+/// theirs is no longer the business of any session, so its record stops being pending and
+/// stays as a device to remove. Nothing the new device does can settle it by mistake.
+pub(crate) async fn give_up_owed(tx: &mut Tx, user: &str) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE devices_left_linked SET pending = 0, \
+         error = error || '; a new pairing followed before the unlink was confirmed' \
+         WHERE user_key = $1 AND pending = 1",
+        args![user],
+    )
+    .await?;
+    Ok(())
+}
+
 /// How long after a release its unlink may still settle the record the release wrote.
 pub const OWED_FOR: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 

@@ -548,5 +548,7 @@ fn the_typescript_session_check_route_answers_from_the_daemon() {
     assert_eq!(lines[1]["body"]["status"], "CONNECTED");
     assert_eq!(lines[1]["body"]["phoneNumber"], NUMBER);
     assert_eq!(lines[2]["status"], 404);
-    assert_eq!(lines[3]["events"], 1);
+    // Alice's first event, read through the typed client's `subscribe`: her registration.
+    assert_eq!(lines[3]["first"], "user", "{stdout}");
+    assert_eq!(lines[3]["reason"], "user added", "{stdout}");
 }

@@ -102,15 +102,6 @@ fn source_sql(postgres: bool) -> String {
     sql
 }
 
-/// A user's row, read through `check` (the registry holds thousands here).
-fn row(daemon: &TestDaemon, user: &str) -> serde_json::Value {
-    let verdict = daemon
-        .cli(&["--json", "check", "--user", user])
-        .success()
-        .json();
-    verdict["existing"].clone()
-}
-
 fn import(daemon: &TestDaemon, from: &str, extra: &[&str]) -> crate::support::daemon::Run {
     let mut args = vec![
         "--json",
@@ -162,7 +153,7 @@ fn imports_the_source(daemon: &TestDaemon, from: &str) {
     assert_eq!(report["users_added"], USERS as u64, "{report:#}");
     let users = daemon.cli(&["--json", "users", "list"]).success().json();
     assert_eq!(users["users"].as_array().map(Vec::len), Some(USERS));
-    let first = row(daemon, &email(1));
+    let first = daemon.row(&email(1));
     assert_eq!(first["status"], "DISCONNECTED");
     assert_eq!(first["phone_number"], "573000000001");
     assert_eq!(
@@ -175,9 +166,9 @@ fn imports_the_source(daemon: &TestDaemon, from: &str) {
         first["last_connected_at"], "2024-05-01T10:01:00.000Z",
         "{first}"
     );
-    let jid = row(daemon, &email(2));
+    let jid = daemon.row(&email(2));
     assert_eq!(jid["phone_number"], "573000000002");
-    assert!(row(daemon, &email(USERS - 1))["phone_number"].is_null());
+    assert!(daemon.row(&email(USERS - 1))["phone_number"].is_null());
 
     // The legacy duplicates are there for detect-conflicts, and resolve-conflicts settles them.
     let conflicts = daemon
@@ -200,9 +191,22 @@ fn imports_the_source(daemon: &TestDaemon, from: &str) {
             .map(Vec::len),
         Some(USERS)
     );
+    // Merging fills in only users with nothing of their own: here those imported without a
+    // number. A user who paired here since keeps her own number and link.
+    daemon.pair(&email(5), "573109999999");
     let merged = import(daemon, from, &["--merge"]).success().json();
-    assert_eq!(merged["users_merged"], USERS as u64);
+    let without_number = WITHOUT_ROW + UNREADABLE.len();
+    assert_eq!(merged["users_merged"], without_number as u64, "{merged:#}");
+    assert_eq!(
+        merged["kept_live"].as_array().map(Vec::len),
+        Some(USERS - without_number)
+    );
     assert_eq!(merged["users_added"], 0);
+    let paired = daemon.row(&email(5));
+    assert_eq!(
+        (paired["status"].as_str(), paired["phone_number"].as_str()),
+        (Some("CONNECTED"), Some("573109999999"))
+    );
 
     daemon.cli(&["resolve-conflicts"]).success();
     daemon.cli(&["detect-conflicts"]).success();
@@ -292,7 +296,7 @@ fn a_postgres_schema_is_imported_with_the_daemon_stopped() {
         Some(DUPLICATES)
     );
     assert_eq!(
-        row(&daemon, &email(4))["last_connected_at"],
+        daemon.row(&email(4))["last_connected_at"],
         "2024-05-01T10:04:00.000Z"
     );
     import(&daemon, &db.url, &[]).fails_with(3);

@@ -935,7 +935,7 @@ fn every_acknowledged_write_of_a_group_survives_a_kill_right_after() {
 /// not the reset's to end: it pairs, and its credentials stay.
 #[test]
 fn a_reset_all_ends_the_pairings_before_it_and_spares_the_ones_after() {
-    let config = format!("{FAST_CONFIG}hang = \"2s\"\n");
+    let config = format!("{FAST_CONFIG}hang = \"5s\"\n");
     let daemon = TestDaemon::start_with(&config);
     let (alice, bob, carol) = ("alice@example.com", "bob@example.com", "carol@example.com");
     daemon.add_users(&[alice, bob, carol]);
@@ -952,7 +952,7 @@ fn a_reset_all_ends_the_pairings_before_it_and_spares_the_ones_after() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start the reset");
-    // The reset took alice's session and hangs in her logout for 2 s: bob's pairing starts
+    // The reset took alice's session and hangs in her logout for 5 s: bob's pairing starts
     // after the reset listed the sessions, before it reaches the registry.
     daemon.wait_until("the reset stops alice", || {
         daemon.cli(&["--json", "ping"]).success().json()["sessions_running"] == 0

@@ -1,8 +1,9 @@
 /**
  * Runs the session-check route outside Next.js, as the front end would call it:
  *   node dist/src/demo.js alice@example.com bob@example.com
- * Prints one line per user: the HTTP status and the JSON body. Then follows the events of the
- * first user for a moment with the typed client (`subscribe`), and prints how many it saw.
+ * Prints one line per user: the HTTP status and the JSON body. Then reads the first user's
+ * first event with the typed client (`subscribe` from the start) and prints its kind and
+ * reason; it gives up after 5 s.
  */
 import { GET } from "../app/api/whatsapp/session-check/route";
 import { WasessClient } from "./wasess";
@@ -18,14 +19,16 @@ async function main(): Promise<number> {
   }
   if (users.length > 0) {
     const client = await WasessClient.connect();
-    let seen = 0;
+    const timer = setTimeout(() => {
+      console.error(`no event for ${users[0]} within 5 s`);
+      process.exit(1);
+    }, 5000);
     for await (const event of client.subscribe({ user: users[0], since: 0 })) {
       if (event.user !== users[0]) throw new Error(`event of ${event.user} in ${users[0]}'s stream`);
-      seen += 1;
-      // Everything written so far has arrived once the stream catches up; stop there.
-      if (seen >= 1) break;
+      console.log(JSON.stringify({ user: users[0], first: event.kind, reason: event.reason }));
+      break;
     }
-    console.log(JSON.stringify({ user: users[0], events: seen }));
+    clearTimeout(timer);
   }
   return 0;
 }

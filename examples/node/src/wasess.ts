@@ -248,7 +248,15 @@ export class WasessClient {
       const line = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
       if (line.trim() === "") continue;
-      this.dispatch(JSON.parse(line) as RpcMessage);
+      let message: RpcMessage;
+      try {
+        message = JSON.parse(line) as RpcMessage;
+      } catch {
+        this.fail(new WasessError(`the daemon sent a line that is not JSON: ${line}`, 1, null));
+        this.socket.destroy();
+        return;
+      }
+      this.dispatch(message);
     }
   }
 

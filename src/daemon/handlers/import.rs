@@ -11,7 +11,14 @@ use crate::registry::ImportOptions;
 pub async fn import_registry(
     supervisor: &Supervisor,
     params: ImportRegistryParams,
+    hello: &crate::protocol::HelloResult,
 ) -> Result<ImportReport, Error> {
+    if refers_to_own_registry(&params.source.from, hello) {
+        return Err(Error::InvalidParams(
+            "--from names wasess's own registry: import from the other application's database"
+                .into(),
+        ));
+    }
     let options = ImportOptions {
         dry_run: params.dry_run,
         merge: params.merge,
@@ -26,4 +33,18 @@ pub async fn import_registry(
         supervisor.changed();
     }
     Ok(report)
+}
+
+/// Whether `from` is this daemon's own registry (or a file in its data dir).
+fn refers_to_own_registry(from: &str, hello: &crate::protocol::HelloResult) -> bool {
+    let path = from
+        .strip_prefix("sqlite://")
+        .or_else(|| from.strip_prefix("sqlite:"))
+        .unwrap_or(from);
+    let in_data_dir = std::path::Path::new(path)
+        .canonicalize()
+        .ok()
+        .zip(std::path::Path::new(&hello.data_dir).canonicalize().ok())
+        .is_some_and(|(path, data_dir)| path.starts_with(data_dir));
+    in_data_dir || crate::registry::redact(from) == hello.database
 }

@@ -141,7 +141,15 @@ pub async fn dispatch(
         method::WEBHOOKS_STATUS => reply(webhooks::status(supervisor).await?),
         method::WEBHOOKS_RETRY => reply(webhooks::retry(supervisor, parse(params)?).await?),
         method::IMPORT_REGISTRY => {
-            reply(import::import_registry(supervisor, parse(params)?).await?)
+            // The daemon opens the source with its own rights: only for its own user or root,
+            // never for an operator of the socket group.
+            if out.access != Access::Full {
+                return Err(Error::refused(
+                    "import reads another database with the daemon's rights: run it as the \
+                     daemon's user or root, or with --offline",
+                ));
+            }
+            reply(import::import_registry(supervisor, parse(params)?, &context.hello).await?)
         }
         method::METRICS => reply(super::metrics::snapshot(context).await),
         method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),

@@ -371,16 +371,13 @@ impl TestDaemon {
         .success();
     }
 
-    /// The user's row from `list --json`.
+    /// The user's row, as `check --json` shows it (however many rows the registry holds).
     pub fn row(&self, user: &str) -> Value {
-        let list = self.cli(&["--json", "list"]).success().json();
-        list["connections"]
-            .as_array()
-            .expect("connections")
-            .iter()
-            .find(|row| row["user"] == user)
-            .cloned()
-            .unwrap_or_else(|| panic!("{user} not listed: {list}"))
+        let verdict = self.cli(&["--json", "check", "--user", user]).json();
+        match &verdict["existing"] {
+            Value::Null => panic!("{user} has no row: {verdict}"),
+            row => row.clone(),
+        }
     }
 
     /// `user`'s audit trail (`log --json`), oldest first.
