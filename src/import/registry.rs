@@ -334,33 +334,39 @@ fn normalise_phone(raw: Option<&str>, user: &str, report: &mut ImportReport) -> 
     }
 }
 
-/// A time as the source wrote it: integer seconds or milliseconds since the epoch, RFC 3339,
-/// or SQL's `YYYY-MM-DD HH:MM:SS[.fff][+zz]` (UTC when no zone is given).
+/// A time as the source wrote it: integer seconds, milliseconds, microseconds or nanoseconds
+/// since the epoch (told apart by their size), RFC 3339, or SQL's
+/// `YYYY-MM-DD HH:MM:SS[.fff][+zz]` (UTC when no zone is given). `None` for anything else, or
+/// for a time outside 1970–2200, which no connection row can hold.
 pub fn parse_time(text: &str) -> Option<Timestamp> {
     use chrono::{DateTime, NaiveDateTime};
     let text = text.trim();
-    if let Ok(number) = text.parse::<i64>() {
-        // Below 10^11 it cannot be milliseconds of any date after 1973: seconds.
-        return Some(Timestamp(if number.abs() < 100_000_000_000 {
-            number.saturating_mul(1000)
-        } else {
-            number
-        }));
-    }
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(Timestamp(at.timestamp_millis()));
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
-        if let Ok(at) = DateTime::parse_from_str(text, format) {
-            return Some(Timestamp(at.timestamp_millis()));
+    let millis = if let Ok(number) = text.parse::<i64>() {
+        // 10^11 seconds is the year 5138, 10^14 ms the year 5138: each unit has its range.
+        match number.unsigned_abs() {
+            0..100_000_000_000 => number.checked_mul(1000),
+            100_000_000_000..100_000_000_000_000 => Some(number),
+            100_000_000_000_000..100_000_000_000_000_000 => Some(number / 1000),
+            _ => Some(number / 1_000_000),
         }
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(Timestamp(at.and_utc().timestamp_millis()));
-        }
-    }
-    None
+    } else if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        Some(at.timestamp_millis())
+    } else {
+        ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"]
+            .iter()
+            .find_map(|format| DateTime::parse_from_str(text, format).ok())
+            .map(|at| at.timestamp_millis())
+            .or_else(|| {
+                ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                    .iter()
+                    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                    .map(|at| at.and_utc().timestamp_millis())
+            })
+    };
+    // 1970-01-01 to 2200-01-01.
+    millis
+        .filter(|millis| (0..7_258_118_400_000).contains(millis))
+        .map(Timestamp)
 }
 
 fn parse_map(map: &[String]) -> Result<HashMap<String, String>, SourceError> {
@@ -459,7 +465,12 @@ fn quoted(identifier: &str) -> String {
 
 async fn open(from: &str) -> Result<Source, sqlx::Error> {
     if from.starts_with("postgres://") || from.starts_with("postgresql://") {
-        return Ok(Source::Postgres(PgConnection::connect(from).await?));
+        let mut conn = PgConnection::connect(from).await?;
+        // Times as text in one form whatever the server's defaults.
+        sqlx::raw_sql("SET DateStyle = ISO; SET TimeZone = 'UTC'")
+            .execute(&mut conn)
+            .await?;
+        return Ok(Source::Postgres(conn));
     }
     let path = from
         .strip_prefix("sqlite://")
@@ -589,7 +600,19 @@ mod tests {
         ] {
             assert_eq!(parse_time(text), Some(Timestamp(at)), "{text}");
         }
+        assert_eq!(
+            parse_time("1714557600000000"),
+            Some(Timestamp(at)),
+            "microseconds"
+        );
+        assert_eq!(
+            parse_time("1714557600000000000"),
+            Some(Timestamp(at)),
+            "nanoseconds"
+        );
         assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("-5"), None, "before 1970");
+        assert_eq!(parse_time("2400-01-01T00:00:00Z"), None, "after 2200");
     }
 
     #[test]

@@ -61,6 +61,9 @@ const ROWS_OF_KEYS: Dialect = Dialect {
     ),
 };
 
+/// The users among the JSON array `$1` of keys.
+const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users WHERE user_key");
+
 /// The (number, user) pairs of every row holding one of the numbers in the JSON array `$1`.
 const HOLDERS_OF_NUMBERS: Dialect =
     keys_in!("SELECT phone_number, user_key FROM whatsapp_connections WHERE phone_number");
@@ -110,8 +113,20 @@ impl Registry {
         .into_iter()
         .map(|row| (row.user.clone(), row))
         .collect();
-        if !existing.is_empty() && !options.merge {
-            let mut users: Vec<&String> = existing.keys().collect();
+        // Users here without a connection row (added by hand to the table, say): they exist
+        // too, and get only their row from the import.
+        let rowless: std::collections::HashSet<String> = tx
+            .fetch_all::<(String,)>(
+                USERS_OF_KEYS.pick(tx.is_postgres()),
+                args![bulk::keys(&keys)],
+            )
+            .await?
+            .into_iter()
+            .map(|(user,)| user)
+            .filter(|user| !existing.contains_key(user))
+            .collect();
+        if (!existing.is_empty() || !rowless.is_empty()) && !options.merge {
+            let mut users: Vec<&String> = existing.keys().chain(rowless.iter()).collect();
             users.sort();
             let shown: Vec<&str> = users.iter().take(5).map(|u| u.as_str()).collect();
             return Err(Error::ImportWouldOverwrite {
@@ -126,6 +141,7 @@ impl Registry {
             ..ImportReport::default()
         };
         let mut fresh = Vec::new();
+        let mut fresh_rows = Vec::new();
         let mut changes = Vec::new();
         for imported in connections {
             let before = match existing.get(&imported.user) {
@@ -141,6 +157,12 @@ impl Registry {
                 Some(row) => {
                     report.users_merged += 1;
                     row.clone()
+                }
+                None if rowless.contains(&imported.user) => {
+                    report.users_merged += 1;
+                    let created = imported.created_at.unwrap_or(now);
+                    fresh_rows.push((imported.user.as_str(), created));
+                    blank_row(&imported.user, created)
                 }
                 None => {
                     report.users_added += 1;
@@ -171,6 +193,18 @@ impl Registry {
             return Ok(report);
         }
 
+        if !fresh_rows.is_empty() {
+            let rows: Vec<NewUser> = fresh_rows
+                .iter()
+                .map(|(user, created)| NewUser {
+                    user_sqlite: user,
+                    user_key: user,
+                    created_at: created.millis(),
+                })
+                .collect();
+            let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
+            tx.execute_dialect(INSERT_ROWS, args![json]).await?;
+        }
         if !fresh.is_empty() {
             let users: Vec<NewUser> = fresh
                 .iter()

@@ -251,6 +251,21 @@ fn a_prisma_sqlite_file_is_imported_whole_and_a_second_run_needs_merge() {
         ])
         .fails_with(2);
     assert!(unmapped.stderr.contains("no column msisdn"), "{unmapped}");
+
+    // A user that exists here without a connection row is an existing user too: refused
+    // without --merge, given its row with it.
+    let other = TestDaemon::start();
+    other.sql(&format!(
+        "INSERT INTO users (user_key, created_at) VALUES ('{}', 0)",
+        email(7)
+    ));
+    let from = format!("sqlite:{}", path.display());
+    let refused = import(&other, &from, &[]).fails_with(3);
+    assert!(refused.stdout.contains(&email(7)), "{refused}");
+    let merged = import(&other, &from, &["--merge"]).success().json();
+    assert_eq!(merged["users_merged"], 1, "{merged:#}");
+    assert_eq!(merged["users_added"], (USERS - 1) as u64);
+    assert_eq!(other.row(&email(7))["phone_number"], "573000000007");
 }
 
 #[test]

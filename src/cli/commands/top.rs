@@ -63,21 +63,22 @@ pub fn frame(now: &MetricsResult, before: Option<&MetricsResult>) -> String {
     );
     if let Some(error) = &now.registry_error {
         text.push_str(&format!(
-            "REGISTRY UNREACHABLE: {error}\n(the cluster's figures below are missing; this \
-             node's own still count)\n"
+            "REGISTRY UNREACHABLE: {error}\n(the cluster's figures are missing; this node's own \
+             still count)\n"
+        ));
+    } else {
+        text.push_str(&format!(
+            "sessions: {} connected · {} pending QR · {} disconnected · {} conflict · {} paused · \
+         {} logged out · {} duplicated numbers\n",
+            stats.connected,
+            stats.pending_qr,
+            stats.disconnected,
+            stats.conflict,
+            stats.paused,
+            stats.logged_out,
+            stats.duplicate_numbers
         ));
     }
-    text.push_str(&format!(
-        "sessions: {} connected · {} pending QR · {} disconnected · {} conflict · {} paused · \
-         {} logged out · {} duplicated numbers\n",
-        stats.connected,
-        stats.pending_qr,
-        stats.disconnected,
-        stats.conflict,
-        stats.paused,
-        stats.logged_out,
-        stats.duplicate_numbers
-    ));
     text.push_str(&match before {
         Some(before) => {
             let seconds = (now.at.millis() - before.at.millis()) as f64 / 1000.0;
@@ -89,13 +90,20 @@ pub fn frame(now: &MetricsResult, before: Option<&MetricsResult>) -> String {
                 }
             };
             let (ours, theirs) = (&now.counters, &before.counters);
+            // The outbox's newest id is the registry's: no rate across a snapshot without it.
+            let registry_read = now.registry_error.is_none() && before.registry_error.is_none();
+            let events = if registry_read {
+                per_second(
+                    now.newest_event_id.max(0) as u64,
+                    before.newest_event_id.max(0) as u64,
+                )
+            } else {
+                "-".into()
+            };
             format!(
                 "per second: {} events (cluster) · {} pairings started · {} reconnects \
                  (node {})\n",
-                per_second(
-                    now.newest_event_id.max(0) as u64,
-                    before.newest_event_id.max(0) as u64
-                ),
+                events,
                 per_second(ours.pairings_started, theirs.pairings_started),
                 per_second(ours.reconnect_attempts, theirs.reconnect_attempts),
                 now.node_id
@@ -249,6 +257,17 @@ mod tests {
         assert_eq!(row("node-b"), ["node-b", "lost", "no", "4", "1", "1"]);
         assert_eq!(row("node-a"), ["node-a", "live", "yes", "8", "2", "0"]);
         assert_eq!(row("app"), ["app", "10", "2", "1", "node-a"]);
+    }
+
+    #[test]
+    fn without_the_registry_the_frame_says_so_and_shows_no_cluster_figures() {
+        let before = snapshot(1_764_676_800_000, 80, 10, 1);
+        let mut now = snapshot(1_764_676_802_000, 0, 14, 2);
+        now.registry_error = Some("connection refused".into());
+        let text = frame(&now, Some(&before));
+        assert!(text.contains("REGISTRY UNREACHABLE: connection refused"), "{text}");
+        assert!(!text.contains("sessions: "), "{text}");
+        assert!(text.contains("per second: - events (cluster) · 2.0 pairings started"), "{text}");
     }
 
     #[test]
