@@ -449,6 +449,13 @@ impl Registry {
             .collect();
 
         if policy == ConflictPolicy::RejectNew && !blocking.is_empty() {
+            // The new link is unlinked after this commits: owed until WhatsApp confirms.
+            let released = [Released {
+                user_key: user.as_str(),
+                phone_number: phone.as_str(),
+                error: format!("{MESSAGE_NUMBER_TAKEN} (reject-new): unlink not confirmed"),
+            }];
+            owe_unlinks(&mut tx, &released, now).await?;
             let mut after = transitions::pairing_ended(
                 &before,
                 format!("{MESSAGE_NUMBER_TAKEN} ({phone})"),

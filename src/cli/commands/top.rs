@@ -265,9 +265,15 @@ mod tests {
         let mut now = snapshot(1_764_676_802_000, 0, 14, 2);
         now.registry_error = Some("connection refused".into());
         let text = frame(&now, Some(&before));
-        assert!(text.contains("REGISTRY UNREACHABLE: connection refused"), "{text}");
+        assert!(
+            text.contains("REGISTRY UNREACHABLE: connection refused"),
+            "{text}"
+        );
         assert!(!text.contains("sessions: "), "{text}");
-        assert!(text.contains("per second: - events (cluster) · 2.0 pairings started"), "{text}");
+        assert!(
+            text.contains("per second: - events (cluster) · 2.0 pairings started"),
+            "{text}"
+        );
     }
 
     #[test]

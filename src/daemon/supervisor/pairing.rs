@@ -292,7 +292,7 @@ impl Supervisor {
     ) {
         self.take(user, generation);
         if let Some(session) = session {
-            Self::unlink(&self.registry, user, Some(phone.as_str()), session.as_ref()).await;
+            Self::unlink_owed(&self.registry, user, Some(phone.as_str()), session.as_ref()).await;
         }
     }
 
