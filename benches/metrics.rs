@@ -123,7 +123,7 @@ async fn round(metrics: Option<u16>, length: Duration) -> Run {
         let url = format!("sqlite:{}", data.join("registry.db").display());
         fill_registry(&url, REGISTRY_ROWS, false, "bench").await;
     }
-    let daemon = Daemon::start_in_with(dir.path(), &data, CONFIG, "bench", &args);
+    let daemon = Daemon::start_backend_in(dir.path(), &data, CONFIG, "bench", "simulated", &args);
     for c in 0..CLIENTS {
         let answer = call(&daemon.socket, "users.add", json!({ "user": client(c) })).await;
         assert!(answer.get("result").is_some(), "{answer}");

@@ -49,18 +49,8 @@ impl Daemon {
         Daemon::spawn(dir, data, config, node_id, &[])
     }
 
-    /// [`Daemon::start_in`] with `extra_args`.
-    pub fn start_in_with(
-        dir: &Path,
-        data: &Path,
-        config: &str,
-        node_id: &str,
-        extra_args: &[&str],
-    ) -> Daemon {
-        Daemon::spawn(dir, data, config, node_id, extra_args)
-    }
-
-    /// [`Daemon::start_in_with`] on `backend` instead of the simulated one.
+    /// A `wasessd` on `backend` with `extra_args`, on the data dir `data`, its socket and
+    /// config in `dir`.
     pub fn start_backend_in(
         dir: &Path,
         data: &Path,

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::{Connection as _, PgConnection, Row as _, SqliteConnection};
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
 use crate::model::{ImportReport, ImportedValue};
 use crate::registry::{LegacyConnection, PhoneNumber, UserKey};
@@ -458,6 +458,22 @@ fn missing(table: &str, role: &str, columns: &[String]) -> SourceError {
     ))
 }
 
+/// The first `width` columns of each of `rows`, as the text they were cast to.
+fn texts<R>(rows: Vec<R>, width: usize) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|row| {
+            (0..width)
+                .map(|i| row.try_get::<Option<String>, _>(i))
+                .collect()
+        })
+        .collect()
+}
+
 /// `"name"`, with inner quotes doubled: identifiers from the source's own catalogue only.
 fn quoted(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
@@ -547,30 +563,18 @@ impl Source {
         let sql = format!("SELECT {} FROM {}", list.join(", "), quoted(table));
         let width = columns.len();
         match self {
-            Source::Sqlite(conn) => {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            Source::Sqlite(conn) => texts(
+                sqlx::query(sqlx::AssertSqlSafe(sql))
                     .fetch_all(conn)
-                    .await?;
-                rows.iter()
-                    .map(|row| {
-                        (0..width)
-                            .map(|i| row.try_get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
-            Source::Postgres(conn) => {
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .await?,
+                width,
+            ),
+            Source::Postgres(conn) => texts(
+                sqlx::query(sqlx::AssertSqlSafe(sql))
                     .fetch_all(conn)
-                    .await?;
-                rows.iter()
-                    .map(|row| {
-                        (0..width)
-                            .map(|i| row.try_get::<Option<String>, _>(i))
-                            .collect()
-                    })
-                    .collect()
-            }
+                    .await?,
+                width,
+            ),
         }
     }
 

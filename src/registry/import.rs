@@ -194,27 +194,11 @@ impl Registry {
         }
 
         if !fresh_rows.is_empty() {
-            let rows: Vec<NewUser> = fresh_rows
-                .iter()
-                .map(|(user, created)| NewUser {
-                    user_sqlite: user,
-                    user_key: user,
-                    created_at: created.millis(),
-                })
-                .collect();
-            let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
-            tx.execute_dialect(INSERT_ROWS, args![json]).await?;
+            tx.execute_dialect(INSERT_ROWS, args![new_users_json(&fresh_rows)?])
+                .await?;
         }
         if !fresh.is_empty() {
-            let users: Vec<NewUser> = fresh
-                .iter()
-                .map(|(user, created)| NewUser {
-                    user_sqlite: user,
-                    user_key: user,
-                    created_at: created.millis(),
-                })
-                .collect();
-            let json = serde_json::to_string(&users).map_err(|e| Error::Internal(e.to_string()))?;
+            let json = new_users_json(&fresh)?;
             tx.execute_dialect(INSERT_USERS, args![json.clone()])
                 .await?;
             tx.execute_dialect(INSERT_ROWS, args![json]).await?;
@@ -281,6 +265,19 @@ impl Registry {
             })
             .collect())
     }
+}
+
+/// `users` (key, creation time) as the JSON array [`INSERT_USERS`] and [`INSERT_ROWS`] read.
+fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
+    let users: Vec<NewUser> = users
+        .iter()
+        .map(|(user, created)| NewUser {
+            user_sqlite: user,
+            user_key: user,
+            created_at: created.millis(),
+        })
+        .collect();
+    serde_json::to_string(&users).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// The row `users add` makes, as it is before the import writes its fields.

@@ -311,15 +311,7 @@ fn a_receiver_down_past_the_attempts_ends_in_dead_letters_that_retry_redelivers(
     receiver.answer(503);
     let daemon = TestDaemon::start_with(&webhook_config(&receiver, "max_attempts = 2"));
     daemon.add_users(&[ALICE]);
-    daemon.wait_until("a dead letter", || {
-        daemon
-            .cli(&["--json", "webhooks", "status"])
-            .success()
-            .json()["endpoints"][0]["dead"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 1
-    });
+    wait_for_a_dead_letter(&daemon);
     let status = daemon.cli(&["webhooks", "status"]).success();
     assert!(status.stdout.contains("HTTP 503"), "{status}");
     assert!(receiver.accepted().is_empty());
@@ -487,6 +479,19 @@ fn incoming_messages_reach_watchers_and_the_python_example() {
     let event: Value = serde_json::from_slice(&python.stdout).expect("one JSON event");
     assert_eq!(event["kind"], "message");
     assert_eq!(event["data"]["text"], "¿hola?");
+}
+
+/// Waits until the first webhook endpoint has a dead letter.
+pub(crate) fn wait_for_a_dead_letter(daemon: &TestDaemon) {
+    daemon.wait_until("a dead letter", || {
+        daemon
+            .cli(&["--json", "webhooks", "status"])
+            .success()
+            .json()["endpoints"][0]["dead"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    });
 }
 
 /// The TypeScript example: its typed client and the Next.js session-check route type-check

@@ -102,6 +102,15 @@ fn source_sql(postgres: bool) -> String {
     sql
 }
 
+/// How many numbers `detect-conflicts` finds held twice (it exits 3 when any).
+fn conflicts_found(daemon: &TestDaemon) -> usize {
+    let found = daemon
+        .cli(&["--json", "detect-conflicts"])
+        .fails_with_output(3)
+        .json();
+    found["conflicts"].as_array().map_or(0, Vec::len)
+}
+
 fn import(daemon: &TestDaemon, from: &str, extra: &[&str]) -> crate::support::daemon::Run {
     let mut args = vec![
         "--json",
@@ -171,14 +180,7 @@ fn imports_the_source(daemon: &TestDaemon, from: &str) {
     assert!(daemon.row(&email(USERS - 1))["phone_number"].is_null());
 
     // The legacy duplicates are there for detect-conflicts, and resolve-conflicts settles them.
-    let conflicts = daemon
-        .cli(&["--json", "detect-conflicts"])
-        .fails_with_output(3)
-        .json();
-    assert_eq!(
-        conflicts["conflicts"].as_array().map(Vec::len),
-        Some(DUPLICATES)
-    );
+    assert_eq!(conflicts_found(daemon), DUPLICATES);
 
     let again = import(daemon, from, &[]).fails_with(3);
     assert!(
@@ -216,10 +218,7 @@ fn imports_the_source(daemon: &TestDaemon, from: &str) {
 fn a_prisma_sqlite_file_is_imported_whole_and_a_second_run_needs_merge() {
     let source = tempfile::tempdir().expect("temp dir");
     let path = source.path().join("dev.db");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::databases::runtime();
     runtime.block_on(async {
         let options = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(&path)
@@ -270,10 +269,7 @@ fn a_prisma_sqlite_file_is_imported_whole_and_a_second_run_needs_merge() {
 
 #[test]
 fn a_postgres_schema_is_imported_with_the_daemon_stopped() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::databases::runtime();
     let Some(db) = runtime.block_on(TestDb::postgres()) else {
         return;
     };
@@ -302,14 +298,7 @@ fn a_postgres_schema_is_imported_with_the_daemon_stopped() {
         Some(DUPLICATES)
     );
     daemon.restart();
-    let conflicts = daemon
-        .cli(&["--json", "detect-conflicts"])
-        .fails_with_output(3)
-        .json();
-    assert_eq!(
-        conflicts["conflicts"].as_array().map(Vec::len),
-        Some(DUPLICATES)
-    );
+    assert_eq!(conflicts_found(&daemon), DUPLICATES);
     assert_eq!(
         daemon.row(&email(4))["last_connected_at"],
         "2024-05-01T10:04:00.000Z"

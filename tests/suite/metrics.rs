@@ -68,10 +68,7 @@ fn require(metrics: &Exposition, family: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn a_scrape_after_a_scripted_scenario_counts_what_happened() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::databases::runtime();
     let Some(db) = runtime.block_on(TestDb::postgres()) else {
         return;
     };
@@ -101,15 +98,7 @@ fn a_scrape_after_a_scripted_scenario_counts_what_happened() {
         .cli(&["sim", "event", "--user", "alice@example.com", "replaced"])
         .success();
     node_a.wait_status("alice@example.com", "CONFLICT");
-    node_a.wait_until("a dead letter", || {
-        node_a
-            .cli(&["--json", "webhooks", "status"])
-            .success()
-            .json()["endpoints"][0]["dead"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 1
-    });
+    crate::events::wait_for_a_dead_letter(&node_a);
 
     let metrics = scrape(port);
     let counter = |family: &str, labels: &[(&str, &str)]| require(&metrics, family, labels);

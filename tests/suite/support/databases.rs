@@ -158,3 +158,11 @@ impl TestDb {
 pub fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(START))
 }
+
+/// A single-threaded runtime for a test's async steps.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
