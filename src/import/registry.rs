@@ -282,16 +282,14 @@ fn assemble(
             let Some(key) = valid_key(key, id, &mut report) else {
                 continue;
             };
-            chosen.insert(
-                key.clone(),
-                LegacyConnection {
-                    user: key,
-                    phone_number: None,
-                    legacy_status: None,
-                    last_connected_at: None,
-                    created_at: *created,
-                },
-            );
+            // A key that differs from a taken one only by spaces never replaces it.
+            chosen.entry(key.clone()).or_insert(LegacyConnection {
+                user: key,
+                phone_number: None,
+                legacy_status: None,
+                last_connected_at: None,
+                created_at: *created,
+            });
         }
     }
     report.repeated_users.sort();
@@ -474,6 +472,31 @@ where
         .collect()
 }
 
+/// Prisma names a PostgreSQL schema with `?schema=NAME`, which PostgreSQL itself does not
+/// know: the URL without it, and the schema to read.
+fn prisma_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut schema = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(name) => {
+                schema = Some(name.to_string());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, schema.filter(|name| !name.is_empty()))
+}
+
 /// `"name"`, with inner quotes doubled: identifiers from the source's own catalogue only.
 fn quoted(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
@@ -481,9 +504,14 @@ fn quoted(identifier: &str) -> String {
 
 async fn open(from: &str) -> Result<Source, sqlx::Error> {
     if from.starts_with("postgres://") || from.starts_with("postgresql://") {
-        let mut conn = PgConnection::connect(from).await?;
+        let (url, schema) = prisma_schema(from);
+        let mut conn = PgConnection::connect(&url).await?;
         // Times as text in one form whatever the server's defaults.
-        sqlx::raw_sql("SET DateStyle = ISO; SET TimeZone = 'UTC'")
+        let mut setup = "SET DateStyle = ISO; SET TimeZone = 'UTC';".to_string();
+        if let Some(schema) = schema {
+            setup.push_str(&format!(" SET search_path TO {};", quoted(&schema)));
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
             .execute(&mut conn)
             .await?;
         return Ok(Source::Postgres(conn));
@@ -617,6 +645,25 @@ mod tests {
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("-5"), None, "before 1970");
         assert_eq!(parse_time("2400-01-01T00:00:00Z"), None, "after 2200");
+    }
+
+    #[test]
+    fn a_prisma_schema_parameter_becomes_the_search_path() {
+        assert_eq!(
+            prisma_schema("postgres://u@h/app?schema=tenant_a&sslmode=disable"),
+            (
+                "postgres://u@h/app?sslmode=disable".to_string(),
+                Some("tenant_a".to_string())
+            )
+        );
+        assert_eq!(
+            prisma_schema("postgres://u@h/app?schema=public"),
+            ("postgres://u@h/app".to_string(), Some("public".to_string()))
+        );
+        assert_eq!(
+            prisma_schema("postgres://u@h/app"),
+            ("postgres://u@h/app".to_string(), None)
+        );
     }
 
     #[test]
