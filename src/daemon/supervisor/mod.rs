@@ -192,7 +192,15 @@ impl Supervisor {
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         let mut pause = Duration::from_millis(250);
         loop {
-            match session.logout().await {
+            // WhatsApp may never answer; the unlink must still settle.
+            let attempt = tokio::time::timeout_at(deadline, session.logout())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(backend::Error::Unreachable(
+                        "WhatsApp did not answer the logout in time".into(),
+                    ))
+                });
+            match attempt {
                 Err(backend::Error::Unreachable(why))
                     if tokio::time::Instant::now() + pause < deadline =>
                 {
