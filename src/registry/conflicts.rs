@@ -168,7 +168,13 @@ impl Registry {
                     })
                 })
                 .collect();
-            owe_unlinks(&mut tx, &released, now).await?;
+            owe_unlinks(
+                &mut tx,
+                &released,
+                now,
+                now.plus(self.settings().node_grace),
+            )
+            .await?;
             drop(released);
             self.write_changes(&mut tx, &mut changes).await?;
         }

@@ -28,6 +28,7 @@ mod operator;
 mod pacing;
 mod pairing;
 mod persist;
+mod unlinks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,8 +174,10 @@ impl Supervisor {
                 if let Some(error) = &error {
                     warn!(%user, %error, "device not unlinked on WhatsApp's side");
                 }
+                // A failure is tried again later from the kept credentials, by any node.
+                let retry = error.as_ref().map(|_| Duration::from_secs(30));
                 if let Err(settle) = registry
-                    .settle_unlink(user.as_str(), at, error.as_deref())
+                    .settle_unlink(user.as_str(), at, error.as_deref(), retry)
                     .await
                 {
                     warn!(%user, error = %settle, "cannot settle the unlink owed");
