@@ -21,10 +21,7 @@ use tokio::net::UnixStream;
 
 use common::{call, ms, percentiles, Daemon};
 
-/// `node_grace` is when an unlink its session could not make is retried from the kept
-/// credentials, by any node.
-const CONFIG: &str =
-    "heartbeat_interval = \"2s\"\nnode_grace = \"10s\"\ncleanup_interval = \"1h\"\n";
+const CONFIG: &str = "heartbeat_interval = \"2s\"\ncleanup_interval = \"1h\"\n";
 
 fn main() {
     let rounds: usize = std::env::var("WASESS_BENCH_ROUNDS")
@@ -59,19 +56,6 @@ fn main() {
     );
     drop(daemon);
 
-    for (device_up, name) in [
-        (true, "whatsapp-rust against the test peer"),
-        (
-            false,
-            "the same, each holder displaced right after its own scan",
-        ),
-    ] {
-        peer_rounds(&runtime, rounds, device_up, name);
-    }
-}
-
-/// The rounds on the real backend against a peer of their own.
-fn peer_rounds(runtime: &tokio::runtime::Runtime, rounds: usize, device_up: bool, name: &str) {
     let peer = peer::Peer::start();
     let dir = common::disk_tempdir();
     let args = peer.daemon_args();
@@ -85,7 +69,7 @@ fn peer_rounds(runtime: &tokio::runtime::Runtime, rounds: usize, device_up: bool
         &args,
     );
     let before = runtime.block_on(call(&daemon.socket, "sim.peer", json!({})))["result"].clone();
-    let mut latencies = runtime.block_on(rounds_on(&daemon.socket, rounds, device_up));
+    let mut latencies = runtime.block_on(rounds_on(&daemon.socket, rounds, true));
     let (p50, p99) = percentiles(&mut latencies);
     let unlinked = runtime.block_on(unlinks_settled(
         &dir.path().join("data/registry.db"),
@@ -95,7 +79,8 @@ fn peer_rounds(runtime: &tokio::runtime::Runtime, rounds: usize, device_up: bool
     let removed = after["companions_removed"].as_u64().unwrap_or(0)
         - before["companions_removed"].as_u64().unwrap_or(0);
     println!(
-        "| {name} | {} | {} | {unlinked} of {rounds} ({removed} removed by the peer) |",
+        "| whatsapp-rust against the test peer | {} | {} | {unlinked} of {rounds} ({removed} \
+         removed by the peer) |",
         ms(p50),
         ms(p99)
     );
@@ -185,13 +170,12 @@ async fn scan_to_paired(socket: &Path, user: &str, phone: &str) -> Duration {
     }
 }
 
-/// Waits (up to 60 s: an unlink retried from the kept credentials waits `node_grace` first)
-/// for the background unlinks; how many of the `rounds` displaced devices
+/// Waits (up to 30 s) for the background unlinks; how many of the `rounds` displaced devices
 /// WhatsApp confirmed unlinked: their owed-unlink record is gone from `registry`.
 async fn unlinks_settled(registry: &Path, rounds: usize) -> usize {
     use sqlx::Connection as _;
     let url = format!("sqlite:{}", registry.display());
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let mut conn = sqlx::SqliteConnection::connect(&url)
             .await

@@ -168,13 +168,7 @@ impl Registry {
                     })
                 })
                 .collect();
-            owe_unlinks(
-                &mut tx,
-                &released,
-                now,
-                now.plus(self.settings().node_grace),
-            )
-            .await?;
+            owe_unlinks(&mut tx, &released, now).await?;
             drop(released);
             self.write_changes(&mut tx, &mut changes).await?;
         }

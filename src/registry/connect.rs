@@ -455,13 +455,7 @@ impl Registry {
                 phone_number: phone.as_str(),
                 error: format!("{MESSAGE_NUMBER_TAKEN} (reject-new): unlink not confirmed"),
             }];
-            owe_unlinks(
-                &mut tx,
-                &released,
-                now,
-                now.plus(self.settings().node_grace),
-            )
-            .await?;
+            owe_unlinks(&mut tx, &released, now).await?;
             let mut after = transitions::pairing_ended(
                 &before,
                 format!("{MESSAGE_NUMBER_TAKEN} ({phone})"),
@@ -489,13 +483,7 @@ impl Registry {
                 error: format!("number taken by {user} (newest wins): unlink not confirmed"),
             })
             .collect();
-        owe_unlinks(
-            &mut tx,
-            &released,
-            now,
-            now.plus(self.settings().node_grace),
-        )
-        .await?;
+        owe_unlinks(&mut tx, &released, now).await?;
         drop(released);
         let mut displaced = Vec::new();
         for holder in holders {

@@ -16,16 +16,6 @@ use super::db::{args, Dialect, Tx};
 use super::{Error, Registry};
 use crate::time::Timestamp;
 
-/// An unlink still owed, as a node retries it.
-#[derive(Debug, Clone)]
-pub struct OwedUnlink {
-    pub user: String,
-    pub phone_number: Option<String>,
-    pub at: Timestamp,
-    /// Tries so far, this one excluded.
-    pub attempts: u32,
-}
-
 /// A device that may still be linked on its phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeftLinked {
@@ -46,34 +36,6 @@ struct Row {
     error: String,
     pending: i64,
 }
-
-/// `users` less those whose device owes its unlink (their credentials stay until it settles).
-pub(crate) async fn without_owed<'a>(
-    tx: &mut Tx,
-    users: Vec<&'a str>,
-) -> Result<Vec<&'a str>, Error> {
-    if users.is_empty() {
-        return Ok(users);
-    }
-    let owed: Vec<(String,)> = tx
-        .fetch_all(
-            OWED_AMONG.pick(tx.is_postgres()),
-            args![super::bulk::keys(&users)],
-        )
-        .await?;
-    if owed.is_empty() {
-        return Ok(users);
-    }
-    let owed: std::collections::HashSet<String> = owed.into_iter().map(|(user,)| user).collect();
-    Ok(users
-        .into_iter()
-        .filter(|user| !owed.contains(*user))
-        .collect())
-}
-
-const OWED_AMONG: Dialect = super::bulk::keys_in!(
-    "SELECT DISTINCT user_key FROM devices_left_linked WHERE pending = 1 AND user_key"
-);
 
 /// A new pairing of `user` starts (in `tx`): an unlink still owed for an earlier device of
 /// theirs is no longer the business of any session, so its record stops being pending and
@@ -104,31 +66,28 @@ pub(crate) struct Released<'a> {
 /// Records, in `tx`, that each of `released` owes its unlink, which happens after `tx` commits;
 /// users without stored credentials (no device to unlink) are skipped. One statement for all.
 /// Call it before the change deletes the credentials.
-/// Until `retry_at`, the session that owes the unlink is left to do it; from then on, any node
-/// may log the device in from its kept credentials and unlink it (see [`Registry::due_unlinks`]).
 pub(crate) async fn owe_unlinks(
     tx: &mut Tx,
     released: &[Released<'_>],
     at: Timestamp,
-    retry_at: Timestamp,
 ) -> Result<(), Error> {
     if released.is_empty() {
         return Ok(());
     }
     let json = serde_json::to_string(released).map_err(|e| Error::Internal(e.to_string()))?;
-    tx.execute_dialect(OWE_UNLINKS, args![json, at.millis(), retry_at.millis()])
+    tx.execute_dialect(OWE_UNLINKS, args![json, at.millis()])
         .await?;
     Ok(())
 }
 
 const OWE_UNLINKS: Dialect = Dialect {
-    sqlite: "INSERT INTO devices_left_linked (user_key, phone_number, at, error, pending, \
-             retry_at) SELECT r.value ->> 'user_key', r.value ->> 'phone_number', $2, \
-             r.value ->> 'error', 1, $3 FROM json_each($1) AS r \
+    sqlite: "INSERT INTO devices_left_linked (user_key, phone_number, at, error, pending) \
+             SELECT r.value ->> 'user_key', r.value ->> 'phone_number', $2, \
+             r.value ->> 'error', 1 FROM json_each($1) AS r \
              WHERE EXISTS (SELECT 1 FROM wa_device d WHERE d.user_key = r.value ->> 'user_key') \
              ON CONFLICT (user_key, at) DO NOTHING",
-    postgres: "INSERT INTO devices_left_linked (user_key, phone_number, at, error, pending, \
-               retry_at) SELECT r.user_key, r.phone_number, $2, r.error, 1, $3 \
+    postgres: "INSERT INTO devices_left_linked (user_key, phone_number, at, error, pending) \
+               SELECT r.user_key, r.phone_number, $2, r.error, 1 \
                FROM json_to_recordset($1::json) AS r(user_key text, phone_number text, \
                error text) \
                WHERE EXISTS (SELECT 1 FROM wa_device d WHERE d.user_key = r.user_key) \
@@ -169,20 +128,17 @@ impl Registry {
         Ok(at.map(|(at,)| Timestamp(at)))
     }
 
-    /// An attempt at the unlink `user` owed since `at` ended. Done (`error` is `None`): the
-    /// record goes, and the credentials kept for it. Failed with `retry_after`: tried again
-    /// then, by any node. Failed for good: the record stays, saying why, and the credentials
-    /// go (the device is the operator's to remove on the phone).
+    /// The unlink `user` owed since `at` is settled: done when `error` is `None` (the record
+    /// goes), failed otherwise (the record stays, saying why).
     pub async fn settle_unlink(
         &self,
         user: &str,
         at: Timestamp,
         error: Option<&str>,
-        retry_after: Option<std::time::Duration>,
     ) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
-        let settled = match (error, retry_after) {
-            (None, _) => {
+        match error {
+            None => {
                 tx.execute(
                     "DELETE FROM devices_left_linked WHERE user_key = $1 AND at = $2 \
                      AND pending = 1",
@@ -190,113 +146,16 @@ impl Registry {
                 )
                 .await?
             }
-            (Some(error), Some(after)) => {
-                tx.execute(
-                    "UPDATE devices_left_linked SET error = $3, retry_at = $4 \
-                     WHERE user_key = $1 AND at = $2 AND pending = 1",
-                    args![user, at.millis(), error, self.now().plus(after).millis()],
-                )
-                .await?;
-                0
-            }
-            (Some(error), None) => {
+            Some(error) => {
                 tx.execute(
                     "UPDATE devices_left_linked SET pending = 0, error = $3 \
-                     WHERE user_key = $1 AND at = $2 AND pending = 1",
+                     WHERE user_key = $1 AND at = $2",
                     args![user, at.millis(), error],
                 )
                 .await?
             }
         };
-        // Kept only for this unlink, unless the user started a new pairing since (which gave
-        // the record up and owns the credentials now).
-        if settled > 0 && !self.still_owes(&mut tx, user).await? {
-            let owner_row_is_released: Option<(i64,)> = tx
-                .fetch_optional(
-                    "SELECT CAST(1 AS BIGINT) FROM whatsapp_connections WHERE user_key = $1 \
-                     AND (status = 'LOGGED_OUT' OR (status = 'DISCONNECTED' \
-                     AND phone_number IS NULL))",
-                    args![user],
-                )
-                .await?;
-            if owner_row_is_released.is_some() {
-                super::credentials::delete_all_of(&mut tx, &[user]).await?;
-            }
-        }
         tx.commit().await
-    }
-
-    async fn still_owes(&self, tx: &mut Tx, user: &str) -> Result<bool, Error> {
-        let owed: Option<(i64,)> = tx
-            .fetch_optional(
-                "SELECT CAST(1 AS BIGINT) FROM devices_left_linked WHERE user_key = $1 \
-                 AND pending = 1 LIMIT 1",
-                args![user],
-            )
-            .await?;
-        Ok(owed.is_some())
-    }
-
-    /// Owed unlinks whose time to retry has come (any node may take them), oldest first.
-    pub async fn due_unlinks(&self, limit: u32) -> Result<Vec<OwedUnlink>, Error> {
-        let rows: Vec<(String, Option<String>, i64, i64)> = self
-            .db
-            .fetch_all(
-                "SELECT user_key, phone_number, at, attempts FROM devices_left_linked \
-                 WHERE pending = 1 AND retry_at <= $1 ORDER BY retry_at LIMIT $2",
-                args![self.now().millis(), i64::from(limit)],
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(user, phone_number, at, attempts)| OwedUnlink {
-                user,
-                phone_number,
-                at: Timestamp(at),
-                attempts: attempts.max(0) as u32,
-            })
-            .collect())
-    }
-
-    /// Takes `unlink` for one attempt, for `lease`: false when another node took it first.
-    pub async fn claim_unlink(
-        &self,
-        unlink: &OwedUnlink,
-        lease: std::time::Duration,
-    ) -> Result<bool, Error> {
-        let now = self.now();
-        let mut tx = self.db.write().await?;
-        let claimed = tx
-            .execute(
-                "UPDATE devices_left_linked SET retry_at = $3, attempts = attempts + 1 \
-                 WHERE user_key = $1 AND at = $2 AND pending = 1 AND retry_at <= $4",
-                args![
-                    unlink.user.as_str(),
-                    unlink.at.millis(),
-                    now.plus(lease).millis(),
-                    now.millis()
-                ],
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(claimed == 1)
-    }
-
-    /// Makes `user`'s released row this node's at a new epoch, so a session logging the
-    /// device in to unlink it may write its credentials; `None` when the row is not released
-    /// (a new pairing began).
-    pub async fn claim_for_unlink(&self, user: &str) -> Result<Option<i64>, Error> {
-        let mut tx = self.db.write().await?;
-        let epoch: Option<(i64,)> = tx
-            .fetch_optional(
-                "UPDATE whatsapp_connections SET node_id = $2, epoch = epoch + 1 \
-                 WHERE user_key = $1 AND (status = 'LOGGED_OUT' OR (status = 'DISCONNECTED' \
-                 AND phone_number IS NULL)) RETURNING epoch",
-                args![user, self.node_id.as_str()],
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(epoch.map(|(epoch,)| epoch))
     }
 
     /// Every device that may still be linked, oldest first.

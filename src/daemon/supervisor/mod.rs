@@ -28,7 +28,6 @@ mod operator;
 mod pacing;
 mod pairing;
 mod persist;
-mod unlinks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -174,10 +173,8 @@ impl Supervisor {
                 if let Some(error) = &error {
                     warn!(%user, %error, "device not unlinked on WhatsApp's side");
                 }
-                // A failure is tried again later from the kept credentials, by any node.
-                let retry = error.as_ref().map(|_| Duration::from_secs(30));
                 if let Err(settle) = registry
-                    .settle_unlink(user.as_str(), at, error.as_deref(), retry)
+                    .settle_unlink(user.as_str(), at, error.as_deref())
                     .await
                 {
                     warn!(%user, error = %settle, "cannot settle the unlink owed");

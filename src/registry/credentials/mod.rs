@@ -27,10 +27,8 @@ use super::db::{args, Dialect, Locking, Tx};
 macro_rules! orphan_stores {
     () => {
         "SELECT d.user_key FROM wa_device d JOIN whatsapp_connections c \
-         ON c.user_key = d.user_key WHERE (c.status = 'LOGGED_OUT' \
-         OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL)) \
-         AND NOT EXISTS (SELECT 1 FROM devices_left_linked o \
-         WHERE o.user_key = d.user_key AND o.pending = 1)"
+         ON c.user_key = d.user_key WHERE c.status = 'LOGGED_OUT' \
+         OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL)"
     };
 }
 use super::{Error, Registry, UserKey};
