@@ -259,7 +259,7 @@ pub struct TopArgs {
     #[arg(long, default_value = "1s", value_parser = crate::time::parse_duration)]
     pub interval: std::time::Duration,
     /// Stop after this many frames [default: until Ctrl-C]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 }
 
