@@ -188,7 +188,7 @@ impl Registry {
             changes.push(Change::new(before, after));
         }
         report.rows_imported = changes.len() as u64;
-        report.duplicates = self.duplicates_after(&mut tx, &changes, &existing).await?;
+        report.duplicates = self.duplicates_after(&mut tx, &changes).await?;
         if options.dry_run {
             return Ok(report);
         }
@@ -223,9 +223,7 @@ impl Registry {
         &self,
         tx: &mut super::db::Tx,
         changes: &[Change],
-        existing: &HashMap<String, Connection>,
     ) -> Result<Vec<ImportedDuplicate>, Error> {
-        let _ = existing;
         let mut holders: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for change in changes {
             if let Some(phone) = &change.after.phone_number {
