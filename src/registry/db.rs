@@ -558,14 +558,9 @@ impl Tx {
     }
 
     /// Writes the events appended to this transaction, then commits.
-    pub(crate) async fn commit(self) -> Result<(), Error> {
-        self.commit_events().await.map(drop)
-    }
-
-    /// [`Tx::commit`], returning the ids its events got.
-    pub(crate) async fn commit_events(mut self) -> Result<Vec<i64>, Error> {
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
         let events = std::mem::take(&mut self.outbox);
-        let ids = super::events::flush(&mut self, &events).await?;
+        super::events::flush(&mut self, &events).await?;
         match self.conn {
             Conn::Sqlite(tx) => tx.commit().await?,
             Conn::SqliteGroup(tx) => tx.commit().await?,
@@ -575,7 +570,7 @@ impl Tx {
             crate::metrics::counters().transaction_committed(self.began.elapsed());
             super::events::count_committed(&events);
         }
-        Ok(ids)
+        Ok(())
     }
 }
 

@@ -9,21 +9,28 @@
 //! hands them out when a transaction *starts* writing: a slow transaction would commit a low
 //! id after a fast one committed a higher id, and a consumer between the two would skip it.
 //!
-//! So ids are handed out at commit: [`append`] only queues the event in its transaction, and
-//! [`flush`], the last thing before `COMMIT`, takes a block of ids from the one-row
-//! `outbox_sequence` with an `UPDATE` and inserts the events. The row stays locked until the
-//! transaction commits, and PostgreSQL releases a transaction's row locks only after its
-//! commit is visible, so the next writer gets the next ids only once the previous ones can
-//! be read: ids become visible in id order. What serialises is only that last statement and
-//! the commit of transactions that write events, never the work before it, and a writer that
-//! froze while holding the row is cut off by `idle_in_transaction_session_timeout` (see `db`).
+//! So ids are handed out at commit, from the one-row `outbox_sequence`, whose row lock each
+//! writer holds until its commit is visible (PostgreSQL releases a transaction's row locks
+//! only after that): the next writer gets the next ids only once the previous ones can be
+//! read, so ids become visible in id order. [`append`] only queues the event in its
+//! transaction; [`flush`], the last thing before `COMMIT`, writes the queued events:
+//! - On PostgreSQL it inserts them, as one JSON array, into `event_stage`, and a deferred
+//!   trigger numbers them during `COMMIT`, on the server: it takes the block of ids, writes
+//!   the events and drops the staged row. The sequence's row is held only while the server
+//!   commits, never across a round trip to a node, so writers of all nodes proceed in
+//!   parallel up to their commits, and a node that freezes or loses its link between two
+//!   statements holds nothing anyone else needs (its open transaction, and its row locks,
+//!   end with `idle_in_transaction_session_timeout`, see `db`).
+//! - SQLite has one writer at a time anyway: the writer takes the ids with an `UPDATE` and
+//!   inserts the events itself.
+//!
 //! Events of one transaction get consecutive ids in the order they were appended.
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::db::{args, Dialect, Tx};
+use super::db::{args, Tx};
 use super::rows::parse_status;
 use super::Error;
 use crate::model::{Connection, Event, EventKind, Status};
@@ -86,25 +93,17 @@ pub(crate) fn append(tx: &mut Tx, at: Timestamp, node_id: &str, event: NewEvent)
     });
 }
 
-/// Writes `pending`, the events queued in `tx`, with ids from `outbox_sequence` (see the
-/// module comment); called by `Tx::commit` as its last statement. Returns their ids.
-pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<Vec<i64>, Error> {
+/// Writes `pending`, the events queued in `tx`, to be numbered from `outbox_sequence` (see
+/// the module comment); called by `Tx::commit` as its last statement.
+pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<(), Error> {
     if pending.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
-    let (last,): (i64,) = tx
-        .fetch_one(
-            "UPDATE outbox_sequence SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id",
-            args![count],
-        )
-        .await?;
-    let ids: Vec<i64> = (last - count + 1..=last).collect();
-    let rows: Vec<EventJson> = ids
+    let rows: Vec<EventJson> = pending
         .iter()
-        .zip(pending)
-        .map(|(&id, pending)| EventJson {
-            id,
+        .zip(0..)
+        .map(|(pending, position)| EventJson {
+            position,
             at: pending.at.millis(),
             kind: pending.event.kind.as_str(),
             user_key: pending.event.user.as_deref(),
@@ -116,8 +115,21 @@ pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<Vec<i
         })
         .collect();
     let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?;
-    tx.execute_dialect(INSERT_EVENTS, args![json]).await?;
-    Ok(ids)
+    if tx.is_postgres() {
+        tx.execute("INSERT INTO event_stage (events) VALUES ($1)", args![json])
+            .await?;
+        return Ok(());
+    }
+    let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
+    let (last,): (i64,) = tx
+        .fetch_one(
+            "UPDATE outbox_sequence SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id",
+            args![count],
+        )
+        .await?;
+    tx.execute(INSERT_EVENTS, args![json, last - count + 1])
+        .await?;
+    Ok(())
 }
 
 /// Counts committed events in the process's metrics: every event by kind, a state change
@@ -144,10 +156,11 @@ pub(crate) fn count_committed(events: &[PendingEvent]) {
     }
 }
 
-/// An event row as [`INSERT_EVENTS`] reads it (see `bulk`).
+/// An event row as [`INSERT_EVENTS`] (SQLite) or PostgreSQL's `number_staged_events`
+/// trigger reads it: its id is the transaction's first id plus its `position` (see `bulk`).
 #[derive(Serialize)]
 struct EventJson<'a> {
-    id: i64,
+    position: i64,
     at: i64,
     kind: &'static str,
     user_key: Option<&'a str>,
@@ -158,19 +171,12 @@ struct EventJson<'a> {
     data: String,
 }
 
-/// All of a transaction's events in one statement.
-const INSERT_EVENTS: Dialect = Dialect {
-    sqlite: "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
-             node_id, data) SELECT e.value ->> 'id', e.value ->> 'at', e.value ->> 'kind', \
-             e.value ->> 'user_key', e.value ->> 'from_status', e.value ->> 'to_status', \
-             e.value ->> 'reason', e.value ->> 'node_id', e.value ->> 'data' \
-             FROM json_each($1) AS e",
-    postgres: "INSERT INTO events (id, at, kind, user_key, from_status, to_status, reason, \
-               node_id, data) SELECT id, at, kind, user_key, from_status, to_status, reason, \
-               node_id, data FROM json_to_recordset($1::json) AS e(id bigint, at bigint, \
-               kind text, user_key text, from_status text, to_status text, reason text, \
-               node_id text, data text)",
-};
+/// All of a transaction's events in one statement (SQLite), the first id in `$2`.
+const INSERT_EVENTS: &str = "INSERT INTO events (id, at, kind, user_key, from_status, \
+     to_status, reason, node_id, data) SELECT $2 + (e.value ->> 'position'), e.value ->> 'at', \
+     e.value ->> 'kind', e.value ->> 'user_key', e.value ->> 'from_status', \
+     e.value ->> 'to_status', e.value ->> 'reason', e.value ->> 'node_id', e.value ->> 'data' \
+     FROM json_each($1) AS e";
 
 macro_rules! event_columns {
     () => {

@@ -215,7 +215,7 @@ impl Registry {
         epoch: i64,
         reason: &str,
         data: serde_json::Value,
-    ) -> Result<Option<i64>, Error> {
+    ) -> Result<Option<()>, Error> {
         let mut tx = self.db.write().await?;
         if !Self::fence(&mut tx, user.as_str(), &self.fence_at(epoch)).await? {
             return Ok(None);
@@ -226,8 +226,8 @@ impl Registry {
             &self.node_id,
             NewEvent::new(kind, user.as_str(), reason, data),
         );
-        let ids = tx.commit_events().await?;
-        Ok(Some(ids[0]))
+        tx.commit().await?;
+        Ok(Some(()))
     }
 }
 

@@ -65,7 +65,7 @@ impl Registry {
         key: Option<&str>,
         message_id: &str,
         data: serde_json::Value,
-    ) -> Result<i64, Error> {
+    ) -> Result<(), Error> {
         let mut tx = self.db.write().await?;
         if let Some(key) = key {
             tx.execute(
@@ -80,7 +80,6 @@ impl Registry {
             &self.node_id,
             NewEvent::new(EventKind::MessageSent, user.as_str(), "message sent", data),
         );
-        let ids = tx.commit_events().await?;
-        Ok(ids[0])
+        tx.commit().await
     }
 }

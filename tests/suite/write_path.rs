@@ -2,8 +2,8 @@
 //! lock: under concurrent writers, socket subscribers get every committed event exactly once,
 //! in id order, with no gap skipped (and the check is shown to catch a commit that lands out
 //! of order, so it can fail), and webhook receivers get every one once, each user's in order;
-//! a node frozen in the middle of a
-//! transaction holds nobody up for longer than the session limits allow.
+//! a node frozen in the middle of a transaction holds the other nodes' writes up not at all,
+//! and the database ends its transaction within the session limits.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -242,10 +242,10 @@ fn the_order_check_catches_an_event_committed_out_of_order() {
     runtime.block_on(db.finish());
 }
 
-/// The backend pid of a transaction of `node` that holds the outbox's commit sequence (the
-/// one row every event-writing transaction needs last); with `idle`, only one that waits for
-/// its client, so that nothing but the client can end it.
-async fn holder_of_the_sequence(
+/// The backend pid of a transaction of `node` that has staged its events (its last
+/// statement before `COMMIT`, when it has done all its work and holds every lock it took);
+/// with `idle`, only one that waits for its client, so that nothing but the client can end it.
+async fn staged_its_events(
     observer: &mut sqlx::PgConnection,
     node: &str,
     idle: bool,
@@ -253,7 +253,7 @@ async fn holder_of_the_sequence(
     sqlx::query_scalar(
         "SELECT a.pid FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid \
          WHERE a.application_name = $1 AND l.granted AND l.mode = 'RowExclusiveLock' \
-         AND l.relation = 'outbox_sequence'::regclass \
+         AND l.relation = 'event_stage'::regclass \
          AND (NOT $2 OR a.state = 'idle in transaction') LIMIT 1",
     )
     .bind(format!("wasessd:{node}"))
@@ -261,6 +261,16 @@ async fn holder_of_the_sequence(
     .fetch_optional(observer)
     .await
     .expect("pg_stat_activity")
+}
+
+/// Whether the PostgreSQL backend `pid` still runs (its client's session is not over).
+async fn backend_alive(observer: &mut sqlx::PgConnection, pid: i32) -> bool {
+    sqlx::query_scalar::<_, i32>("SELECT pid FROM pg_stat_activity WHERE pid = $1")
+        .bind(pid)
+        .fetch_optional(observer)
+        .await
+        .expect("pg_stat_activity")
+        .is_some()
 }
 
 /// Ends the test's freeze however the test ends: the writer stops and the node runs again,
@@ -280,7 +290,7 @@ impl Drop for Thaw<'_> {
 }
 
 #[test]
-fn a_node_frozen_mid_transaction_holds_the_others_up_only_briefly_and_recovers() {
+fn a_node_frozen_mid_transaction_holds_no_other_node_up_and_recovers() {
     let runtime = runtime();
     let Some(db) = runtime.block_on(TestDb::postgres()) else {
         return;
@@ -326,8 +336,8 @@ fn a_node_frozen_mid_transaction_holds_the_others_up_only_briefly_and_recovers()
             pid: frozen.pid(),
             stop: &stop,
         };
-        // Freeze the node at a moment it is known to be inside a transaction that holds the
-        // commit sequence: found in pg_locks, and still there once the process is stopped.
+        // Freeze the node at a moment it is known to be inside a transaction that is about to
+        // commit: found in pg_locks, and still there once the process is stopped.
         let deadline = Instant::now() + Duration::from_secs(60);
         let caught = loop {
             assert!(
@@ -335,7 +345,7 @@ fn a_node_frozen_mid_transaction_holds_the_others_up_only_briefly_and_recovers()
                 "never caught the node inside a transaction"
             );
             let Some(pid) =
-                runtime.block_on(holder_of_the_sequence(&mut observer, "node-frozen", false))
+                runtime.block_on(staged_its_events(&mut observer, "node-frozen", false))
             else {
                 continue;
             };
@@ -343,15 +353,16 @@ fn a_node_frozen_mid_transaction_holds_the_others_up_only_briefly_and_recovers()
             // A statement already sent may still finish; then the transaction must be left
             // waiting for the stopped client.
             std::thread::sleep(Duration::from_millis(50));
-            match runtime.block_on(holder_of_the_sequence(&mut observer, "node-frozen", true)) {
+            match runtime.block_on(staged_its_events(&mut observer, "node-frozen", true)) {
                 Some(still) if still == pid => break pid,
                 _ => signal(frozen.pid(), libc::SIGCONT),
             }
         };
 
-        // The other node goes on writing: new users, a pairing, messages. Each of these
-        // waits at most until PostgreSQL ends the frozen transaction
-        // (idle_in_transaction_session_timeout, shorter than lock_timeout), then succeeds.
+        // The other node goes on writing: new users, a pairing, messages. None of them waits
+        // for the frozen transaction, which holds nothing they need: events are numbered
+        // during COMMIT, on the server, so a client stopped before its COMMIT holds no part of
+        // the outbox.
         other.add_users(&["other@example.com"]);
         other.pair("other@example.com", "573002220000");
         other
@@ -366,18 +377,15 @@ fn a_node_frozen_mid_transaction_holds_the_others_up_only_briefly_and_recovers()
                 "while the other node is frozen",
             ])
             .success();
+        assert!(
+            runtime.block_on(backend_alive(&mut observer, caught)),
+            "the other node's writes waited until the frozen transaction was ended"
+        );
         // PostgreSQL ends the frozen transaction, and its connection, by itself
         // (idle_in_transaction_session_timeout): nobody waits on it for longer.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let alive: Option<i32> = runtime
-                .block_on(
-                    sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE pid = $1")
-                        .bind(caught)
-                        .fetch_optional(&mut observer),
-                )
-                .expect("pg_stat_activity");
-            if alive.is_none() {
+            if !runtime.block_on(backend_alive(&mut observer, caught)) {
                 break;
             }
             assert!(

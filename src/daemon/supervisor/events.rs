@@ -162,7 +162,7 @@ impl Supervisor {
             })
             .await;
         match recorded {
-            Some(Some(_)) => self.changed(),
+            Some(Some(())) => self.changed(),
             Some(None) => self.fenced(user, generation).await,
             None => warn!(%user, "a message arrived for a session that ended: not recorded"),
         }
