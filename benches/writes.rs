@@ -7,15 +7,15 @@
 //! two: its state change and its result), and the p50 / p99 round trip of the requests that
 //! wait for their transaction (connect, scan, disconnect).
 //!
-//! Each node count runs twice: on loopback, and through a proxy that holds every packet for
-//! a millisecond each way, as between hosts in different zones. On loopback the nodes and
-//! PostgreSQL share the machine's cores, so the run measures the CPU; across a network each
-//! transaction waits on round trips, and the run shows whether one node's transactions wait
-//! for another's.
+//! Each node count runs twice: on loopback, and with each node behind a proxy that delays
+//! every packet, as when the nodes and the database run on hosts of their own (the bench
+//! prints the round trip it measures). On loopback the nodes and PostgreSQL share the
+//! machine's cores, so the run measures the CPU; across a network each transaction waits on
+//! round trips, and the run shows whether one node's transactions wait for another's.
 //!
 //! `WASESS_BENCH_DATABASE_URL=postgres://… cargo bench --bench writes`
 //! (`WASESS_BENCH_SECONDS` sets each run's length, default 10; `WASESS_BENCH_DELAY_MS` the
-//! one-way delay, default 1.)
+//! proxy's delay each way, default 1, which tokio's millisecond timer makes 1 to 2 ms.)
 
 mod common;
 
