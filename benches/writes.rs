@@ -61,8 +61,7 @@ fn main() {
                 let proxied = runtime.block_on(through_proxy(&base, delay));
                 let rtt = runtime.block_on(round_trip(&proxied));
                 println!(
-                    "{} ms each way: a round trip takes {}",
-                    delay.as_millis(),
+                    "each node behind a delaying proxy: a round trip takes {}",
                     ms(rtt)
                 );
             }
