@@ -62,3 +62,20 @@ pub async fn run_reconcile(supervisor: Arc<Supervisor>, mut shutdown: watch::Rec
         }
     }
 }
+
+/// Retries the unlinks released devices still owe (see `supervisor::unlinks`), every
+/// heartbeat. A fenced or stopping node leaves them to the others.
+pub async fn run_owed_unlinks(supervisor: Arc<Supervisor>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let interval = supervisor.settings().heartbeat_interval;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let membership = supervisor.membership();
+        if membership.is_fenced() || membership.is_stopping() {
+            continue;
+        }
+        supervisor.retry_owed_unlinks().await;
+    }
+}

@@ -146,6 +146,7 @@ pub async fn run(
         membership_shutdown,
     ));
     let reconcile = tokio::spawn(jobs::run_reconcile(supervisor.clone(), shutdown.clone()));
+    let unlinks = tokio::spawn(jobs::run_owed_unlinks(supervisor.clone(), shutdown.clone()));
     let resume = tokio::spawn(supervisor.clone().resume_all());
     let deliveries: Vec<_> = config
         .settings
@@ -197,7 +198,7 @@ pub async fn run(
         _ => supervisor.shutdown().await,
     }
     let _ = stop_membership.send(true);
-    let _ = tokio::join!(cleanup, lease, watchdog, reconcile);
+    let _ = tokio::join!(cleanup, lease, watchdog, reconcile, unlinks);
     for delivery in deliveries {
         let _ = delivery.await;
     }

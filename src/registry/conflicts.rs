@@ -164,6 +164,7 @@ impl Registry {
                     Some(Released {
                         user_key: &change.before.user,
                         phone_number: change.before.phone_number.as_deref()?,
+                        node_id: change.before.node_id.as_deref(),
                         error: "detached by resolve-conflicts: unlink not confirmed".into(),
                     })
                 })

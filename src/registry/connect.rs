@@ -453,6 +453,7 @@ impl Registry {
             let released = [Released {
                 user_key: user.as_str(),
                 phone_number: phone.as_str(),
+                node_id: Some(self.node_id.as_str()),
                 error: format!("{MESSAGE_NUMBER_TAKEN} (reject-new): unlink not confirmed"),
             }];
             owe_unlinks(&mut tx, &released, now).await?;
@@ -480,6 +481,7 @@ impl Registry {
             .map(|holder| Released {
                 user_key: &holder.user,
                 phone_number: phone.as_str(),
+                node_id: holder.node_id.as_deref(),
                 error: format!("number taken by {user} (newest wins): unlink not confirmed"),
             })
             .collect();

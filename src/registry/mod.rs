@@ -39,7 +39,7 @@ pub use connect::{LockOutcome, PairingEnd, PairingOutcome};
 pub use db::redact;
 pub use error::Error;
 pub use import::{ImportOptions, LegacyConnection};
-pub use left_linked::LeftLinked;
+pub use left_linked::{LeftLinked, OwedUnlink, MAX_ATTEMPTS as MAX_UNLINK_ATTEMPTS};
 pub use lifecycle::{Change, Scope};
 pub use nodes::{NodeHolder, NodeState};
 pub use ownership::Fence;

@@ -368,3 +368,53 @@ fn a_frozen_node_continued_after_the_grace_closes_its_stale_clients_quietly() {
     let (user, _) = &users[0];
     texts_travel(cluster.node(&owners[user]), user);
 }
+
+/// A number is taken (newest wins) from a device whose node was just killed. The unlink the
+/// device owes names that node, so nobody logs the device in while the node's lease runs;
+/// then the survivor logs it in from the credentials kept for the unlink and unlinks it, with
+/// never two clients of the device at once.
+#[test]
+fn a_dead_nodes_displaced_device_is_unlinked_by_a_survivor_once_the_lease_ran_out() {
+    let Some(mut cluster) = cluster(&["node-a", "node-b"], &[]) else {
+        return;
+    };
+    let users = users(1);
+    pair_all(&cluster, cluster.node("node-a"), &users);
+    let (displaced, phone) = &users[0];
+    cluster.nodes[0].crash();
+    let b = cluster.viewer("node-a");
+    let removed = cluster.peer_counter(b, "companions_removed");
+
+    let newcomer = "newcomer@example.com";
+    b.cli(&["users", "add", newcomer]).success();
+    b.pair(newcomer, phone);
+    b.wait_status(displaced, "LOGGED_OUT");
+    assert!(
+        b.has_credentials(displaced),
+        "the displaced device's credentials are kept for its unlink"
+    );
+    // Read in this order, a removal seen while node-a's lease still ran would be a device
+    // logged in behind its node's back.
+    let removed_by_then = cluster.peer_counter(b, "companions_removed");
+    if node_info(b, "node-a")["state"] == "live" {
+        assert_eq!(
+            removed_by_then, removed,
+            "unlinked before node-a's lease ran out"
+        );
+    }
+
+    b.wait_until("the survivor to unlink the displaced device", || {
+        cluster.peer_counter(b, "companions_removed") == removed + 1
+    });
+    b.wait_until("the kept credentials to go with the unlink", || {
+        !b.has_credentials(displaced)
+    });
+    assert_eq!(
+        node_info(b, "node-a")["state"],
+        "lost",
+        "the unlink waited for node-a's lease to run out"
+    );
+    assert_eq!(cluster.peer_counter(b, "double_logins"), 0);
+    assert_eq!(b.row(newcomer)["status"], "CONNECTED");
+    assert_eq!(b.row(displaced)["status"], "LOGGED_OUT");
+}

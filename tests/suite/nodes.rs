@@ -94,9 +94,11 @@ fn one_number_scanned_on_two_nodes_ends_with_one_connected_row() {
     b.pair("bob@example.com", "573001234567");
     let alice = b.wait_status("alice@example.com", "LOGGED_OUT");
     assert!(alice["phone_number"].is_null());
-    // The change that displaced alice deleted her credentials; node A notices and logs out
-    // its session, so the phone can no longer act on it.
-    assert!(!a.has_credentials("alice@example.com"));
+    // Node A notices the change that displaced alice and logs her session out; her
+    // credentials, kept for that unlink, go with it.
+    a.wait_until("alice's device unlinked and its store gone", || {
+        !a.has_credentials("alice@example.com")
+    });
     a.wait_until("node A closing alice's session", || {
         let drop = [
             "sim",

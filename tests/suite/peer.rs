@@ -180,7 +180,7 @@ fn the_newest_link_of_a_number_wins_and_unlinks_the_old_device(transport: Transp
         alice["reason"].as_str().expect("reason").contains(BOB),
         "{alice}"
     );
-    // Alice's credentials went with the change that displaced her.
+    // Alice's credentials were kept for her device's unlink, and go once it is done.
     setup.wait_until("alice's credentials deleted", || {
         !setup.has_credentials(ALICE)
     });

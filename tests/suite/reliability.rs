@@ -1023,10 +1023,12 @@ fn linked_devices(daemon: &TestDaemon) -> (String, String) {
 }
 
 /// Newest wins releases a number, and the released device is unlinked after the change
-/// commits. The change records that unlink as owed in its own transaction: a confirmed unlink
-/// clears the record, and a daemon killed before WhatsApp confirms leaves the device named.
+/// commits. The change records that unlink as owed in its own transaction and keeps the
+/// device's credentials for it: a confirmed unlink clears both; a daemon killed before
+/// WhatsApp confirms leaves the device named, and once back it logs the device in from the
+/// kept credentials and unlinks it.
 #[test]
-fn a_displaced_device_stays_named_until_its_unlink_is_confirmed_even_across_a_kill() {
+fn a_displaced_device_is_unlinked_even_when_the_daemon_dies_first() {
     let config = format!("{FAST_CONFIG}hang = \"30s\"\n");
     let mut daemon = TestDaemon::start_with(&config);
     let (alice, bob, carol, dave) = (
@@ -1058,12 +1060,17 @@ fn a_displaced_device_stays_named_until_its_unlink_is_confirmed_even_across_a_ki
         detail.contains("being unlinked: alice@example.com (573001110001"),
         "{detail}"
     );
+    // Her credentials are kept for the unlink, although her row is logged out.
+    assert!(daemon.has_credentials(alice));
     daemon.crash();
     daemon.restart();
-    let (_, detail) = linked_devices(&daemon);
+    daemon.wait_until("alice's device unlinked from its kept credentials", || {
+        linked_devices(&daemon).1 == "every device wasess let go of was unlinked on WhatsApp"
+    });
     assert!(
-        detail.contains("alice@example.com (573001110001") && detail.contains("newest wins"),
-        "the device alice's unlink left behind is still named: {detail}"
+        !daemon.has_credentials(alice),
+        "the kept credentials go with the record"
     );
-    assert!(!detail.contains("carol"), "{detail}");
+    assert_eq!(daemon.row(alice)["status"], "LOGGED_OUT");
+    assert!(!daemon.has_credentials(carol));
 }

@@ -414,7 +414,8 @@ fn left_linked_check(
     found: Result<Vec<LeftLinked>, crate::registry::Error>,
     now: crate::time::Timestamp,
 ) -> Check {
-    // An unlink owed for less than this is most likely still under way.
+    // An unlink owed for less than this is most likely still being tried (retried with a
+    // growing pause, see `registry::LeftLinked`); an older one has no node working on it.
     let settling = now.minus(UNLINK_SETTLES_IN);
     let found = found.map(|devices| {
         let (in_progress, devices): (Vec<LeftLinked>, Vec<LeftLinked>) = devices
@@ -430,7 +431,7 @@ fn left_linked_check(
         Ok((in_progress, devices)) if devices.is_empty() => ok(
             "linked devices",
             format!(
-                "{} device(s) released a moment ago are being unlinked: {}",
+                "{} released device(s) are being unlinked: {}",
                 in_progress.len(),
                 devices_named(&in_progress)
             ),
@@ -449,8 +450,9 @@ fn left_linked_check(
     }
 }
 
-/// How long a released device's unlink may take before doctor calls it missing.
-const UNLINK_SETTLES_IN: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a released device's unlink may take before doctor calls it missing: longer than
+/// every retry of it together (about 8 minutes).
+const UNLINK_SETTLES_IN: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 fn devices_named(devices: &[LeftLinked]) -> String {
     devices
@@ -507,7 +509,7 @@ mod left_linked_tests {
     fn an_owed_unlink_is_in_progress_for_a_while_then_a_device_to_remove() {
         let now = Timestamp(1_000_000_000);
         let fresh = now.minus(Duration::from_secs(5)).millis();
-        let stale = now.minus(Duration::from_secs(600)).millis();
+        let stale = now.minus(Duration::from_secs(3600)).millis();
 
         let check = left_linked_check(Ok(vec![device("alice@example.com", fresh, true)]), now);
         assert_eq!(check.level, Level::Ok, "{check:?}");

@@ -85,6 +85,7 @@ impl Supervisor {
     pub async fn fence_all(&self) {
         let entries: Vec<(UserKey, Entry)> = self.sessions().drain().collect();
         let mut closing = tokio::task::JoinSet::new();
+        let mut clients = Vec::new();
         for (user, entry) in entries {
             if let Phase::Pairing { updates, .. } = &entry.phase {
                 let _ = updates.send(PairingUpdate::Finished(PairingResult::Failed {
@@ -93,16 +94,21 @@ impl Supervisor {
                 }));
             }
             if let Some(session) = entry.session {
-                closing.spawn(async move {
-                    if tokio::time::timeout(CLOSE_TIMEOUT, session.close())
-                        .await
-                        .is_err()
-                    {
-                        warn!(%user, "a client did not close in time while fencing");
-                    }
-                    user
-                });
+                clients.push((user, session));
             }
+        }
+        // Unlinks under way end too: another node retries them once the lease runs out.
+        clients.extend(self.unlinking.take_all());
+        for (user, session) in clients {
+            closing.spawn(async move {
+                if tokio::time::timeout(CLOSE_TIMEOUT, session.close())
+                    .await
+                    .is_err()
+                {
+                    warn!(%user, "a client did not close in time while fencing");
+                }
+                user
+            });
         }
         let closed = closing.join_all().await.len();
         warn!(

@@ -238,14 +238,12 @@ impl Supervisor {
     /// otherwise: another node may be driving it now.
     pub(super) async fn abandon(&self, user: &UserKey, generation: u64, row: Option<&Connection>) {
         let released = row.is_none_or(|row| row.phone_number.is_none());
-        if let Some(entry) = self.take(user, generation) {
-            if let Some(session) = entry.session {
-                if released {
-                    Self::unlink_owed(&self.registry, user, None, session.as_ref()).await;
-                } else {
-                    session.close().await;
-                }
+        if released {
+            if let Some(unlink) = self.start_unlinking(user, Some(generation), None) {
+                Self::unlink_owed(&self.registry, &self.unlinking, unlink, user, None).await;
             }
+        } else if let Some(session) = self.take(user, generation).and_then(|e| e.session) {
+            session.close().await;
         }
     }
 

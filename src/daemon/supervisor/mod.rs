@@ -28,6 +28,7 @@ mod operator;
 mod pacing;
 mod pairing;
 mod persist;
+mod unlinks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,6 +119,8 @@ pub struct Supervisor {
     resuming: Mutex<HashSet<String>>,
     /// Paces every login from stored credentials at `resume_rate`.
     logins: pacing::LoginPacer,
+    /// Clients logging released devices out (see `unlinks`).
+    unlinking: Arc<unlinks::Unlinking>,
 }
 
 impl Supervisor {
@@ -139,6 +142,7 @@ impl Supervisor {
             membership,
             resuming: Mutex::new(HashSet::new()),
             logins: pacing::LoginPacer::new(),
+            unlinking: Arc::default(),
         })
     }
 
@@ -152,64 +156,6 @@ impl Supervisor {
     ) {
         if let Err(error) = session.logout().await {
             Self::left_linked(registry, user, phone, &error).await;
-        }
-    }
-
-    /// Unlinks a device whose number a committed change released (newest wins, a resolved
-    /// conflict): that change recorded the unlink as owed (`registry::LeftLinked`), and this
-    /// settles it, done or failed. Should this never run (the daemon stopped first), the
-    /// record stays and `doctor` names the device.
-    pub(super) async fn unlink_owed(
-        registry: &Registry,
-        user: &UserKey,
-        phone: Option<&str>,
-        session: &dyn Session,
-    ) {
-        let owed = registry.owed_unlink(user.as_str()).await;
-        let outcome = Self::logout_patiently(session).await;
-        match (owed, outcome) {
-            (Ok(Some(at)), outcome) => {
-                let error = outcome.as_ref().err().map(|error| error.to_string());
-                if let Some(error) = &error {
-                    warn!(%user, %error, "device not unlinked on WhatsApp's side");
-                }
-                if let Err(settle) = registry
-                    .settle_unlink(user.as_str(), at, error.as_deref())
-                    .await
-                {
-                    warn!(%user, error = %settle, "cannot settle the unlink owed");
-                }
-            }
-            (_, Ok(())) => {}
-            (_, Err(error)) => Self::left_linked(registry, user, phone, &error).await,
-        }
-    }
-
-    /// Logs `session` out, trying again for up to [`START_TIMEOUT`] while it cannot reach
-    /// WhatsApp: a device released right after its own pairing is still reconnecting (the
-    /// client logs in again after the scan), and would otherwise be let go of linked.
-    async fn logout_patiently(session: &dyn Session) -> Result<(), backend::Error> {
-        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-        let mut pause = Duration::from_millis(250);
-        loop {
-            // WhatsApp may never answer; the unlink must still settle.
-            let attempt = tokio::time::timeout_at(deadline, session.logout())
-                .await
-                .unwrap_or_else(|_| {
-                    Err(backend::Error::Unreachable(
-                        "WhatsApp did not answer the logout in time".into(),
-                    ))
-                });
-            match attempt {
-                Err(backend::Error::Unreachable(why))
-                    if tokio::time::Instant::now() + pause < deadline =>
-                {
-                    debug!(%why, "logout not through yet: trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(4));
-                }
-                outcome => return outcome,
-            }
         }
     }
 

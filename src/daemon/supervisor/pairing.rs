@@ -290,9 +290,12 @@ impl Supervisor {
         generation: u64,
         session: Option<Arc<dyn Session>>,
     ) {
-        self.take(user, generation);
-        if let Some(session) = session {
-            Self::unlink_owed(&self.registry, user, Some(phone.as_str()), session.as_ref()).await;
+        match self.start_unlinking(user, Some(generation), session) {
+            Some(unlink) => {
+                let phone = Some(phone.as_str());
+                Self::unlink_owed(&self.registry, &self.unlinking, unlink, user, phone).await;
+            }
+            None => drop(self.take(user, generation)),
         }
     }
 
@@ -308,12 +311,14 @@ impl Supervisor {
             return;
         };
         info!(%user, "displaced: credentials deleted");
-        let Some(session) = self.take_any(&user).and_then(|entry| entry.session) else {
+        let Some(unlink) = self.start_unlinking(&user, None, None) else {
+            drop(self.take_any(&user));
             return;
         };
-        let (registry, phone) = (self.registry.clone(), phone.to_string());
+        let (registry, unlinking) = (self.registry.clone(), self.unlinking.clone());
+        let phone = phone.to_string();
         tokio::spawn(async move {
-            Self::unlink_owed(&registry, &user, Some(&phone), session.as_ref()).await;
+            Self::unlink_owed(&registry, &unlinking, unlink, &user, Some(&phone)).await;
         });
     }
 }

@@ -27,8 +27,10 @@ use super::db::{args, Dialect, Locking, Tx};
 macro_rules! orphan_stores {
     () => {
         "SELECT d.user_key FROM wa_device d JOIN whatsapp_connections c \
-         ON c.user_key = d.user_key WHERE c.status = 'LOGGED_OUT' \
-         OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL)"
+         ON c.user_key = d.user_key WHERE (c.status = 'LOGGED_OUT' \
+         OR (c.status = 'DISCONNECTED' AND c.phone_number IS NULL)) \
+         AND NOT EXISTS (SELECT 1 FROM devices_left_linked o \
+         WHERE o.user_key = d.user_key AND o.pending = 1)"
     };
 }
 use super::{Error, Registry, UserKey};
