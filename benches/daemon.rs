@@ -2,6 +2,10 @@
 //! `wasess check` against a running daemon, and request throughput with 100 concurrent
 //! clients (`connect --detach` for distinct users, then `check`).
 //!
+//! With `WASESS_BENCH_DATABASE_URL`, `connect --detach` also runs on PostgreSQL with 1 and 3
+//! nodes (100 clients each), on loopback and with each node behind a delaying proxy (see
+//! `common::network`).
+//!
 //! `cargo bench --bench daemon`
 
 mod common;
@@ -13,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{add_users, call, ms, percentiles, user, Daemon};
+use common::network::{delay_from_env, round_trip, through_proxy};
+use common::{add_users, call, drop_schema, fresh_schema, ms, percentiles, user, Daemon};
 
 const PROCESS_RUNS: usize = 200;
 const CLIENTS: usize = 100;
@@ -56,6 +61,68 @@ fn main() {
             Some(rate),
         );
     });
+    drop(daemon);
+
+    if let Ok(base) = std::env::var("WASESS_BENCH_DATABASE_URL") {
+        postgres_connects(&runtime, &base);
+    }
+}
+
+/// `connect --detach` on PostgreSQL: 1 and 3 nodes, `CLIENTS` clients and `USERS` users each.
+fn postgres_connects(runtime: &tokio::runtime::Runtime, base: &str) {
+    let delay = delay_from_env();
+    println!();
+    println!("| PostgreSQL, `connect --detach` | nodes | median | p99 | throughput |");
+    println!("|---|---|---|---|---|");
+    for network in [None, Some(delay)] {
+        let label = match network {
+            None => "loopback".to_string(),
+            Some(delay) => {
+                let rtt =
+                    runtime.block_on(async { round_trip(&through_proxy(base, delay).await).await });
+                format!("{} round trip", ms(rtt))
+            }
+        };
+        for nodes in [1, 3] {
+            let schema = format!("wasess_bench_daemon_{}_{nodes}", std::process::id());
+            let url = runtime.block_on(fresh_schema(base, &schema));
+            let daemons: Vec<Daemon> = (0..nodes)
+                .map(|n| {
+                    let node_url = match network {
+                        None => url.clone(),
+                        Some(delay) => runtime.block_on(through_proxy(&url, delay)),
+                    };
+                    let args = ["--database-url", node_url.as_str()];
+                    Daemon::start_node(
+                        "[simulated]\nqr_first = \"10m\"\n",
+                        &format!("node-{n}"),
+                        &args,
+                    )
+                })
+                .collect();
+            // Each node's users are its own: `user(i)` with i in its own range.
+            runtime.block_on(on_every_node(
+                &daemons,
+                "users.add",
+                |i| json!({ "user": user(i) }),
+            ));
+            let started = Instant::now();
+            let mut latencies = runtime.block_on(on_every_node(
+                &daemons,
+                "connect",
+                |i| json!({ "user": user(i), "detach": true }),
+            ));
+            let rate = (nodes * USERS) as f64 / started.elapsed().as_secs_f64();
+            let (p50, p99) = percentiles(&mut latencies);
+            println!(
+                "| {label} | {nodes} | {} | {} | {rate:.0} requests/s |",
+                ms(p50),
+                ms(p99)
+            );
+            drop(daemons);
+            runtime.block_on(drop_schema(base, &schema));
+        }
+    }
 }
 
 fn report(what: &str, latencies: &mut [Duration], rate: Option<f64>) {
@@ -84,6 +151,26 @@ fn process_latency(socket: &Path, args: &[&str]) -> Vec<Duration> {
             started.elapsed()
         })
         .collect()
+}
+
+/// [`concurrent`] on every node at once, node `n` on users `n * USERS..(n + 1) * USERS`.
+async fn on_every_node(
+    daemons: &[Daemon],
+    method: &'static str,
+    params: fn(usize) -> Value,
+) -> Vec<Duration> {
+    let mut runs = Vec::new();
+    for (n, daemon) in daemons.iter().enumerate() {
+        let socket = daemon.socket.clone();
+        runs.push(tokio::spawn(async move {
+            concurrent(&socket, method, move |i| params(n * USERS + i)).await
+        }));
+    }
+    let mut all = Vec::new();
+    for run in runs {
+        all.extend(run.await.expect("a node's clients"));
+    }
+    all
 }
 
 /// `USERS` requests over `CLIENTS` concurrent connections; returns each request's latency.
