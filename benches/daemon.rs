@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::network::{delay_from_env, round_trip, through_proxy};
+use common::network::{delay_from_env, round_trip, start_nodes, through_proxy};
 use common::{add_users, call, drop_schema, fresh_schema, ms, percentiles, user, Daemon};
 
 const PROCESS_RUNS: usize = 200;
@@ -86,20 +86,8 @@ fn postgres_connects(runtime: &tokio::runtime::Runtime, base: &str) {
         for nodes in [1, 3] {
             let schema = format!("wasess_bench_daemon_{}_{nodes}", std::process::id());
             let url = runtime.block_on(fresh_schema(base, &schema));
-            let daemons: Vec<Daemon> = (0..nodes)
-                .map(|n| {
-                    let node_url = match network {
-                        None => url.clone(),
-                        Some(delay) => runtime.block_on(through_proxy(&url, delay)),
-                    };
-                    let args = ["--database-url", node_url.as_str()];
-                    Daemon::start_node(
-                        "[simulated]\nqr_first = \"10m\"\n",
-                        &format!("node-{n}"),
-                        &args,
-                    )
-                })
-                .collect();
+            let config = "[simulated]\nqr_first = \"10m\"\n";
+            let daemons = start_nodes(runtime, &url, network, nodes, config);
             // Each node's users are its own: `user(i)` with i in its own range.
             runtime.block_on(on_every_node(
                 &daemons,

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::Connection as _;
 
-use common::network::{delay_from_env, round_trip, through_proxy};
+use common::network::{delay_from_env, round_trip, start_nodes, through_proxy};
 use common::{call, drop_schema, fresh_schema, ms, percentiles, Daemon};
 
 const NODE_COUNTS: [usize; 3] = [1, 2, 3];
@@ -65,17 +65,7 @@ fn main() {
         for nodes in NODE_COUNTS {
             let schema = format!("wasess_bench_writes_{}_{nodes}", std::process::id());
             let url = runtime.block_on(fresh_schema(&base, &schema));
-            let daemons: Vec<Daemon> = (0..nodes)
-                .map(|n| {
-                    // Each node has a network of its own to the database.
-                    let node_url = match network {
-                        None => url.clone(),
-                        Some(delay) => runtime.block_on(through_proxy(&url, delay)),
-                    };
-                    let args = ["--database-url", node_url.as_str()];
-                    Daemon::start_node(config, &format!("node-{n}"), &args)
-                })
-                .collect();
+            let daemons = start_nodes(&runtime, &url, network, nodes, config);
             let run = runtime.block_on(measure(&daemons, &url, Duration::from_secs(seconds)));
             drop(daemons);
             let mut latencies = run.latencies;

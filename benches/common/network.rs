@@ -8,6 +8,27 @@ use sqlx::Connection as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// `count` simulated nodes (`node-0`, `node-1`…) with `config` on the registry at `url`,
+/// each behind a proxy of its own that delays every packet by `delay`, or straight to it.
+pub fn start_nodes(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    delay: Option<Duration>,
+    count: usize,
+    config: &str,
+) -> Vec<super::Daemon> {
+    (0..count)
+        .map(|n| {
+            let node_url = match delay {
+                None => url.to_string(),
+                Some(delay) => runtime.block_on(through_proxy(url, delay)),
+            };
+            let args = ["--database-url", node_url.as_str()];
+            super::Daemon::start_node(config, &format!("node-{n}"), &args)
+        })
+        .collect()
+}
+
 /// The proxy's delay each way: `WASESS_BENCH_DELAY_MS`, default 1 (which tokio's millisecond
 /// timer makes 1 to 2 ms).
 pub fn delay_from_env() -> Duration {
