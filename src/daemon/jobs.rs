@@ -76,6 +76,11 @@ pub async fn run_owed_unlinks(supervisor: Arc<Supervisor>, mut shutdown: watch::
         if membership.is_fenced() || membership.is_stopping() {
             continue;
         }
-        supervisor.retry_owed_unlinks().await;
+        // A stop does not wait for an attempt under way: its client is closed with the
+        // others set aside (`Supervisor::shutdown`), and the unlink is retried later.
+        tokio::select! {
+            _ = supervisor.retry_owed_unlinks() => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }

@@ -199,6 +199,8 @@ pub async fn run(
     }
     let _ = stop_membership.send(true);
     let _ = tokio::join!(cleanup, lease, watchdog, reconcile, unlinks);
+    // Clients still logging a device out (or a retry cut short) close before the lease goes.
+    supervisor.close_set_aside().await;
     for delivery in deliveries {
         let _ = delivery.await;
     }

@@ -17,7 +17,8 @@
 //! - On PostgreSQL it inserts them, as one JSON array, into `event_stage`, and a deferred
 //!   trigger numbers them during `COMMIT`, on the server: it takes the block of ids, writes
 //!   the events and drops the staged row. The sequence's row is held only while the server
-//!   commits, never across a round trip to a node, so writers of all nodes proceed in
+//!   commits (with synchronous replication, that includes the standby's answer), never
+//!   across a round trip to a node, so writers of all nodes proceed in
 //!   parallel up to their commits, and a node that freezes or loses its link between two
 //!   statements holds nothing anyone else needs (its open transaction, and its row locks,
 //!   end with `idle_in_transaction_session_timeout`, see `db`).

@@ -148,6 +148,21 @@ const OWE_UNLINKS: Dialect = Dialect {
                ON CONFLICT (user_key, at) DO NOTHING",
 };
 
+/// An owed unlink this node (its id in parameter `$me`) may take, by the database's clock
+/// (in `$now`): it names no node, this node, a node whose lease ran out (which fenced itself,
+/// closing every client it had, before that), or a node that is gone.
+macro_rules! claimable_by {
+    ($me:literal, $now:literal) => {
+        concat!(
+            "(node_id IS NULL OR node_id = ",
+            $me,
+            " OR node_id IN (SELECT node_id FROM nodes WHERE lease_until < ",
+            $now,
+            ") OR node_id NOT IN (SELECT node_id FROM nodes))"
+        )
+    };
+}
+
 impl Registry {
     /// Records that `user`'s device (of `phone`, when known) was let go of without an unlink.
     pub async fn record_left_linked(
@@ -251,17 +266,28 @@ impl Registry {
         Ok(owed.is_some())
     }
 
-    /// Owed unlinks whose time to retry has come, oldest first; [`Registry::claim_unlink`]
-    /// says which of them this node may take.
+    /// Owed unlinks whose time to retry has come and that this node may take (see
+    /// [`Registry::claim_unlink`], which decides), oldest first.
     pub async fn due_unlinks(&self, limit: u32) -> Result<Vec<OwedUnlink>, Error> {
-        let rows: Vec<(String, Option<String>, i64, i64)> = self
-            .db
+        let mut tx = self.db.read().await?;
+        let db_now = super::nodes::db_now(&mut tx).await?;
+        let rows: Vec<(String, Option<String>, i64, i64)> = tx
             .fetch_all(
-                "SELECT user_key, phone_number, at, attempts FROM devices_left_linked \
-                 WHERE pending = 1 AND retry_at <= $1 ORDER BY retry_at LIMIT $2",
-                args![self.now().millis(), i64::from(limit)],
+                concat!(
+                    "SELECT user_key, phone_number, at, attempts FROM devices_left_linked \
+                     WHERE pending = 1 AND retry_at <= $1 AND ",
+                    claimable_by!("$2", "$3"),
+                    " ORDER BY retry_at LIMIT $4"
+                ),
+                args![
+                    self.now().millis(),
+                    self.node_id.as_str(),
+                    db_now,
+                    i64::from(limit)
+                ],
             )
             .await?;
+        tx.commit().await?;
         Ok(rows
             .into_iter()
             .map(|(user, phone_number, at, attempts)| OwedUnlink {
@@ -287,12 +313,12 @@ impl Registry {
         let db_now = super::nodes::db_now(&mut tx).await?;
         let claimed = tx
             .execute(
-                "UPDATE devices_left_linked SET node_id = $3, retry_at = $4, \
-                 attempts = attempts + 1 \
-                 WHERE user_key = $1 AND at = $2 AND pending = 1 AND retry_at <= $5 \
-                 AND (node_id IS NULL OR node_id = $3 \
-                 OR node_id IN (SELECT node_id FROM nodes WHERE lease_until < $6) \
-                 OR node_id NOT IN (SELECT node_id FROM nodes))",
+                concat!(
+                    "UPDATE devices_left_linked SET node_id = $3, retry_at = $4, \
+                     attempts = attempts + 1 \
+                     WHERE user_key = $1 AND at = $2 AND pending = 1 AND retry_at <= $5 AND ",
+                    claimable_by!("$3", "$6")
+                ),
                 args![
                     unlink.user.as_str(),
                     unlink.at.millis(),
@@ -322,6 +348,20 @@ impl Registry {
             .await?;
         tx.commit().await?;
         Ok(epoch.map(|(epoch,)| epoch))
+    }
+
+    /// Whether the claim [`Registry::claim_for_unlink`] made at `epoch` still holds: the row
+    /// is still this node's at that epoch (a new pairing of the user moves it on).
+    pub async fn unlink_claim_holds(&self, user: &str, epoch: i64) -> Result<bool, Error> {
+        let found: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                "SELECT epoch FROM whatsapp_connections WHERE user_key = $1 AND node_id = $2 \
+                 AND epoch = $3",
+                args![user, self.node_id.as_str(), epoch],
+            )
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Every device that may still be linked, oldest first.

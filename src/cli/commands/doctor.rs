@@ -451,8 +451,8 @@ fn left_linked_check(
 }
 
 /// How long a released device's unlink may take before doctor calls it missing: longer than
-/// every retry of it together (about 8 minutes).
-const UNLINK_SETTLES_IN: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// every retry of it together (the pauses between them, about 8 minutes, and the attempts).
+const UNLINK_SETTLES_IN: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
 fn devices_named(devices: &[LeftLinked]) -> String {
     devices

@@ -115,11 +115,12 @@ impl Supervisor {
             .and_then(|entry| entry.session.clone())
     }
 
+    /// Closes `generation`'s session, set aside meanwhile: the client still counts as the
+    /// device's until it is closed (see `unlinks`).
     pub(super) async fn drop_session(&self, user: &UserKey, generation: u64) {
-        if let Some(entry) = self.take(user, generation) {
-            if let Some(session) = entry.session {
-                session.close().await;
-            }
+        if let Some((ticket, session)) = self.set_aside(user, Some(generation), None) {
+            session.close().await;
+            self.unlinking.end(ticket);
         }
     }
 
@@ -234,16 +235,16 @@ impl Supervisor {
     }
 
     /// Closes a session the registry no longer backs (`row` as it is now): unlinked when its
-    /// number was released (the change that released it deleted its credentials), closed
-    /// otherwise: another node may be driving it now.
+    /// number was released (the change that released it owes that unlink, see `unlinks`),
+    /// closed otherwise: another node may be driving it now.
     pub(super) async fn abandon(&self, user: &UserKey, generation: u64, row: Option<&Connection>) {
         let released = row.is_none_or(|row| row.phone_number.is_none());
         if released {
-            if let Some(unlink) = self.start_unlinking(user, Some(generation), None) {
+            if let Some(unlink) = self.set_aside(user, Some(generation), None) {
                 Self::unlink_owed(&self.registry, &self.unlinking, unlink, user, None).await;
             }
-        } else if let Some(session) = self.take(user, generation).and_then(|e| e.session) {
-            session.close().await;
+        } else {
+            self.drop_session(user, generation).await;
         }
     }
 

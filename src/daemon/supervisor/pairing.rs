@@ -281,8 +281,8 @@ impl Supervisor {
         let _ = updates.send(PairingUpdate::Finished(result));
     }
 
-    /// A link that must not stay: unlink it on WhatsApp and forget it (the registry change
-    /// that refused it deleted its credentials).
+    /// A link that must not stay: unlink it on WhatsApp (the registry change that refused it
+    /// owes that unlink and kept its credentials for it, see `unlinks`).
     pub(super) async fn discard_link(
         &self,
         user: &UserKey,
@@ -290,7 +290,7 @@ impl Supervisor {
         generation: u64,
         session: Option<Arc<dyn Session>>,
     ) {
-        match self.start_unlinking(user, Some(generation), session) {
+        match self.set_aside(user, Some(generation), session) {
             Some(unlink) => {
                 let phone = Some(phone.as_str());
                 Self::unlink_owed(&self.registry, &self.unlinking, unlink, user, phone).await;
@@ -301,7 +301,7 @@ impl Supervisor {
 
     /// Another user took `holder`'s number (newest wins): its session here, if any, stops at
     /// once and is logged out in the background, so the new user's answer does not wait for
-    /// WhatsApp (the registry already deleted the old credentials). Other nodes see the
+    /// WhatsApp (the registry change owes that unlink, see `unlinks`). Other nodes see the
     /// change in the registry and do the same.
     pub fn displace(&self, holder: &DetachedHolder, phone: &str) {
         if holder.node_id.as_deref() != Some(self.registry.node_id()) {
@@ -310,8 +310,8 @@ impl Supervisor {
         let Ok(user) = UserKey::parse(&holder.user) else {
             return;
         };
-        info!(%user, "displaced: credentials deleted");
-        let Some(unlink) = self.start_unlinking(&user, None, None) else {
+        info!(%user, "displaced: its device is unlinked in the background");
+        let Some(unlink) = self.set_aside(&user, None, None) else {
             drop(self.take_any(&user));
             return;
         };

@@ -7,10 +7,16 @@
 //! takes the record over only once that node's lease ran out.
 //!
 //! No two clients of one device may ever run. Across nodes the lease sees to it: a node
-//! fences itself, closing every client it has, before its lease can run out. Within a node,
-//! [`Unlinking`] holds every client logging a device out: a fencing closes them with the
-//! sessions, and the retry job takes a device only when it has neither a session nor an
-//! unlink under way here, checked in one step under the sessions' lock.
+//! fences itself, closing every client it has, before its lease can run out, and a stopping
+//! node closes them before it gives its lease up. Within a node, [`Unlinking`] holds every
+//! client set aside from the sessions (being logged out, or closed): a fencing closes them
+//! with the sessions, and the retry job takes a device only when it has neither a session nor
+//! a client set aside here, checked in one step under the sessions' lock.
+//!
+//! A retry works from the credentials kept for the device, which a new pairing of the user
+//! replaces: the retry's claim moves the user's row to a new epoch, and the retry logs the
+//! device out only if the row is still at that epoch once its client is up (a pairing since
+//! moved it on, and the client may hold the new device).
 
 use super::*;
 use crate::backend::{EventLoad, EventSender};
@@ -21,10 +27,11 @@ const LEASE: Duration = Duration::from_secs(90);
 /// How long after a failed logout of the session that held the device its node tries again.
 const AFTER_SESSION: Duration = Duration::from_secs(30);
 
-/// An unlink under way: its device's user, and its client once there is one.
+/// A client set aside: its device's user, and the client once there is one.
 type UnlinkClient = (UserKey, Option<Arc<dyn Session>>);
 
-/// The clients logging a device out on this node, by ticket.
+/// The clients set aside from the sessions on this node (logging a device out, or closing),
+/// by ticket.
 #[derive(Default)]
 pub(super) struct Unlinking {
     clients: Mutex<HashMap<u64, UnlinkClient>>,
@@ -64,7 +71,7 @@ impl Unlinking {
         self.clients().contains_key(&ticket)
     }
 
-    fn end(&self, ticket: u64) {
+    pub(super) fn end(&self, ticket: u64) {
         self.clients().remove(&ticket);
     }
 
@@ -79,9 +86,10 @@ impl Unlinking {
 
 impl Supervisor {
     /// Moves `user`'s session (`generation`'s, or any with `None`) out of the live ones and
-    /// into the unlinks under way, in one step under the sessions' lock. `client` is the
-    /// device's client when the entry does not hold it (a pairing's new link).
-    pub(super) fn start_unlinking(
+    /// into the clients set aside, in one step under the sessions' lock, to be logged out or
+    /// closed; end its ticket once that is done. `client` is the device's client when the
+    /// entry does not hold it (a pairing's new link).
+    pub(super) fn set_aside(
         &self,
         user: &UserKey,
         generation: Option<u64>,
@@ -112,7 +120,19 @@ impl Supervisor {
     ) {
         let owed = registry.owed_unlink(user.as_str()).await;
         let outcome = Self::logout_patiently(unlinking, ticket, client.as_ref()).await;
+        // The ticket ends once the record says what comes next: until then the retry job
+        // must not take the device up again.
+        Self::settle_owed(registry, user, phone, owed, outcome).await;
         unlinking.end(ticket);
+    }
+
+    async fn settle_owed(
+        registry: &Registry,
+        user: &UserKey,
+        phone: Option<&str>,
+        owed: Result<Option<crate::time::Timestamp>, registry::Error>,
+        outcome: Result<(), backend::Error>,
+    ) {
         match (owed, outcome) {
             (Ok(Some(at)), outcome) => {
                 let error = outcome.as_ref().err().map(|error| error.to_string());
@@ -167,7 +187,7 @@ impl Supervisor {
 
     /// Takes the owed unlinks that are due and this node's, and tries each once.
     pub async fn retry_owed_unlinks(self: &Arc<Self>) {
-        let due = match self.registry.due_unlinks(8).await {
+        let due = match self.registry.due_unlinks(32).await {
             Ok(due) => due,
             Err(error) => return warn!(%error, "cannot list the unlinks owed"),
         };
@@ -191,10 +211,13 @@ impl Supervisor {
     /// under way here: checked and taken in one step under the sessions' lock.
     fn reserve_for_retry(&self, user: &UserKey) -> Option<u64> {
         let sessions = self.sessions();
-        // Under the lock fencing empties the map with, as for a resume.
+        // Under the lock fencing empties the map with, as for a resume. A draining node goes
+        // on with its own unlinks: nobody else may take them while its lease runs.
+        let membership = self.membership();
         if sessions.contains_key(user)
             || self.unlinking.has(user)
-            || self.check_accepting().is_err()
+            || membership.is_fenced()
+            || membership.is_stopping()
         {
             return None;
         }
@@ -228,6 +251,7 @@ impl Supervisor {
         ticket: u64,
         user: &UserKey,
     ) -> Result<(), String> {
+        self.logins.wait(self.settings().resume_rate).await;
         let Some(epoch) = self
             .registry
             .claim_for_unlink(user.as_str())
@@ -236,7 +260,6 @@ impl Supervisor {
         else {
             return Err("the user's row is no longer released".into());
         };
-        self.logins.wait(self.settings().resume_rate).await;
         let (queue, mut events) = mpsc::channel(16);
         let request = StartRequest {
             user: user.clone(),
@@ -268,10 +291,17 @@ impl Supervisor {
         })
         .await
         .unwrap_or_else(|_| Err("the device's login timed out".into()));
+        // Nobody reads the client's events from here on: a full queue must not hold up the
+        // logout's answer.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
         let outcome = match logged_in {
-            Ok(true) => Self::logout_patiently(&self.unlinking, ticket, client.as_ref())
-                .await
-                .map_err(|error| error.to_string()),
+            Ok(true) => match self.registry.unlink_claim_holds(user.as_str(), epoch).await {
+                Ok(true) => Self::logout_patiently(&self.unlinking, ticket, client.as_ref())
+                    .await
+                    .map_err(|error| error.to_string()),
+                Ok(false) => Err("the user paired again since; this client is left alone".into()),
+                Err(error) => Err(error.to_string()),
+            },
             Ok(false) => Ok(()),
             Err(why) => Err(format!("cannot log the device in: {why}")),
         };
@@ -279,6 +309,28 @@ impl Supervisor {
         outcome
     }
 }
+
+impl Supervisor {
+    /// Closes every client set aside (a stop): the node gives up its lease next, and another
+    /// node may then take over the unlinks they were making.
+    pub async fn close_set_aside(&self) {
+        let mut closing = tokio::task::JoinSet::new();
+        for (user, client) in self.unlinking.take_all() {
+            closing.spawn(async move {
+                if tokio::time::timeout(CLOSE_TIMEOUT, client.close())
+                    .await
+                    .is_err()
+                {
+                    warn!(%user, "a client did not close in time while stopping");
+                }
+            });
+        }
+        closing.join_all().await;
+    }
+}
+
+/// How long a client set aside may take to close when the node stops.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// 30 s, 1 min, 2 min, 4 min between attempts.
 fn backoff(attempt: u32) -> Duration {

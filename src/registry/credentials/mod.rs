@@ -5,10 +5,14 @@
 //! [`SessionStore`] implements the library's store traits for one user and one session: every
 //! write checks the session's [`Fence`](super::Fence) in its own transaction, and a refused
 //! write trips the store's fenced signal, so the session is closed at once (no logout, no
-//! `CONFLICT`). Reads are not fenced: a stale reader can do no harm.
+//! `CONFLICT`). Reads are not fenced: the one reader that may read another session's
+//! credentials, a retried unlink whose user paired again meanwhile, checks its claim before it
+//! acts (`supervisor::unlinks`).
 //!
 //! A credential set lives exactly as long as its row needs it: the registry deletes it in the
 //! same transaction as the change that makes it useless (see `ownership`), and with the user.
+//! A released device that still owes its unlink keeps its set until the unlink settles
+//! (`left_linked`).
 
 #[cfg(unix)]
 mod import;
