@@ -5,3 +5,9 @@
 ALTER TABLE devices_left_linked ADD COLUMN node_id TEXT;
 ALTER TABLE devices_left_linked ADD COLUMN retry_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE devices_left_linked ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+-- Unlinks owed before this version kept no credentials: nothing can log those devices in
+-- again, so they are left for the operator to remove on the phone, as before.
+UPDATE devices_left_linked SET pending = 0,
+       error = error || '; its credentials were not kept, so it cannot be retried'
+ WHERE pending = 1
+   AND NOT EXISTS (SELECT 1 FROM wa_device d WHERE d.user_key = devices_left_linked.user_key);
