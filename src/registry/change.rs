@@ -70,9 +70,7 @@ impl Registry {
             .filter(|change| discards_credentials(&change.before, &change.after))
             .map(|change| change.after.user.as_str())
             .collect();
-        // A device that owes its unlink keeps its credentials until the unlink settles: they
-        // are what logs it in to unlink it (see `left_linked`).
-        let discarded = super::left_linked::without_owed(tx, discarded).await?;
+        // A device that owes its unlink keeps them (see `credentials::delete_all_of`).
         credentials::delete_all_of(tx, &discarded).await?;
         // A connect lock lives while its pairing does: however the row leaves PENDING_QR (a
         // disconnect that overtook the scan, say), the lock goes in the same transaction.

@@ -92,12 +92,14 @@ fn verdict(
     }
 }
 
-/// Rules 1–5, read inside `tx`.
+/// Rules 1–5, read inside `tx`. Without `read_lock`, rule 5 (a connect in progress) is left
+/// to the caller, which takes the lock next and hears of a holder from that.
 async fn evaluate(
     tx: &mut Tx,
     user: &str,
     phone: Option<&PhoneNumber>,
     now: Timestamp,
+    read_lock: bool,
 ) -> Result<Verdict, Error> {
     let Some(existing) = rows::load(tx, user).await? else {
         let message = Error::UnknownUser(user.to_string()).to_string();
@@ -132,24 +134,27 @@ async fn evaluate(
             ));
         }
     }
-    let lock: Option<(String, i64)> = tx
-        .fetch_optional(
-            "SELECT owner, expires_at FROM connect_locks WHERE user_key = $1 AND expires_at > $2",
-            args![user, now.millis()],
-        )
-        .await?;
-    if let Some((_, expires_at)) = lock {
-        let left = now.until(Timestamp(expires_at));
-        let message = format!(
-            "another connect attempt is in progress (its lock expires in {})",
-            format_duration(left)
-        );
-        return Ok(verdict(
-            user,
-            ReasonCode::ConnectInProgress,
-            message,
-            Some(existing),
-        ));
+    if read_lock {
+        let lock: Option<(String, i64)> = tx
+            .fetch_optional(
+                "SELECT owner, expires_at FROM connect_locks WHERE user_key = $1 \
+                 AND expires_at > $2",
+                args![user, now.millis()],
+            )
+            .await?;
+        if let Some((_, expires_at)) = lock {
+            let left = now.until(Timestamp(expires_at));
+            let message = format!(
+                "another connect attempt is in progress (its lock expires in {})",
+                format_duration(left)
+            );
+            return Ok(verdict(
+                user,
+                ReasonCode::ConnectInProgress,
+                message,
+                Some(existing),
+            ));
+        }
     }
     Ok(verdict(
         user,
@@ -260,7 +265,7 @@ impl Registry {
         phone: Option<&PhoneNumber>,
     ) -> Result<Verdict, Error> {
         let mut tx = self.db.read().await?;
-        let found = evaluate(&mut tx, user.as_str(), phone, self.now()).await?;
+        let found = evaluate(&mut tx, user.as_str(), phone, self.now(), true).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -314,7 +319,7 @@ impl Registry {
     ) -> Result<Connection, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let found = evaluate(&mut tx, user.as_str(), phone, now).await?;
+        let found = evaluate(&mut tx, user.as_str(), phone, now, false).await?;
         if !found.allowed {
             return Err(Error::Refused(Box::new(found)));
         }

@@ -56,34 +56,6 @@ struct Row {
     pending: i64,
 }
 
-/// `users` less those whose device owes its unlink (their credentials stay until it settles).
-pub(crate) async fn without_owed<'a>(
-    tx: &mut Tx,
-    users: Vec<&'a str>,
-) -> Result<Vec<&'a str>, Error> {
-    if users.is_empty() {
-        return Ok(users);
-    }
-    let owed: Vec<(String,)> = tx
-        .fetch_all(
-            OWED_AMONG.pick(tx.is_postgres()),
-            args![super::bulk::keys(&users)],
-        )
-        .await?;
-    if owed.is_empty() {
-        return Ok(users);
-    }
-    let owed: std::collections::HashSet<String> = owed.into_iter().map(|(user,)| user).collect();
-    Ok(users
-        .into_iter()
-        .filter(|user| !owed.contains(*user))
-        .collect())
-}
-
-const OWED_AMONG: Dialect = super::bulk::keys_in!(
-    "SELECT DISTINCT user_key FROM devices_left_linked WHERE pending = 1 AND user_key"
-);
-
 /// A new pairing of `user` starts (in `tx`): an unlink still owed for an earlier device of
 /// theirs is no longer the business of any session, so its record stops being pending and
 /// stays as a device to remove. Nothing the new device does can settle it by mistake.

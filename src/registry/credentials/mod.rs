@@ -49,19 +49,23 @@ macro_rules! credential_statements {
 
         /// The users that hold anything in any credential table, in one statement: most
         /// changes that discard a store (a new pairing, say) find none, and then cost one
-        /// read instead of a delete per table.
+        /// read instead of a delete per table. A user whose released device still owes its
+        /// unlink is left out: the set is what logs the device in to unlink it (see
+        /// `left_linked`), and goes when the unlink settles.
         const HOLDERS: Dialect = Dialect {
             sqlite: concat!(
                 "SELECT DISTINCT user_key FROM (SELECT NULL AS user_key WHERE 0",
                 $(" UNION ALL SELECT user_key FROM ", $table,
                   " WHERE user_key IN (SELECT value FROM json_each($1))",)*
-                ") WHERE user_key IS NOT NULL"
+                ") WHERE user_key IS NOT NULL AND user_key NOT IN \
+                 (SELECT user_key FROM devices_left_linked WHERE pending = 1)"
             ),
             postgres: concat!(
                 "SELECT DISTINCT user_key FROM (SELECT NULL::text AS user_key WHERE false",
                 $(" UNION ALL SELECT user_key FROM ", $table,
                   " WHERE user_key IN (SELECT json_array_elements_text($1::json))",)*
-                ") AS held WHERE user_key IS NOT NULL"
+                ") AS held WHERE user_key IS NOT NULL AND user_key NOT IN \
+                 (SELECT user_key FROM devices_left_linked WHERE pending = 1)"
             ),
         };
     };
@@ -87,7 +91,8 @@ credential_statements!(
     "wa_msg_secrets",
 );
 
-/// Deletes the credential sets of `users` inside `tx`; returns how many had a device.
+/// Deletes the credential sets of `users` inside `tx`, but for those whose device still owes
+/// its unlink; returns how many had a device.
 pub(crate) async fn delete_all_of<S: AsRef<str>>(tx: &mut Tx, users: &[S]) -> Result<u64, Error> {
     if users.is_empty() {
         return Ok(0);
