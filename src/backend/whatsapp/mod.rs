@@ -217,6 +217,7 @@ impl Backend for WhatsappBackend {
                 subscription,
             })),
             user: request.user.clone(),
+            torn_down: watch::Sender::new(false),
         }))
     }
 
@@ -361,6 +362,9 @@ struct WhatsappSession {
     shared: Arc<Shared>,
     parts: Mutex<Option<Parts>>,
     user: UserKey,
+    /// Set once a teardown has stopped the client: a close that finds the parts already
+    /// taken (a logout under way) waits for it, so "closed" always means the client is gone.
+    torn_down: watch::Sender<bool>,
 }
 
 impl WhatsappSession {
@@ -379,6 +383,8 @@ impl WhatsappSession {
     async fn teardown(&self, unlink: bool) -> Result<(), Error> {
         self.shared.closing.store(true, Ordering::SeqCst);
         let Some(parts) = self.parts.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            // Another teardown has the client: it ends within its own time limits.
+            let _ = self.torn_down.subscribe().wait_for(|done| *done).await;
             return if unlink {
                 Err(Error::NotReady(
                     "the session is closed: the device was not unlinked".into(),
@@ -387,6 +393,9 @@ impl WhatsappSession {
                 Ok(())
             };
         };
+        // Marks the teardown done however it ends, a caller's timeout included, so a close
+        // waiting for it never waits forever.
+        let _done = TornDown(&self.torn_down);
         let Parts {
             client,
             driver,
@@ -426,6 +435,15 @@ impl WhatsappSession {
             warn!(user = %self.user, "the WhatsApp client is still referenced");
         }
         unlinked
+    }
+}
+
+/// Says a teardown is over when dropped (see `WhatsappSession::torn_down`).
+struct TornDown<'a>(&'a watch::Sender<bool>);
+
+impl Drop for TornDown<'_> {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
     }
 }
 
