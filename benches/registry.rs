@@ -134,8 +134,7 @@ async fn print_plans(url: &str) {
         (
             "detect_conflicts",
             "SELECT c.user_key FROM whatsapp_connections c WHERE c.phone_number IN \
-             (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
-             GROUP BY phone_number HAVING COUNT(*) > 1)"
+             (SELECT phone_number FROM shared_numbers)"
                 .to_string(),
         ),
         (

@@ -1,8 +1,9 @@
 //! Numbers held by more than one row, and their resolution. Legacy data and manual edits can
 //! leave duplicates that the pairing path never creates; these find and fix them.
 //!
-//! Both walk the `phone_number` index to find duplicated numbers and then read only the rows
-//! of those numbers.
+//! Both read the duplicated numbers from `shared_numbers`, which triggers keep in step with
+//! the rows, and then only the rows of those numbers: the work follows the number of
+//! duplicates, not the size of the registry.
 
 use std::cmp::Ordering;
 
@@ -69,8 +70,7 @@ async fn find(tx: &mut Tx, phone: Option<&PhoneNumber>) -> Result<Vec<Duplicate>
                     "SELECT ",
                     connection_columns!(),
                     " FROM whatsapp_connections WHERE phone_number IN \
-                     (SELECT phone_number FROM whatsapp_connections WHERE phone_number IS NOT NULL \
-                     GROUP BY phone_number HAVING COUNT(*) > 1) ORDER BY user_key"
+                     (SELECT phone_number FROM shared_numbers) ORDER BY user_key"
                 )),
                 args![],
             )

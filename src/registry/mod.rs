@@ -169,24 +169,37 @@ impl Registry {
     }
 
     /// Connection rows, by user key, optionally only those in `status` or owned by `node`.
+    /// Each filter has a statement of its own, so that the node and status indexes serve it
+    /// (a node's own rows are read at every start and drain, from registries of any size).
     pub async fn connections(
         &self,
         status: Option<Status>,
         node: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Connection>, Error> {
-        let mut tx = self.db.read().await?;
-        let rows = tx
-            .fetch_all(
+        macro_rules! listing {
+            ($filter:literal) => {
                 concat!(
                     "SELECT ",
                     rows::connection_columns!(),
-                    " FROM whatsapp_connections WHERE ($1 IS NULL OR status = $1) \
-                     AND ($2 IS NULL OR node_id = $2) ORDER BY user_key LIMIT $3"
-                ),
-                db::args![status.map(|s| s.as_str()), node, i64::from(limit)],
-            )
-            .await?;
+                    " FROM whatsapp_connections ",
+                    $filter,
+                    " ORDER BY user_key LIMIT $1"
+                )
+            };
+        }
+        let limit = i64::from(limit);
+        let (sql, arguments) = match (status.map(|s| s.as_str()), node) {
+            (None, None) => (listing!(""), db::args![limit]),
+            (Some(status), None) => (listing!("WHERE status = $2"), db::args![limit, status]),
+            (None, Some(node)) => (listing!("WHERE node_id = $2"), db::args![limit, node]),
+            (Some(status), Some(node)) => (
+                listing!("WHERE node_id = $2 AND status = $3"),
+                db::args![limit, node, status],
+            ),
+        };
+        let mut tx = self.db.read().await?;
+        let rows = tx.fetch_all(sql, arguments).await?;
         tx.commit().await?;
         rows::into_connections(rows)
     }

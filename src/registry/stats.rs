@@ -1,5 +1,6 @@
 //! Counts for `wasess stats`: by status, duplicated numbers, locks held, and per node.
-//! Each count is answered from an index (status, phone number, node), never the table.
+//! Each count is answered from an index (status, node, the numbers held more than once),
+//! never the table.
 
 use super::db::args;
 use super::{Error, Registry};
@@ -16,11 +17,7 @@ impl Registry {
             )
             .await?;
         let (duplicate_numbers,): (i64,) = tx
-            .fetch_one(
-                "SELECT COUNT(*) FROM (SELECT phone_number FROM whatsapp_connections \
-                 WHERE phone_number IS NOT NULL GROUP BY phone_number HAVING COUNT(*) > 1) d",
-                args![],
-            )
+            .fetch_one("SELECT COUNT(*) FROM shared_numbers", args![])
             .await?;
         let (locks_held,): (i64,) = tx
             .fetch_one(

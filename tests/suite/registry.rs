@@ -87,6 +87,17 @@ async fn assert_invariants(registry: &Registry, context: &str) {
     }
     let users: HashSet<&str> = rows.iter().map(|r| r.user.as_str()).collect();
     assert_eq!(users.len(), rows.len(), "{context}: one row per user");
+    // stats counts duplicated numbers from what the triggers keep: it must match the rows.
+    let mut holders: std::collections::HashMap<&str, usize> = Default::default();
+    for number in rows.iter().filter_map(|r| r.phone_number.as_deref()) {
+        *holders.entry(number).or_default() += 1;
+    }
+    let duplicated = holders.values().filter(|&&n| n > 1).count() as u64;
+    let stats = registry.stats().await.expect("stats");
+    assert_eq!(
+        stats.duplicate_numbers, duplicated,
+        "{context}: duplicated numbers"
+    );
 }
 
 #[tokio::test]
@@ -588,6 +599,47 @@ async fn legacy_duplicates_are_detected_resolved_and_gone() {
         assert_eq!(eve.status, Status::Disconnected);
         assert_eq!(eve.phone_number, None);
         assert!(eve.reason.contains("kept by dee@old.example"));
+        assert_invariants(&registry, db.name).await;
+    });
+}
+
+/// Manual edits that give one number to many rows at once, move it and delete its holders:
+/// detect-conflicts and stats count every holder, whatever order the writers ran in.
+#[tokio::test]
+async fn numbers_given_by_concurrent_writers_are_all_counted() {
+    on_every_db!(|db, registry, _clock| {
+        let keys: Vec<String> = (0..12).map(|i| format!("u{i}@example.com")).collect();
+        for key in &keys {
+            with_user(&registry, key).await;
+        }
+        let writers = keys.iter().map(|key| {
+            let sql = format!(
+                "UPDATE whatsapp_connections SET phone_number = '573009999999' \
+                 WHERE user_key = '{key}'"
+            );
+            let db = &db;
+            async move { db.raw(&sql).await }
+        });
+        for written in futures::future::join_all(writers).await {
+            written.expect("manual edit");
+        }
+        let conflicts = registry.detect_conflicts().await.expect("detect");
+        assert_eq!(conflicts.len(), 1, "{}", db.name);
+        assert_eq!(conflicts[0].holders.len(), keys.len(), "{}", db.name);
+        assert_invariants(&registry, db.name).await;
+
+        db.raw(
+            "UPDATE whatsapp_connections SET phone_number = '573008888888' \
+             WHERE user_key IN ('u0@example.com', 'u1@example.com')",
+        )
+        .await
+        .expect("move two");
+        for key in &keys[2..11] {
+            registry.remove_user(&user(key)).await.expect("remove");
+        }
+        let conflicts = registry.detect_conflicts().await.expect("detect");
+        let numbers: Vec<&str> = conflicts.iter().map(|c| c.phone_number.as_str()).collect();
+        assert_eq!(numbers, ["573008888888"], "{}", db.name);
         assert_invariants(&registry, db.name).await;
     });
 }
