@@ -1,6 +1,6 @@
 //! `detect-conflicts` and `resolve-conflicts` on a large SQLite registry, side by side with
-//! sqlite3's own indexed `GROUP BY` on the same file: the floor no tool reading that file can
-//! go under. Every wasess figure is a whole `wasess` process, through the daemon and
+//! sqlite3's own indexed `GROUP BY` on the same file: the least a tool that groups the rows
+//! can do to find the numbers. Every wasess figure is a whole `wasess` process, through the daemon and
 //! `--offline`; the daemon's resident memory is read before and at its peak.
 //!
 //! `cargo bench --bench conflicts` (needs the `sqlite3` shell). `WASESS_BENCH_SIZES=100000`
@@ -75,9 +75,11 @@ fn main() {
         ratio(offline_detect),
     );
     println!(
-        "| resolve-conflicts | - | {} | {} |",
+        "| resolve-conflicts | - | {} ({}) | {} ({}) |",
         ms(daemon_resolve),
-        ms(offline_resolve)
+        ratio(daemon_resolve),
+        ms(offline_resolve),
+        ratio(offline_resolve),
     );
     println!(
         "\nthe daemon's resident memory: {} MiB before, {} MiB at its peak (+{} MiB)",
