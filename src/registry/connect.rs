@@ -92,16 +92,18 @@ fn verdict(
     }
 }
 
-/// Rules 1–5, read inside `tx`. Without `read_lock`, rule 5 (a connect in progress) is left
-/// to the caller, which takes the lock next and hears of a holder from that.
+/// Rules 1–5 for `user`, whose row (`existing`) the caller read inside `tx`. Without
+/// `read_lock`, rule 5 (a connect in progress) is left to the caller, which takes the lock
+/// next and hears of a holder from that.
 async fn evaluate(
     tx: &mut Tx,
     user: &str,
+    existing: Option<Connection>,
     phone: Option<&PhoneNumber>,
     now: Timestamp,
     read_lock: bool,
 ) -> Result<Verdict, Error> {
-    let Some(existing) = rows::load(tx, user).await? else {
+    let Some(existing) = existing else {
         let message = Error::UnknownUser(user.to_string()).to_string();
         return Ok(verdict(user, ReasonCode::UnknownUser, message, None));
     };
@@ -265,7 +267,8 @@ impl Registry {
         phone: Option<&PhoneNumber>,
     ) -> Result<Verdict, Error> {
         let mut tx = self.db.read().await?;
-        let found = evaluate(&mut tx, user.as_str(), phone, self.now(), true).await?;
+        let existing = rows::load(&mut tx, user.as_str()).await?;
+        let found = evaluate(&mut tx, user.as_str(), existing, phone, self.now(), true).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -319,7 +322,10 @@ impl Registry {
     ) -> Result<Connection, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let found = evaluate(&mut tx, user.as_str(), phone, now, false).await?;
+        let loaded = rows::load_pairing(&mut tx, user.as_str(), owner).await?;
+        let owes_unlink = loaded.as_ref().is_some_and(|loaded| loaded.owes_unlink);
+        let existing = loaded.map(|loaded| loaded.row);
+        let found = evaluate(&mut tx, user.as_str(), existing, phone, now, false).await?;
         if !found.allowed {
             return Err(Error::Refused(Box::new(found)));
         }
@@ -348,7 +354,9 @@ impl Registry {
         let before = found
             .existing
             .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-        give_up_owed(&mut tx, user.as_str()).await?;
+        if owes_unlink {
+            give_up_owed(&mut tx, user.as_str()).await?;
+        }
         let mut after = self.pending(&before);
         self.write_change(&mut tx, &before, &mut after).await?;
         tx.commit().await?;
@@ -382,8 +390,11 @@ impl Registry {
     ) -> Result<Connection, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut row = rows::load_existing(&mut tx, user.as_str()).await?;
-        if row.status != Status::PendingQr || !holds_lock(&mut tx, user.as_str(), owner).await? {
+        let loaded = rows::load_pairing(&mut tx, user.as_str(), owner)
+            .await?
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        let mut row = loaded.row;
+        if row.status != Status::PendingQr || !loaded.holds_lock {
             return Err(Error::LockLost(user.to_string()));
         }
         row.qr_issued_at = Some(now);

@@ -22,8 +22,8 @@
 //!   parallel up to their commits, and a node that freezes or loses its link between two
 //!   statements holds nothing anyone else needs (its open transaction, and its row locks,
 //!   end with `idle_in_transaction_session_timeout`, see `db`).
-//! - SQLite has one writer at a time anyway: the writer takes the ids with an `UPDATE` and
-//!   inserts the events itself.
+//! - SQLite has one writer at a time anyway: the insert takes the next ids from the table's
+//!   AUTOINCREMENT, and a trigger moves `outbox_sequence` along, in the same statement.
 //!
 //! Events of one transaction get consecutive ids in the order they were appended.
 
@@ -94,8 +94,8 @@ pub(crate) fn append(tx: &mut Tx, at: Timestamp, node_id: &str, event: NewEvent)
     });
 }
 
-/// Writes `pending`, the events queued in `tx`, to be numbered from `outbox_sequence` (see
-/// the module comment); called by `Tx::commit` as its last statement.
+/// Writes `pending`, the events queued in `tx`, numbered in commit order (see the module
+/// comment); called by `Tx::commit` as its last statement.
 pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<(), Error> {
     if pending.is_empty() {
         return Ok(());
@@ -121,15 +121,7 @@ pub(crate) async fn flush(tx: &mut Tx, pending: &[PendingEvent]) -> Result<(), E
             .await?;
         return Ok(());
     }
-    let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
-    let (last,): (i64,) = tx
-        .fetch_one(
-            "UPDATE outbox_sequence SET last_id = last_id + $1 WHERE id = 1 RETURNING last_id",
-            args![count],
-        )
-        .await?;
-    tx.execute(INSERT_EVENTS, args![json, last - count + 1])
-        .await?;
+    tx.execute(INSERT_EVENTS, args![json]).await?;
     Ok(())
 }
 
@@ -158,7 +150,8 @@ pub(crate) fn count_committed(events: &[PendingEvent]) {
 }
 
 /// An event row as [`INSERT_EVENTS`] (SQLite) or PostgreSQL's `number_staged_events`
-/// trigger reads it: its id is the transaction's first id plus its `position` (see `bulk`).
+/// trigger reads it (see `bulk`). On PostgreSQL its id is the transaction's first id plus its
+/// `position`; SQLite numbers the rows in the array's order.
 #[derive(Serialize)]
 struct EventJson<'a> {
     position: i64,
@@ -173,11 +166,12 @@ struct EventJson<'a> {
 }
 
 /// All of a transaction's events in one statement (SQLite), the first id in `$2`.
-const INSERT_EVENTS: &str = "INSERT INTO events (id, at, kind, user_key, from_status, \
-     to_status, reason, node_id, data) SELECT $2 + (e.value ->> 'position'), e.value ->> 'at', \
-     e.value ->> 'kind', e.value ->> 'user_key', e.value ->> 'from_status', \
-     e.value ->> 'to_status', e.value ->> 'reason', e.value ->> 'node_id', e.value ->> 'data' \
-     FROM json_each($1) AS e";
+/// SQLite: the events of the JSON array `$1`, numbered by the table's AUTOINCREMENT in the
+/// array's order; a trigger moves `outbox_sequence` along (see the migration).
+const INSERT_EVENTS: &str = "INSERT INTO events (at, kind, user_key, from_status, to_status, \
+     reason, node_id, data) SELECT e.value ->> 'at', e.value ->> 'kind', e.value ->> 'user_key', \
+     e.value ->> 'from_status', e.value ->> 'to_status', e.value ->> 'reason', \
+     e.value ->> 'node_id', e.value ->> 'data' FROM json_each($1) AS e ORDER BY e.key";
 
 macro_rules! event_columns {
     () => {

@@ -4,9 +4,10 @@
 //!
 //! Writers take turns on one connection, in arrival order. The first writer of a group opens
 //! the transaction (`BEGIN IMMEDIATE`); each writer runs inside its own savepoint, so a writer
-//! that fails (or is dropped) undoes only its own work. A writer that finished releases its
-//! savepoint and waits: the committer task commits once the writers queued before it are
-//! done, then tells every writer of the group. Only then does a writer's `commit` return, so
+//! that fails (or is dropped) undoes only its own work. A writer that finished waits, its
+//! savepoint left for the next writer to release in the same call that opens its own (or for
+//! the commit): the committer task commits once the writers queued before it are done, then
+//! tells every writer of the group. Only then does a writer's `commit` return, so
 //! nothing is acknowledged before it is on disk, and a failed commit fails every writer of the
 //! group. Readers use the pool and see a group's work once it committed, as one transaction.
 //!
@@ -42,6 +43,8 @@ struct Writer {
     waiting: usize,
     /// A writer went away without committing: its savepoint is still to be rolled back.
     abandoned: bool,
+    /// The last writer finished: its savepoint is still to be released.
+    finished: bool,
     closed: bool,
     outcome: watch::Sender<Outcome>,
 }
@@ -56,6 +59,7 @@ impl GroupWriter {
                 open: false,
                 waiting: 0,
                 abandoned: false,
+                finished: false,
                 closed: false,
                 outcome: watch::channel(None).0,
             })),
@@ -83,10 +87,14 @@ impl GroupWriter {
                     .await?;
                 writer.open = true;
             }
-            if let Err(error) = sqlx::query("SAVEPOINT writer")
-                .execute(&mut writer.conn)
-                .await
-            {
+            // One call releases the finished writer's savepoint and opens ours: its work
+            // stays in the group whatever ours does.
+            let savepoint = if std::mem::take(&mut writer.finished) {
+                "RELEASE writer; SAVEPOINT writer"
+            } else {
+                "SAVEPOINT writer"
+            };
+            if let Err(error) = sqlx::raw_sql(savepoint).execute(&mut writer.conn).await {
                 // Nothing of ours to undo; the committer closes a group left empty.
                 ready.notify_one();
                 return Err(error.into());
@@ -168,6 +176,7 @@ impl Writer {
     fn end_group(&mut self, result: Result<(), String>) {
         self.open = false;
         self.waiting = 0;
+        self.finished = false;
         let ended = std::mem::replace(&mut self.outcome, watch::channel(None).0);
         ended.send_replace(Some(result));
     }
@@ -188,31 +197,18 @@ impl GroupTx {
         }
     }
 
-    /// Releases the savepoint and waits until the group is on disk. The release and the
-    /// count of waiting writers run on their own task, so they happen together or not at all.
+    /// Joins the writers waiting for the group's commit, then waits until it is on disk. Its
+    /// savepoint stays until the next writer or the commit: nothing here awaits between
+    /// marking it finished and counting it, so a cancelled caller cannot separate the two.
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
-        let ready = self.ready.clone();
-        let mut outcome = tokio::spawn(async move {
-            let released = sqlx::query("RELEASE writer")
-                .execute(&mut writer.conn)
-                .await;
-            if let Err(error) = released {
-                writer.abandoned = true;
-                drop(writer);
-                ready.notify_one();
-                return Err(Error::from(error));
-            }
-            writer.waiting += 1;
-            let outcome = writer.outcome.subscribe();
-            drop(writer);
-            ready.notify_one();
-            Ok(outcome)
-        })
-        .await
-        .map_err(|error| Error::Internal(format!("the writer's commit failed: {error}")))??;
+        writer.finished = true;
+        writer.waiting += 1;
+        let mut outcome = writer.outcome.subscribe();
+        drop(writer);
+        self.ready.notify_one();
         let result = match outcome.wait_for(Option::is_some).await {
             Ok(result) => result.clone().unwrap_or(Ok(())),
             Err(_) => Err("the registry closed before the commit".into()),

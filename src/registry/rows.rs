@@ -89,6 +89,78 @@ pub(crate) async fn phone_of(tx: &mut Tx, user: &str) -> Result<Option<String>, 
     Ok(found.and_then(|(phone,)| phone))
 }
 
+/// The user's row (locked, as [`load`]) with what a pairing step decides on besides, read in
+/// the same statement.
+pub(crate) struct PairingRow {
+    pub row: Connection,
+    /// `owner` holds the user's connect lock (expired or not).
+    pub holds_lock: bool,
+    /// An unlink of an earlier device of the user's is still owed (see `left_linked`).
+    pub owes_unlink: bool,
+}
+
+#[derive(FromRow)]
+struct PairingRecord {
+    #[sqlx(flatten)]
+    row: ConnectionRow,
+    holds_lock: bool,
+    owes_unlink: bool,
+}
+
+/// What [`PairingRow`] adds to the row.
+macro_rules! pairing_facts {
+    () => {
+        "EXISTS (SELECT 1 FROM connect_locks l WHERE l.user_key = $1 AND l.owner = $2) \
+         AS holds_lock, EXISTS (SELECT 1 FROM devices_left_linked o \
+         WHERE o.user_key = $1 AND o.pending = 1) AS owes_unlink"
+    };
+}
+
+/// [`PairingRow`] of `user` for the attempt `owner`, as it is once the row is locked; `None`
+/// when the user does not exist. SQLite reads it in one statement (its writer waits for
+/// nobody). PostgreSQL reads the facts after the row: its row lock may wait for another
+/// transaction, and a statement's subqueries see the database as it was before that wait.
+pub(crate) async fn load_pairing(
+    tx: &mut Tx,
+    user: &str,
+    owner: &str,
+) -> Result<Option<PairingRow>, Error> {
+    if tx.is_postgres() {
+        let Some(row) = load(tx, user).await? else {
+            return Ok(None);
+        };
+        let (holds_lock, owes_unlink): (bool, bool) = tx
+            .fetch_one(concat!("SELECT ", pairing_facts!()), args![user, owner])
+            .await?;
+        return Ok(Some(PairingRow {
+            row,
+            holds_lock,
+            owes_unlink,
+        }));
+    }
+    let found: Option<PairingRecord> = tx
+        .fetch_optional(
+            concat!(
+                "SELECT ",
+                connection_columns!(),
+                ", ",
+                pairing_facts!(),
+                " FROM whatsapp_connections WHERE user_key = $1"
+            ),
+            args![user, owner],
+        )
+        .await?;
+    found
+        .map(|found| {
+            Ok(PairingRow {
+                row: Connection::try_from(found.row)?,
+                holds_lock: found.holds_lock,
+                owes_unlink: found.owes_unlink,
+            })
+        })
+        .transpose()
+}
+
 pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection, Error> {
     load(tx, user)
         .await?

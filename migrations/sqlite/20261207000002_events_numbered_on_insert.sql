@@ -1,0 +1,9 @@
+-- SQLite numbers events itself: `events.id` is AUTOINCREMENT, so each insert takes the next id
+-- above every id ever used (pruned ones included), in insertion order, and a rolled-back
+-- insert gives its ids back with the rest of its transaction. One writer at a time, so ids
+-- commit in order. This trigger keeps `outbox_sequence` (what `stats` and the webhook backlog
+-- read as the newest id) in step, inside the insert's own statement.
+CREATE TRIGGER events_newest_id AFTER INSERT ON events
+BEGIN
+    UPDATE outbox_sequence SET last_id = NEW.id WHERE id = 1 AND last_id < NEW.id;
+END;
