@@ -226,3 +226,70 @@ impl Drop for GroupTx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteJournalMode;
+
+    async fn numbers(options: &SqliteConnectOptions) -> Vec<i64> {
+        let mut conn = SqliteConnection::connect_with(options)
+            .await
+            .expect("reader");
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read")
+    }
+
+    async fn insert(tx: &mut GroupTx, n: i64) {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .execute(tx.conn())
+            .await
+            .expect("insert");
+    }
+
+    /// A writer dropped after the one before it finished, in the same group: only the dropped
+    /// writer's work goes, and the group commits the rest.
+    #[tokio::test]
+    async fn a_dropped_writer_undoes_only_its_own_work_in_a_shared_group() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let writer = GroupWriter::open(&options).await.expect("writer");
+        let mut setup = writer.begin().await.expect("setup");
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .execute(setup.conn())
+            .await
+            .expect("table");
+        setup.commit().await.expect("setup commit");
+
+        let mut first = writer.begin().await.expect("first");
+        insert(&mut first, 1).await;
+        // Queued behind the first writer, ahead of the committer: the same group.
+        let second = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                let mut second = writer.begin().await.expect("second");
+                insert(&mut second, 2).await;
+                drop(second);
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let first_committed = tokio::spawn(first.commit());
+        second.await.expect("second writer");
+        let mut third = writer.begin().await.expect("third");
+        insert(&mut third, 3).await;
+        third.commit().await.expect("third commit");
+        first_committed
+            .await
+            .expect("first writer")
+            .expect("first commit");
+
+        assert_eq!(numbers(&options).await, [1, 3]);
+        writer.close().await;
+    }
+}
