@@ -121,10 +121,7 @@ pub fn run(args: DaemonArgs) -> Exit {
         }
     }
     init_tracing(args.base.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_builder().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("wasessd: error: cannot start the runtime: {error}");
@@ -238,4 +235,18 @@ fn wait_ready(socket: &Path, log: &Path) -> Exit {
         log.display()
     );
     Exit::Internal
+}
+
+/// The daemon's runtime: four worker threads per core (at most 64) unless
+/// `TOKIO_WORKER_THREADS` says otherwise. Every write passes through one writer at a time, and
+/// each statement wakes the writer's task from the database's thread: with spare workers the
+/// woken task runs at once instead of queueing behind the sockets' tasks on busy ones, which
+/// moves the whole write path (see the README's daemon figures).
+fn runtime_builder() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        builder.worker_threads((cores * 4).min(64));
+    }
+    builder
 }

@@ -16,11 +16,18 @@ use crate::model::{Connection, Status};
 pub(crate) struct Change {
     pub before: Connection,
     pub after: Connection,
+    /// The transaction read that the user holds no credentials: nothing to look up or
+    /// delete, whatever the change discards.
+    pub holds_no_credentials: bool,
 }
 
 impl Change {
     pub fn new(before: Connection, after: Connection) -> Change {
-        Change { before, after }
+        Change {
+            before,
+            after,
+            holds_no_credentials: false,
+        }
     }
 
     /// Whether anything an operator reads changed: then the change gets a state event.
@@ -67,7 +74,9 @@ impl Registry {
         .await?;
         let discarded: Vec<&str> = changes
             .iter()
-            .filter(|change| discards_credentials(&change.before, &change.after))
+            .filter(|change| {
+                !change.holds_no_credentials && discards_credentials(&change.before, &change.after)
+            })
             .map(|change| change.after.user.as_str())
             .collect();
         // A device that owes its unlink keeps them (see `credentials::delete_all_of`).

@@ -324,6 +324,7 @@ impl Registry {
         let mut tx = self.db.write().await?;
         let loaded = rows::load_pairing(&mut tx, user.as_str(), owner).await?;
         let owes_unlink = loaded.as_ref().is_some_and(|loaded| loaded.owes_unlink);
+        let holds_credentials = loaded.as_ref().is_none_or(|loaded| loaded.holds_credentials);
         let existing = loaded.map(|loaded| loaded.row);
         let found = evaluate(&mut tx, user.as_str(), existing, phone, now, false).await?;
         if !found.allowed {
@@ -357,10 +358,15 @@ impl Registry {
         if owes_unlink {
             give_up_owed(&mut tx, user.as_str()).await?;
         }
-        let mut after = self.pending(&before);
-        self.write_change(&mut tx, &before, &mut after).await?;
+        let after = self.pending(&before);
+        let mut changes = [Change {
+            holds_no_credentials: !holds_credentials,
+            ..Change::new(before, after)
+        }];
+        self.write_changes(&mut tx, &mut changes).await?;
         tx.commit().await?;
-        Ok(after)
+        let [change] = changes;
+        Ok(change.after)
     }
 
     fn pending(&self, before: &Connection) -> Connection {

@@ -1,9 +1,11 @@
 //! Row types as the database returns them, and their conversion into [`crate::model`] types.
 
+use std::sync::LazyLock;
+
 use sqlx::FromRow;
 
 use super::db::{args, locking, Tx};
-use super::Error;
+use super::{credentials, Error};
 use crate::model::{Connection, Status};
 use crate::time::Timestamp;
 
@@ -97,6 +99,8 @@ pub(crate) struct PairingRow {
     pub holds_lock: bool,
     /// An unlink of an earlier device of the user's is still owed (see `left_linked`).
     pub owes_unlink: bool,
+    /// The user has something in a credential table.
+    pub holds_credentials: bool,
 }
 
 #[derive(FromRow)]
@@ -105,16 +109,35 @@ struct PairingRecord {
     row: ConnectionRow,
     holds_lock: bool,
     owes_unlink: bool,
+    holds_credentials: bool,
 }
 
-/// What [`PairingRow`] adds to the row.
-macro_rules! pairing_facts {
-    () => {
+/// What [`PairingRow`] adds to the row, for the user `$1` and the attempt `$2`.
+fn pairing_facts() -> String {
+    let credentials: Vec<String> = credentials::TABLES
+        .iter()
+        .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
+        .collect();
+    format!(
         "EXISTS (SELECT 1 FROM connect_locks l WHERE l.user_key = $1 AND l.owner = $2) \
          AS holds_lock, EXISTS (SELECT 1 FROM devices_left_linked o \
-         WHERE o.user_key = $1 AND o.pending = 1) AS owes_unlink"
-    };
+         WHERE o.user_key = $1 AND o.pending = 1) AS owes_unlink, ({}) AS holds_credentials",
+        credentials.join(" OR ")
+    )
 }
+
+/// The row and its facts in one statement (SQLite).
+static PAIRING_ROW: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM whatsapp_connections WHERE user_key = $1",
+        connection_columns!(),
+        pairing_facts()
+    )
+});
+
+/// The facts alone (PostgreSQL).
+static PAIRING_FACTS: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {}", pairing_facts()));
 
 /// [`PairingRow`] of `user` for the attempt `owner`, as it is once the row is locked; `None`
 /// when the user does not exist. SQLite reads it in one statement (its writer waits for
@@ -129,26 +152,18 @@ pub(crate) async fn load_pairing(
         let Some(row) = load(tx, user).await? else {
             return Ok(None);
         };
-        let (holds_lock, owes_unlink): (bool, bool) = tx
-            .fetch_one(concat!("SELECT ", pairing_facts!()), args![user, owner])
+        let (holds_lock, owes_unlink, holds_credentials): (bool, bool, bool) = tx
+            .fetch_one(PAIRING_FACTS.as_str(), args![user, owner])
             .await?;
         return Ok(Some(PairingRow {
             row,
             holds_lock,
             owes_unlink,
+            holds_credentials,
         }));
     }
     let found: Option<PairingRecord> = tx
-        .fetch_optional(
-            concat!(
-                "SELECT ",
-                connection_columns!(),
-                ", ",
-                pairing_facts!(),
-                " FROM whatsapp_connections WHERE user_key = $1"
-            ),
-            args![user, owner],
-        )
+        .fetch_optional(PAIRING_ROW.as_str(), args![user, owner])
         .await?;
     found
         .map(|found| {
@@ -156,6 +171,7 @@ pub(crate) async fn load_pairing(
                 row: Connection::try_from(found.row)?,
                 holds_lock: found.holds_lock,
                 owes_unlink: found.owes_unlink,
+                holds_credentials: found.holds_credentials,
             })
         })
         .transpose()

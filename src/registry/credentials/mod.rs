@@ -43,6 +43,9 @@ use super::{Error, Registry, UserKey};
 /// static text, never built from strings).
 macro_rules! credential_statements {
     ($($table:literal),* $(,)?) => {
+        /// Every credential table, the device first.
+        pub(crate) const TABLES: [&str; 18] = [$($table),*];
+
         /// One `DELETE` per credential table, the device first.
         const DELETE_USERS: [Dialect; 18] =
             [$(keys_in!(concat!("DELETE FROM ", $table, " WHERE user_key"))),*];
