@@ -322,9 +322,11 @@ impl Registry {
     ) -> Result<Connection, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let loaded = rows::load_pairing(&mut tx, user.as_str(), owner).await?;
+        let loaded = rows::load_for_new_pairing(&mut tx, user.as_str()).await?;
         let owes_unlink = loaded.as_ref().is_some_and(|loaded| loaded.owes_unlink);
-        let holds_credentials = loaded.as_ref().is_none_or(|loaded| loaded.holds_credentials);
+        let holds_credentials = loaded
+            .as_ref()
+            .is_none_or(|loaded| loaded.holds_credentials);
         let existing = loaded.map(|loaded| loaded.row);
         let found = evaluate(&mut tx, user.as_str(), existing, phone, now, false).await?;
         if !found.allowed {
@@ -396,16 +398,10 @@ impl Registry {
     ) -> Result<Connection, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let loaded = rows::load_pairing(&mut tx, user.as_str(), owner)
-            .await?
-            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-        let mut row = loaded.row;
-        if row.status != Status::PendingQr || !loaded.holds_lock {
+        let Some(row) = rows::mark_code_issued(&mut tx, user.as_str(), owner, now).await? else {
+            rows::load_existing(&mut tx, user.as_str()).await?;
             return Err(Error::LockLost(user.to_string()));
-        }
-        row.qr_issued_at = Some(now);
-        row.updated_at = now;
-        super::bulk::save_rows(&mut tx, [&row]).await?;
+        };
         let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
         let code_expires_at = now.plus(valid_for).min(pairing_expires_at);
         let event = NewEvent::new(

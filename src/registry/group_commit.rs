@@ -138,14 +138,11 @@ impl Writer {
         if !std::mem::take(&mut self.abandoned) || !self.open {
             return;
         }
-        let undone = sqlx::query("ROLLBACK TO writer")
+        // One call: the release runs only if the rollback did.
+        let undone = sqlx::raw_sql("ROLLBACK TO writer; RELEASE writer")
             .execute(&mut self.conn)
             .await
-            .is_ok()
-            && sqlx::query("RELEASE writer")
-                .execute(&mut self.conn)
-                .await
-                .is_ok();
+            .is_ok();
         if !undone {
             let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
             self.end_group(Err("the transaction was rolled back".into()));

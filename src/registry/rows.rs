@@ -91,12 +91,9 @@ pub(crate) async fn phone_of(tx: &mut Tx, user: &str) -> Result<Option<String>, 
     Ok(found.and_then(|(phone,)| phone))
 }
 
-/// The user's row (locked, as [`load`]) with what a pairing step decides on besides, read in
-/// the same statement.
-pub(crate) struct PairingRow {
+/// The user's row (locked, as [`load`]) with what starting a new pairing decides on besides.
+pub(crate) struct NewPairingRow {
     pub row: Connection,
-    /// `owner` holds the user's connect lock (expired or not).
-    pub holds_lock: bool,
     /// An unlink of an earlier device of the user's is still owed (see `left_linked`).
     pub owes_unlink: bool,
     /// The user has something in a credential table.
@@ -104,77 +101,99 @@ pub(crate) struct PairingRow {
 }
 
 #[derive(FromRow)]
-struct PairingRecord {
+struct NewPairingRecord {
     #[sqlx(flatten)]
     row: ConnectionRow,
-    holds_lock: bool,
     owes_unlink: bool,
     holds_credentials: bool,
 }
 
-/// What [`PairingRow`] adds to the row, for the user `$1` and the attempt `$2`.
-fn pairing_facts() -> String {
+/// What [`NewPairingRow`] adds to the row, for the user `$1`.
+fn new_pairing_facts() -> String {
     let credentials: Vec<String> = credentials::TABLES
         .iter()
         .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
         .collect();
     format!(
-        "EXISTS (SELECT 1 FROM connect_locks l WHERE l.user_key = $1 AND l.owner = $2) \
-         AS holds_lock, EXISTS (SELECT 1 FROM devices_left_linked o \
-         WHERE o.user_key = $1 AND o.pending = 1) AS owes_unlink, ({}) AS holds_credentials",
+        "EXISTS (SELECT 1 FROM devices_left_linked o WHERE o.user_key = $1 AND o.pending = 1) \
+         AS owes_unlink, ({}) AS holds_credentials",
         credentials.join(" OR ")
     )
 }
 
 /// The row and its facts in one statement (SQLite).
-static PAIRING_ROW: LazyLock<String> = LazyLock::new(|| {
+static NEW_PAIRING_ROW: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, {} FROM whatsapp_connections WHERE user_key = $1",
         connection_columns!(),
-        pairing_facts()
+        new_pairing_facts()
     )
 });
 
 /// The facts alone (PostgreSQL).
-static PAIRING_FACTS: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {}", pairing_facts()));
+static NEW_PAIRING_FACTS: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {}", new_pairing_facts()));
 
-/// [`PairingRow`] of `user` for the attempt `owner`, as it is once the row is locked; `None`
-/// when the user does not exist. SQLite reads it in one statement (its writer waits for
-/// nobody). PostgreSQL reads the facts after the row: its row lock may wait for another
-/// transaction, and a statement's subqueries see the database as it was before that wait.
-pub(crate) async fn load_pairing(
+/// [`NewPairingRow`] of `user`, as it is once the row is locked; `None` when the user does not
+/// exist. SQLite reads it in one statement (its writer waits for nobody). PostgreSQL reads the
+/// facts after the row: its row lock may wait for another transaction, and a statement's
+/// subqueries see the database as it was before that wait.
+pub(crate) async fn load_for_new_pairing(
     tx: &mut Tx,
     user: &str,
-    owner: &str,
-) -> Result<Option<PairingRow>, Error> {
+) -> Result<Option<NewPairingRow>, Error> {
     if tx.is_postgres() {
         let Some(row) = load(tx, user).await? else {
             return Ok(None);
         };
-        let (holds_lock, owes_unlink, holds_credentials): (bool, bool, bool) = tx
-            .fetch_one(PAIRING_FACTS.as_str(), args![user, owner])
+        let (owes_unlink, holds_credentials): (bool, bool) = tx
+            .fetch_one(NEW_PAIRING_FACTS.as_str(), args![user])
             .await?;
-        return Ok(Some(PairingRow {
+        return Ok(Some(NewPairingRow {
             row,
-            holds_lock,
             owes_unlink,
             holds_credentials,
         }));
     }
-    let found: Option<PairingRecord> = tx
-        .fetch_optional(PAIRING_ROW.as_str(), args![user, owner])
+    let found: Option<NewPairingRecord> = tx
+        .fetch_optional(NEW_PAIRING_ROW.as_str(), args![user])
         .await?;
     found
         .map(|found| {
-            Ok(PairingRow {
+            Ok(NewPairingRow {
                 row: Connection::try_from(found.row)?,
-                holds_lock: found.holds_lock,
                 owes_unlink: found.owes_unlink,
                 holds_credentials: found.holds_credentials,
             })
         })
         .transpose()
+}
+
+/// Marks `owner`'s pending pairing of `user` as showing a code issued `now` and returns the
+/// row; `None` when the row is not pending or `owner` does not hold its lock. On PostgreSQL
+/// the row is locked first, so that the lock's check in the update sees the database as it
+/// is once the row is ours (see [`load_for_new_pairing`]).
+pub(crate) async fn mark_code_issued(
+    tx: &mut Tx,
+    user: &str,
+    owner: &str,
+    now: Timestamp,
+) -> Result<Option<Connection>, Error> {
+    if tx.is_postgres() && load(tx, user).await?.is_none() {
+        return Ok(None);
+    }
+    let row: Option<ConnectionRow> = tx
+        .fetch_optional(
+            concat!(
+                "UPDATE whatsapp_connections SET qr_issued_at = $3, updated_at = $3 \
+                 WHERE user_key = $1 AND status = 'PENDING_QR' AND EXISTS (SELECT 1 \
+                 FROM connect_locks l WHERE l.user_key = $1 AND l.owner = $2) RETURNING ",
+                connection_columns!()
+            ),
+            args![user, owner, now.millis()],
+        )
+        .await?;
+    row.map(Connection::try_from).transpose()
 }
 
 pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection, Error> {
