@@ -237,8 +237,8 @@ fn wait_ready(socket: &Path, log: &Path) -> Exit {
     Exit::Internal
 }
 
-/// The daemon's runtime: four worker threads per core (at most 64) unless
-/// `TOKIO_WORKER_THREADS` says otherwise. Every write passes through one writer at a time, and
+/// The daemon's runtime: two worker threads per core (4 to 64) unless `TOKIO_WORKER_THREADS`
+/// says otherwise. Every write passes through one writer at a time, and
 /// each statement wakes the writer's task from the database's thread: with spare workers the
 /// woken task runs at once instead of queueing behind the sockets' tasks on busy ones, which
 /// moves the whole write path (see the README's daemon figures).
@@ -246,7 +246,7 @@ fn runtime_builder() -> tokio::runtime::Builder {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        builder.worker_threads((cores * 4).min(64));
+        builder.worker_threads((cores * 2).clamp(4, 64));
     }
     builder
 }
