@@ -7,3 +7,13 @@ CREATE TRIGGER events_newest_id AFTER INSERT ON events
 BEGIN
     UPDATE outbox_sequence SET last_id = NEW.id WHERE id = 1 AND last_id < NEW.id;
 END;
+
+-- AUTOINCREMENT continues above `sqlite_sequence`, which every insert so far moved along; the
+-- sequence row is the newest id ever handed out, so the two are made to agree before the
+-- first insert numbered this way.
+UPDATE sqlite_sequence SET seq = (SELECT last_id FROM outbox_sequence WHERE id = 1)
+ WHERE name = 'events' AND seq < (SELECT last_id FROM outbox_sequence WHERE id = 1);
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'events', last_id FROM outbox_sequence
+ WHERE id = 1 AND last_id > 0
+   AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');

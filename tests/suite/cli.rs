@@ -45,7 +45,10 @@ fn one_number_on_two_users_ends_with_the_newest() {
     let alice = daemon.wait_status(ALICE, "LOGGED_OUT");
     assert!(alice["phone_number"].is_null());
     assert!(alice["reason"].as_str().expect("reason").contains(BOB));
-    assert!(!daemon.has_credentials(ALICE));
+    // Alice's credentials stay until her device's unlink, in the background, is confirmed.
+    daemon.wait_until("alice's credentials deleted", || {
+        !daemon.has_credentials(ALICE)
+    });
     assert!(daemon.has_credentials(BOB));
     let report = daemon.cli(&["--json", "detect-conflicts"]).success().json();
     assert_eq!(report["conflicts"].as_array().expect("list").len(), 0);
