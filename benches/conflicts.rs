@@ -1,7 +1,7 @@
 //! `detect-conflicts` and `resolve-conflicts` on a large SQLite registry, side by side with
 //! sqlite3's own indexed `GROUP BY` on the same file: the least a tool that groups the rows
-//! can do to find the numbers. Every wasess figure is a whole `wasess` process, through the daemon and
-//! `--offline`; the daemon's resident memory is read before and at its peak.
+//! can do to find the numbers. Every wasess figure is a whole `wasess` process, through the
+//! daemon and `--offline`; the daemon's resident memory is read before and at its peak.
 //!
 //! `cargo bench --bench conflicts` (needs the `sqlite3` shell). `WASESS_BENCH_SIZES=100000`
 //! sets the number of rows (default 1,000,000, 1% of numbers duplicated).

@@ -165,9 +165,9 @@ struct EventJson<'a> {
     data: String,
 }
 
-/// All of a transaction's events in one statement (SQLite), the first id in `$2`.
-/// SQLite: the events of the JSON array `$1`, numbered by the table's AUTOINCREMENT in the
-/// array's order; a trigger moves `outbox_sequence` along (see the migration).
+/// All of a transaction's events in one statement (SQLite): the events of the JSON array
+/// `$1`, numbered by the table's AUTOINCREMENT in the array's order; a trigger moves
+/// `outbox_sequence` along (see the migration).
 const INSERT_EVENTS: &str = "INSERT INTO events (at, kind, user_key, from_status, to_status, \
      reason, node_id, data) SELECT e.value ->> 'at', e.value ->> 'kind', e.value ->> 'user_key', \
      e.value ->> 'from_status', e.value ->> 'to_status', e.value ->> 'reason', \

@@ -110,14 +110,10 @@ struct NewPairingRecord {
 
 /// What [`NewPairingRow`] adds to the row, for the user `$1`.
 fn new_pairing_facts() -> String {
-    let credentials: Vec<String> = credentials::TABLES
-        .iter()
-        .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
-        .collect();
     format!(
         "EXISTS (SELECT 1 FROM devices_left_linked o WHERE o.user_key = $1 AND o.pending = 1) \
-         AS owes_unlink, ({}) AS holds_credentials",
-        credentials.join(" OR ")
+         AS owes_unlink, {} AS holds_credentials",
+        credentials::held_by_user()
     )
 }
 

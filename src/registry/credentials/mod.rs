@@ -44,7 +44,7 @@ use super::{Error, Registry, UserKey};
 macro_rules! credential_statements {
     ($($table:literal),* $(,)?) => {
         /// Every credential table, the device first.
-        pub(crate) const TABLES: [&str; 18] = [$($table),*];
+        const TABLES: [&str; 18] = [$($table),*];
 
         /// One `DELETE` per credential table, the device first.
         const DELETE_USERS: [Dialect; 18] =
@@ -94,6 +94,16 @@ credential_statements!(
     "wa_pending_inbound",
     "wa_msg_secrets",
 );
+
+/// SQL that is true when the user `$1` has anything in any credential table: one index probe
+/// per table, stopping at the first that has a row.
+pub(crate) fn held_by_user() -> String {
+    let tables: Vec<String> = TABLES
+        .iter()
+        .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
+        .collect();
+    format!("({})", tables.join(" OR "))
+}
 
 /// Deletes the credential sets of `users` inside `tx`, but for those whose device still owes
 /// its unlink; returns how many had a device.
