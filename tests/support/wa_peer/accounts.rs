@@ -1,20 +1,21 @@
 //! The peer's memory of who is who: its server key, the phone accounts (number, LID) and
-//! their linked companion devices with the key bundles they uploaded. Saved as JSON after
-//! every change when a state file is set, so a restarted peer still knows its companions
-//! (and they can log in again with IK against the same server key). Phone keys are derived
-//! from a stored secret ([`Accounts::phones_secret`]), not stored themselves.
+//! their linked companion devices with the key bundles they uploaded, and the phones' Signal
+//! sessions. Saved as JSON after every change when a state file is set, so a restarted peer
+//! still knows its companions (and they can log in again with IK against the same server
+//! key, and go on with the sessions they had). Phone keys are derived from a stored secret
+//! ([`Accounts::phones_secret`]), not stored themselves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
+use whatsapp_rust::wacore::libsignal::protocol::{KeyPair, ProtocolAddress, SessionRecord};
 use whatsapp_rust::Jid;
 
 use super::keys::{new_key_pair, now_secs, random_bytes};
-use super::signal::{phone_identity, CompanionBundle};
+use super::signal::{phone_identity, CompanionBundle, StoredSessions};
 
 /// The first LID user handed out; each account gets the next one.
 const FIRST_LID: u64 = 100_000_000_000_001;
@@ -25,6 +26,9 @@ struct State {
     phones_secret: String,
     next_lid: u64,
     accounts: BTreeMap<String, Account>,
+    /// Each phone's Signal sessions: serialized records by `name.device` address.
+    #[serde(default)]
+    phone_sessions: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -52,6 +56,8 @@ struct StoredBundle {
     signed_pre_key_id: u32,
     signed_pre_key: String,
     signed_pre_key_signature: String,
+    #[serde(default)]
+    one_time_pre_keys: u32,
 }
 
 /// What the phone needs to sign a new companion in.
@@ -97,6 +103,7 @@ impl Accounts {
                 phones_secret: B64.encode(random_bytes::<32>()),
                 next_lid: FIRST_LID,
                 accounts: BTreeMap::new(),
+                phone_sessions: BTreeMap::new(),
             },
         };
         accounts.save()?;
@@ -122,6 +129,49 @@ impl Accounts {
     /// old one fail IK and fall back to XX.
     pub fn new_server_key(&mut self) -> Result<(), String> {
         self.state.server_key = B64.encode(new_key_pair().private_key.serialize());
+        self.save()
+    }
+
+    /// Every phone's stored Signal sessions, as [`Accounts::set_phone_sessions`] kept them.
+    pub fn phone_sessions(&self) -> Result<StoredSessions, String> {
+        let mut all = StoredSessions::new();
+        for (phone, sessions) in &self.state.phone_sessions {
+            let mut records = HashMap::new();
+            for (address, record) in sessions {
+                let (name, device) = address
+                    .rsplit_once('.')
+                    .and_then(|(name, device)| Some((name, device.parse::<u32>().ok()?)))
+                    .ok_or_else(|| format!("bad session address '{address}'"))?;
+                let record = B64
+                    .decode(record)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| SessionRecord::deserialize(&bytes).map_err(|e| e.to_string()))
+                    .map_err(|e| format!("session {phone} → {address}: {e}"))?;
+                records.insert(ProtocolAddress::new(name.into(), device.into()), record);
+            }
+            all.insert(phone.clone(), records);
+        }
+        Ok(all)
+    }
+
+    /// Keeps phone `user`'s sessions.
+    pub fn set_phone_sessions(
+        &mut self,
+        user: &str,
+        sessions: &HashMap<ProtocolAddress, SessionRecord>,
+    ) -> Result<(), String> {
+        if self.path.is_none() {
+            return Ok(());
+        }
+        let mut stored = BTreeMap::new();
+        for (address, record) in sessions {
+            let bytes = record.serialize().map_err(|e| e.to_string())?;
+            stored.insert(
+                format!("{}.{}", address.name(), u32::from(address.device_id())),
+                B64.encode(bytes),
+            );
+        }
+        self.state.phone_sessions.insert(user.to_string(), stored);
         self.save()
     }
 
@@ -272,6 +322,7 @@ impl Accounts {
             signed_pre_key_id: stored.signed_pre_key_id,
             signed_pre_key: decode32(&stored.signed_pre_key).ok()?,
             signed_pre_key_signature: B64.decode(&stored.signed_pre_key_signature).ok()?,
+            one_time_pre_keys: stored.one_time_pre_keys,
         })
     }
 
@@ -285,6 +336,7 @@ impl Accounts {
             signed_pre_key_id: bundle.signed_pre_key_id,
             signed_pre_key: B64.encode(bundle.signed_pre_key),
             signed_pre_key_signature: B64.encode(&bundle.signed_pre_key_signature),
+            one_time_pre_keys: bundle.one_time_pre_keys,
         });
         self.save()
     }

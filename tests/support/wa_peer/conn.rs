@@ -1,7 +1,8 @@
 //! One client connection as bytes, frames and stanzas: strips the client's `WA` prologue,
 //! splits the 3-byte length-prefixed frames, and after the handshake encrypts and decrypts
 //! them with the Noise transport keys (AES-GCM, one counter per direction) around
-//! wacore-binary's stanza encoding.
+//! wacore-binary's stanza encoding, in the token dictionary the prologue names (see
+//! [`Dictionary`]).
 //!
 //! Whoever carries the bytes (in-process channels, a WebSocket) implements [`ToClient`] and
 //! hands the peer a [`Wire`]; the connection is owned by one task, so frames leave in counter
@@ -16,6 +17,8 @@ use whatsapp_rust::wacore_binary::node::Node;
 use whatsapp_rust::wacore_binary::util::unpack;
 
 use tokio::sync::mpsc;
+
+use super::dictionary::{self, Dictionary};
 
 /// How the peer ends a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,9 @@ pub struct Conn {
     decoder: FrameDecoder,
     /// Bytes before the prologue was seen (it may arrive split).
     prologue: Option<Vec<u8>>,
+    /// The header the client opened with, which the handshake mixes in.
+    header: [u8; 4],
+    dictionary: Dictionary,
     transport: Option<Transport>,
 }
 
@@ -61,6 +67,8 @@ impl Conn {
             wire,
             decoder: FrameDecoder::new(),
             prologue: Some(Vec::new()),
+            header: WA_CONN_HEADER,
+            dictionary: Dictionary::V3,
             transport: None,
         }
     }
@@ -81,15 +89,25 @@ impl Conn {
                         continue;
                     }
                     // The peer never sends edge routing, so the client never prefixes it.
-                    if !seen.starts_with(&WA_CONN_HEADER) {
-                        return None;
-                    }
+                    let header = &seen[..WA_CONN_HEADER.len()];
+                    self.dictionary = Dictionary::from_header(header)?;
+                    self.header.copy_from_slice(header);
                     let rest = seen.split_off(WA_CONN_HEADER.len());
                     self.prologue = None;
                     self.decoder.feed(&rest);
                 }
             }
         }
+    }
+
+    /// The `WA` header the client sent: the handshake's prologue.
+    pub fn header(&self) -> [u8; 4] {
+        self.header
+    }
+
+    /// The token dictionary the client's stanzas use.
+    pub fn dictionary(&self) -> Dictionary {
+        self.dictionary
     }
 
     /// Sends a handshake frame (no encryption).
@@ -125,9 +143,15 @@ impl Conn {
         {
             return Some(Err(format!("cannot decrypt frame {counter}: {e}")));
         }
+        let dictionary = self.dictionary;
         Some(
             unpack(&frame)
                 .map_err(|e| format!("cannot unpack frame {counter}: {e}"))
+                .and_then(|plain| match dictionary {
+                    Dictionary::V3 => Ok(plain.into_owned()),
+                    Dictionary::V2 => dictionary::to_v3(&plain)
+                        .map_err(|e| format!("cannot read frame {counter} as dictionary 2: {e}")),
+                })
                 .and_then(|plain| {
                     unmarshal_ref(&plain)
                         .map(|node| node.to_owned())
@@ -141,9 +165,17 @@ impl Conn {
         let Some(transport) = self.transport.as_mut() else {
             return false;
         };
-        let Ok(plain) = marshal(node) else {
+        let Ok(mut plain) = marshal(node) else {
             return false;
         };
+        if self.dictionary == Dictionary::V2 {
+            // Past the flag byte, which says the stanza is not compressed.
+            let Ok(v2) = dictionary::to_v2(&plain[1..]) else {
+                return false;
+            };
+            plain.truncate(1);
+            plain.extend_from_slice(&v2);
+        }
         let counter = transport.write_counter;
         transport.write_counter += 1;
         match transport.write.encrypt_with_counter(counter, &plain) {

@@ -1,4 +1,4 @@
-//! The responder's half of WhatsApp's Noise handshakes, prologue `WA 6 3`:
+//! The responder's half of WhatsApp's Noise handshakes, prologue `WA 6 3` (or `WA 6 2`):
 //! XX for new and unknown clients; IK when the client already knows this server's static key
 //! (a paired device logging in again), answered with XXfallback when it cached another key.
 //! The result is the client's static key, its decrypted `ClientPayload` (registration or
@@ -7,7 +7,7 @@
 use whatsapp_rust::buffa::{self, Message as _};
 use whatsapp_rust::wacore::handshake::{NoiseCipher, NoiseHandshake};
 use whatsapp_rust::wacore_binary::consts::{
-    NOISE_PATTERN_IK, NOISE_PATTERN_XX, NOISE_PATTERN_XXFALLBACK, WA_CONN_HEADER,
+    NOISE_PATTERN_IK, NOISE_PATTERN_XX, NOISE_PATTERN_XXFALLBACK,
 };
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -47,7 +47,7 @@ pub async fn respond(
     if let (Some(static_key), Some(payload)) = (hello.r#static.as_deref(), hello.payload.as_deref())
     {
         // IK fails when the client encrypted to another server key: fall back to XX.
-        if let Ok(ik) = ik(keys, &ephemeral, static_key, payload) {
+        if let Ok(ik) = ik(keys, &conn.header(), &ephemeral, static_key, payload) {
             if !admit(&ik.payload, &ik.client_static) {
                 return Err("refused".into());
             }
@@ -73,7 +73,7 @@ async fn xx(
     admit: impl Fn(&wa::ClientPayload, &[u8; 32]) -> bool,
 ) -> Result<Done, String> {
     let noise = |e: whatsapp_rust::wacore::handshake::HandshakeError| e.to_string();
-    let mut hs = NoiseHandshake::new(pattern, &WA_CONN_HEADER).map_err(noise)?;
+    let mut hs = NoiseHandshake::new(pattern, &conn.header()).map_err(noise)?;
     hs.authenticate(client_ephemeral);
     let ephemeral = new_key_pair();
     hs.authenticate(&public_bytes(&ephemeral));
@@ -132,12 +132,13 @@ struct Ik {
 
 fn ik(
     keys: &ServerKeys,
+    header: &[u8; 4],
     client_ephemeral: &[u8; 32],
     encrypted_static: &[u8],
     encrypted_payload: &[u8],
 ) -> Result<Ik, String> {
     let noise = |e: whatsapp_rust::wacore::handshake::HandshakeError| e.to_string();
-    let mut hs = NoiseHandshake::new(NOISE_PATTERN_IK, &WA_CONN_HEADER).map_err(noise)?;
+    let mut hs = NoiseHandshake::new(NOISE_PATTERN_IK, header).map_err(noise)?;
     hs.authenticate(&keys.public());
     hs.authenticate(client_ephemeral);
     hs.mix_shared_secret(keys.private(), client_ephemeral)

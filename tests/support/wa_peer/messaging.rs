@@ -48,8 +48,8 @@ fn big_endian(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0, |n, b| (n << 8) | u32::from(*b))
 }
 
-/// Answers the `encrypt` IQs: key bundle fetches and the companion's own uploads. `None`
-/// for any other stanza.
+/// Answers the `encrypt` IQs: key bundle fetches, the companion's own uploads, and how many
+/// of its one-time pre-keys the server holds. `None` for any other stanza.
 pub fn answer_keys(peer: &Inner, companion: &str, iq: &Node) -> Option<Node> {
     if iq.tag != "iq" || attr(iq, "xmlns") != "encrypt" {
         return None;
@@ -57,6 +57,16 @@ pub fn answer_keys(peer: &Inner, companion: &str, iq: &Node) -> Option<Node> {
     let child = iq.children()?.first()?;
     match (attr(iq, "type").as_str(), child.tag.as_ref()) {
         ("get", "key") => Some(key_bundles(peer, iq, child)),
+        ("get", "count") => {
+            let held = peer
+                .accounts()
+                .bundle(companion)
+                .map_or(0, |bundle| bundle.one_time_pre_keys);
+            let count = NodeBuilder::new("count")
+                .attr("value", held.to_string())
+                .build();
+            Some(result(iq, vec![count]))
+        }
         ("set", "registration" | "rotate") => {
             let previous = peer.accounts().bundle(companion);
             match uploaded(iq, previous) {
@@ -124,19 +134,27 @@ fn uploaded(iq: &Node, previous: Option<CompanionBundle>) -> Option<CompanionBun
     let signed_pre_key_id = big_endian(bytes(skey, "id")?);
     let signed_pre_key: [u8; 32] = bytes(skey, "value")?.try_into().ok()?;
     let signed_pre_key_signature = bytes(skey, "signature")?.to_vec();
-    let (registration_id, identity) = match bytes(iq, "registration") {
+    let (registration_id, identity, one_time_pre_keys) = match bytes(iq, "registration") {
         Some(registration) => (
             big_endian(registration),
             bytes(iq, "identity")?.try_into().ok()?,
+            iq.get_optional_child("list")
+                .and_then(|list| list.children())
+                .map_or(0, |keys| keys.len() as u32),
         ),
         None => {
             let previous = previous?;
-            (previous.registration_id, previous.identity)
+            (
+                previous.registration_id,
+                previous.identity,
+                previous.one_time_pre_keys,
+            )
         }
     };
     Some(CompanionBundle {
         registration_id,
         identity,
+        one_time_pre_keys,
         signed_pre_key_id,
         signed_pre_key,
         signed_pre_key_signature,
@@ -184,6 +202,7 @@ pub async fn receive(peer: &Inner, sender: &str, message: &Node) -> Result<Vec<S
                 ciphertext,
             )
             .await?;
+        keep_sessions(peer, &phone).await?;
         let content = decode_plaintext(&padded, 2).map_err(|e| e.to_string())?;
         let text = content
             .conversation
@@ -260,6 +279,12 @@ pub async fn compose_key_share(
     Ok(compose(peer, to, bundle, &phone, &content).await?.0)
 }
 
+/// Stores phone `user`'s sessions after a message changed them.
+async fn keep_sessions(peer: &Inner, user: &str) -> Result<(), String> {
+    let sessions = peer.phones.sessions_of(user).await;
+    peer.accounts().set_phone_sessions(user, &sessions)
+}
+
 async fn compose(
     peer: &Inner,
     to: &str,
@@ -280,6 +305,7 @@ async fn compose(
             &MessageUtils::encode_and_pad(content),
         )
         .await?;
+    keep_sessions(peer, from).await?;
     let id = format!("PEER{:016X}", u64::from_be_bytes(random_bytes::<8>()));
     let stanza = NodeBuilder::new("message")
         .attr("from", format!("{from}@s.whatsapp.net"))

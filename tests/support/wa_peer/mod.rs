@@ -13,6 +13,7 @@
 mod accounts;
 mod conn;
 pub mod control_port;
+mod dictionary;
 mod handshake;
 mod keys;
 pub mod memory;
@@ -207,7 +208,7 @@ impl Peer {
             accounts.new_server_key()?;
         }
         let keys = ServerKeys::from_private(&accounts.server_key())?;
-        let phones = signal::Phones::new(accounts.phones_secret());
+        let phones = signal::Phones::new(accounts.phones_secret(), accounts.phone_sessions()?);
         Ok(Peer {
             inner: Arc::new(Inner {
                 config,

@@ -148,7 +148,12 @@ pub fn check_device_sign(answer: &Node, phone_key: &KeyPair, qr: &Qr) -> Result<
         .map_err(|e| format!("bad device identity: {e}"))?;
     let details = identity.details.as_deref().unwrap_or_default();
     let phone = public_bytes(phone_key);
-    if identity.account_signature_key.as_deref() != Some(&phone[..]) {
+    // Baileys sends its signature back without the account key, which is the phone's own.
+    if identity
+        .account_signature_key
+        .as_deref()
+        .is_some_and(|key| key != &phone[..])
+    {
         return Err("the device identity names another phone".into());
     }
     let signed = [

@@ -12,6 +12,7 @@ use whatsapp_rust::wacore_binary::node::Node;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::conn::{Close, Conn, Wire};
+use super::dictionary::Dictionary;
 use super::handshake::{self, Done, Kind};
 use super::messaging;
 use super::pairing::{self, Qr};
@@ -22,6 +23,10 @@ use super::{Inner, Kick, LiveConnection};
 const RESTART_PAUSE: Duration = Duration::from_millis(100);
 /// How long the phone waits for the companion to sign the pairing.
 const SIGN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a dictionary-2 client (Baileys) gets to switch to transport keys.
+const V2_FIRST_STANZA_DELAY: Duration = Duration::from_millis(100);
+/// How long after a dictionary-2 client's pre-key upload its phone shares app-state keys.
+const V2_KEY_SHARE_DELAY: Duration = Duration::from_millis(500);
 
 pub enum Command {
     Scan {
@@ -85,6 +90,12 @@ async fn serve(
         }
     }
     info!(connection = id, kind = ?done.kind, login = ?done.payload.username, "wa-peer: handshake done");
+    if conn.dictionary() == Dictionary::V2 {
+        // Baileys switches to transport keys only once the socket took its last handshake
+        // message; over a network the first stanza comes a round trip later, on loopback it
+        // could come first and be read as a handshake frame.
+        tokio::time::sleep(V2_FIRST_STANZA_DELAY).await;
+    }
     match done.payload.username {
         None => pairing(peer, id, conn, inbox, &done).await,
         Some(username) => login(peer, id, conn, inbox, &done, username).await,
@@ -298,6 +309,12 @@ async fn login(
                     if node.get_optional_child("registration").is_some() {
                         peer.counters().key_uploads += 1;
                         if !peer.config.withhold_app_state_keys {
+                            if conn.dictionary() == Dictionary::V2 {
+                                // Over a network the phone's keys come well after the
+                                // upload's answer. Baileys drops key writes made while it
+                                // still stores the uploaded pre-keys.
+                                tokio::time::sleep(V2_KEY_SHARE_DELAY).await;
+                            }
                             share_app_state_keys(peer, conn, &jid).await;
                         }
                     }

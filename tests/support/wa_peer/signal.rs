@@ -3,7 +3,7 @@
 //! all derived from the peer's secret, so they survive restarts without being stored. With
 //! them the peer hands out the phones' key bundles, decrypts what companions send to a phone,
 //! and encrypts what a phone sends to a companion (from the bundle the companion uploaded).
-//! Sessions themselves live in memory.
+//! Sessions live in memory, and in the state file when there is one (see `accounts`).
 
 use std::collections::HashMap;
 
@@ -78,20 +78,34 @@ pub struct CompanionBundle {
     pub signed_pre_key_id: u32,
     pub signed_pre_key: [u8; 32],
     pub signed_pre_key_signature: Vec<u8>,
+    /// How many one-time pre-keys it uploaded (the peer never hands them out).
+    pub one_time_pre_keys: u32,
 }
 
 /// Every phone's Signal sessions, by phone number.
+pub type StoredSessions = HashMap<String, HashMap<ProtocolAddress, SessionRecord>>;
+
 pub struct Phones {
     secret: [u8; 32],
-    sessions: Mutex<HashMap<String, HashMap<ProtocolAddress, SessionRecord>>>,
+    sessions: Mutex<StoredSessions>,
 }
 
 impl Phones {
-    pub fn new(secret: [u8; 32]) -> Phones {
+    pub fn new(secret: [u8; 32], sessions: StoredSessions) -> Phones {
         Phones {
             secret,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(sessions),
         }
+    }
+
+    /// A copy of phone `user`'s sessions, to keep.
+    pub async fn sessions_of(&self, user: &str) -> HashMap<ProtocolAddress, SessionRecord> {
+        self.sessions
+            .lock()
+            .await
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn keys(&self, user: &str) -> Result<PhoneKeys, String> {
