@@ -579,6 +579,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            [CompletionResult]::new('baileys', 'baileys', [CompletionResultType]::ParameterValue, 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -601,12 +602,35 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'wasess;import;baileys' {
+            [CompletionResult]::new('--auth-dir', '--auth-dir', [CompletionResultType]::ParameterName, 'One tenant''s auth folder (creds.json, pre-key-*, session-*…); needs --user')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'The user whose device --auth-dir holds')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user whose device --auth-dir holds')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'A folder of auth folders, one per tenant: each folder''s name is its user''s key, unless --users maps it')
+            [CompletionResult]::new('--users', '--users', [CompletionResultType]::ParameterName, 'With --all: a file of `FOLDER USER` lines (`#` starts a comment); folders it does not name keep their own name as the user''s key')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'The daemon''s token file, for --connect [default: <data dir>/token]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
+            [CompletionResult]::new('--skip-unpaired', '--skip-unpaired', [CompletionResultType]::ParameterName, 'Leave out folders whose device never finished pairing (no `me` in creds.json) instead of refusing the whole import')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Convert and check everything, and write nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'wasess;import;help' {
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            [CompletionResult]::new('baileys', 'baileys', [CompletionResultType]::ParameterValue, 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'wasess;import;help;registry' {
+            break
+        }
+        'wasess;import;help;baileys' {
             break
         }
         'wasess;import;help;help' {
@@ -743,9 +767,13 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
         }
         'wasess;help;import' {
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing')
+            [CompletionResult]::new('baileys', 'baileys', [CompletionResultType]::ParameterValue, 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing')
             break
         }
         'wasess;help;import;registry' {
+            break
+        }
+        'wasess;help;import;baileys' {
             break
         }
         'wasess;help;help' {

@@ -154,6 +154,9 @@ _wasess() {
             wasess__subcmd__help,webhooks)
                 cmd="wasess__subcmd__help__subcmd__webhooks"
                 ;;
+            wasess__subcmd__help__subcmd__import,baileys)
+                cmd="wasess__subcmd__help__subcmd__import__subcmd__baileys"
+                ;;
             wasess__subcmd__help__subcmd__import,registry)
                 cmd="wasess__subcmd__help__subcmd__import__subcmd__registry"
                 ;;
@@ -187,11 +190,17 @@ _wasess() {
             wasess__subcmd__help__subcmd__webhooks,status)
                 cmd="wasess__subcmd__help__subcmd__webhooks__subcmd__status"
                 ;;
+            wasess__subcmd__import,baileys)
+                cmd="wasess__subcmd__import__subcmd__baileys"
+                ;;
             wasess__subcmd__import,help)
                 cmd="wasess__subcmd__import__subcmd__help"
                 ;;
             wasess__subcmd__import,registry)
                 cmd="wasess__subcmd__import__subcmd__registry"
+                ;;
+            wasess__subcmd__import__subcmd__help,baileys)
+                cmd="wasess__subcmd__import__subcmd__help__subcmd__baileys"
                 ;;
             wasess__subcmd__import__subcmd__help,help)
                 cmd="wasess__subcmd__import__subcmd__help__subcmd__help"
@@ -676,8 +685,22 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__help__subcmd__import)
-            opts="registry"
+            opts="registry baileys"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__help__subcmd__import__subcmd__baileys)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1054,7 +1077,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__import)
-            opts="-h --json --socket --connect --token-file --offline --data-dir --database-url --help registry help"
+            opts="-h --json --socket --connect --token-file --offline --data-dir --database-url --help registry baileys help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1087,9 +1110,77 @@ _wasess() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        wasess__subcmd__import__subcmd__help)
-            opts="registry help"
+        wasess__subcmd__import__subcmd__baileys)
+            opts="-u -h --auth-dir --user --all --users --skip-unpaired --dry-run --json --socket --connect --token-file --offline --data-dir --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --auth-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --all)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --users)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__help)
+            opts="registry baileys help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wasess__subcmd__import__subcmd__help__subcmd__baileys)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -526,6 +526,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+            cand baileys 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'wasess;import;registry'= {
@@ -546,11 +547,32 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'wasess;import;baileys'= {
+            cand --auth-dir 'One tenant''s auth folder (creds.json, pre-key-*, session-*…); needs --user'
+            cand -u 'The user whose device --auth-dir holds'
+            cand --user 'The user whose device --auth-dir holds'
+            cand --all 'A folder of auth folders, one per tenant: each folder''s name is its user''s key, unless --users maps it'
+            cand --users 'With --all: a file of `FOLDER USER` lines (`#` starts a comment); folders it does not name keep their own name as the user''s key'
+            cand --socket 'The daemon''s socket [default: <data dir>/run/wasessd.sock, or /run/wasess/wasessd.sock]'
+            cand --connect 'Reach the daemon over its loopback TCP listener instead of the socket (tcp://HOST:PORT)'
+            cand --token-file 'The daemon''s token file, for --connect [default: <data dir>/token]'
+            cand --data-dir 'The data dir, for --offline [default: ~/.local/share/wasess, or /var/lib/wasess as root]'
+            cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
+            cand --skip-unpaired 'Leave out folders whose device never finished pairing (no `me` in creds.json) instead of refusing the whole import'
+            cand --dry-run 'Convert and check everything, and write nothing'
+            cand --json 'Machine output: one JSON document on stdout, nothing else there'
+            cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'wasess;import;help'= {
             cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+            cand baileys 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'wasess;import;help;registry'= {
+        }
+        &'wasess;import;help;baileys'= {
         }
         &'wasess;import;help;help'= {
         }
@@ -653,8 +675,11 @@ set edit:completion:arg-completer[wasess] = {|@words|
         }
         &'wasess;help;import'= {
             cand registry 'Reads another application''s users and WhatsApp connection rows (a Prisma-shaped whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing'
+            cand baileys 'Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in again without a QR code (`wasess reconnect`, or the daemon''s next start). All or nothing'
         }
         &'wasess;help;import;registry'= {
+        }
+        &'wasess;help;import;baileys'= {
         }
         &'wasess;help;help'= {
         }

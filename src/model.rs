@@ -412,6 +412,46 @@ pub struct ImportedDuplicate {
     pub users: Vec<String>,
 }
 
+/// What `import baileys` did: one entry per folder imported (or that would be, `dry_run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaileysImportReport {
+    pub dry_run: bool,
+    pub imported: Vec<BaileysImport>,
+    /// Folders left out because their device never finished pairing (`--skip-unpaired`).
+    #[serde(default)]
+    pub skipped_unpaired: Vec<String>,
+}
+
+/// What `import baileys` took from one Baileys auth folder, or would take (`dry_run`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaileysImport {
+    pub user: String,
+    /// The auth folder, as the daemon read it.
+    pub folder: String,
+    pub phone_number: String,
+    /// The linked device, as WhatsApp knows it (`number:device@s.whatsapp.net`).
+    pub device: String,
+    pub dry_run: bool,
+    /// One-time pre-keys (incoming first messages refer to them).
+    pub pre_keys: u64,
+    /// Contacts' devices with a Signal session, and those whose identity key came with it.
+    pub sessions: u64,
+    pub identities: u64,
+    pub app_state_keys: u64,
+    pub app_state_versions: u64,
+    /// What the folder held that wasess does not take, and what that costs.
+    pub not_converted: Vec<NotConverted>,
+}
+
+/// Something a Baileys folder held that the import leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotConverted {
+    pub what: String,
+    pub count: u64,
+    /// What the user sees for it.
+    pub cost: String,
+}
+
 /// A source row the import could not take as it was: whose, and the value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportedValue {

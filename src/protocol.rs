@@ -55,6 +55,8 @@ pub mod method {
     pub const WEBHOOKS_RETRY: &str = "webhooks.retry";
     /// Imports another application's users and connection rows.
     pub const IMPORT_REGISTRY: &str = "import.registry";
+    /// Imports devices Baileys linked, from their auth folders.
+    pub const IMPORT_BAILEYS: &str = "import.baileys";
     /// What `/metrics` exports, as one JSON document (`wasess top`).
     pub const METRICS: &str = "metrics";
     pub const SIM_SCAN: &str = "sim.scan";
@@ -664,6 +666,25 @@ pub struct ImportRegistryParams {
 }
 
 pub type ImportRegistryResult = crate::model::ImportReport;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportBaileysParams {
+    /// Each auth folder (an absolute path) and the user whose device it is.
+    pub targets: Vec<BaileysTarget>,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Leave out folders whose device never finished pairing instead of refusing.
+    #[serde(default)]
+    pub skip_unpaired: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BaileysTarget {
+    pub folder: String,
+    pub user: String,
+}
+
+pub type ImportBaileysResult = crate::model::BaileysImportReport;
 
 /// Re-exports for result types that are model types as they are.
 pub type CheckResult = crate::model::Verdict;

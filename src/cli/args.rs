@@ -119,6 +119,35 @@ pub enum ImportCommand {
     /// Reads another application's users and WhatsApp connection rows (a Prisma-shaped
     /// whatsapp_connections table, in SQLite or PostgreSQL) into the registry, all or nothing.
     Registry(ImportRegistryArgs),
+    /// Adopts devices Baileys linked, from their multi-file auth folders, so each user logs in
+    /// again without a QR code (`wasess reconnect`, or the daemon's next start). All or nothing.
+    Baileys(ImportBaileysArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("folders").required(true).args(["auth_dir", "all"])))]
+pub struct ImportBaileysArgs {
+    /// One tenant's auth folder (creds.json, pre-key-*, session-*…); needs --user.
+    #[arg(long, value_name = "DIR", requires = "user")]
+    pub auth_dir: Option<std::path::PathBuf>,
+    /// The user whose device --auth-dir holds.
+    #[arg(long, short, conflicts_with = "all")]
+    pub user: Option<String>,
+    /// A folder of auth folders, one per tenant: each folder's name is its user's key, unless
+    /// --users maps it.
+    #[arg(long, value_name = "DIR")]
+    pub all: Option<std::path::PathBuf>,
+    /// With --all: a file of `FOLDER USER` lines (`#` starts a comment); folders it does not
+    /// name keep their own name as the user's key.
+    #[arg(long, value_name = "FILE", requires = "all")]
+    pub users: Option<std::path::PathBuf>,
+    /// Leave out folders whose device never finished pairing (no `me` in creds.json) instead of
+    /// refusing the whole import.
+    #[arg(long)]
+    pub skip_unpaired: bool,
+    /// Convert and check everything, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

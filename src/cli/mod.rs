@@ -201,6 +201,9 @@ async fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Import(ImportCommand::Registry(args)) => {
             commands::import::registry(&global, args).await
         }
+        Command::Import(ImportCommand::Baileys(args)) => {
+            commands::import::baileys(&global, args).await
+        }
         Command::Users(UsersCommand::Add { user }) => users::add(&global, &user).await,
         Command::Users(UsersCommand::List { limit }) => users::list(&global, limit).await,
         Command::Users(UsersCommand::Remove { user }) => users::remove(&global, &user).await,

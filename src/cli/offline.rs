@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use super::args::Global;
 use super::Error;
 use crate::datadir::{self, DataDirGuard};
-use crate::model::{CleanupReport, Connection, ResetReport, Resolution};
+use crate::import::baileys;
+use crate::model::{BaileysImportReport, CleanupReport, Connection, ResetReport, Resolution};
 use crate::paths;
+use crate::protocol::BaileysTarget;
 use crate::registry::{CleanupScope, PhoneNumber, Registry, UserKey};
 
 pub struct Offline {
@@ -45,6 +47,29 @@ impl Offline {
             registry,
             _lock: lock,
         })
+    }
+
+    /// Adopts Baileys devices (see `import::baileys`).
+    pub async fn import_baileys(
+        &self,
+        targets: &[BaileysTarget],
+        dry_run: bool,
+        skip_unpaired: bool,
+    ) -> Result<BaileysImportReport, Error> {
+        let targets: Vec<baileys::Target> = targets
+            .iter()
+            .map(|target| baileys::Target {
+                folder: target.folder.clone().into(),
+                user: target.user.clone(),
+            })
+            .collect();
+        baileys::import(&self.registry, &targets, dry_run, skip_unpaired)
+            .await
+            .map_err(|error| match error {
+                baileys::ImportError::Folder { .. } => Error::Refused(error.to_string()),
+                baileys::ImportError::Usage(message) => Error::Usage(message),
+                baileys::ImportError::Registry(error) => error.into(),
+            })
     }
 
     pub async fn resolve_conflicts(

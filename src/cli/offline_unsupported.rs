@@ -3,7 +3,8 @@
 
 use super::args::Global;
 use super::Error;
-use crate::model::{CleanupReport, Connection, ResetReport, Resolution};
+use crate::model::{BaileysImportReport, CleanupReport, Connection, ResetReport, Resolution};
+use crate::protocol::BaileysTarget;
 use crate::registry::{PhoneNumber, Registry, UserKey};
 
 pub struct Offline {
@@ -19,6 +20,15 @@ fn unsupported<T>() -> Result<T, Error> {
 
 impl Offline {
     pub async fn open(_global: &Global) -> Result<Offline, Error> {
+        unsupported()
+    }
+
+    pub async fn import_baileys(
+        &self,
+        _targets: &[BaileysTarget],
+        _dry_run: bool,
+        _skip_unpaired: bool,
+    ) -> Result<BaileysImportReport, Error> {
         unsupported()
     }
 

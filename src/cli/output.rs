@@ -362,6 +362,48 @@ pub fn users(users: &[UserInfo]) -> String {
 /// At most this many examples of each kind of skipped or odd row.
 const EXAMPLES: usize = 5;
 
+pub fn baileys_import_report(report: &crate::model::BaileysImportReport) -> String {
+    let verb = if report.dry_run {
+        "Would import"
+    } else {
+        "Imported"
+    };
+    let mut lines = Vec::new();
+    for device in &report.imported {
+        lines.push(format!(
+            "{verb} {} for {} (+{}) from {}: {} pre-key(s), {} session(s), {} app-state key(s).",
+            device.device,
+            device.user,
+            device.phone_number,
+            device.folder,
+            device.pre_keys,
+            device.sessions,
+            device.app_state_keys
+        ));
+        for left in &device.not_converted {
+            lines.push(format!(
+                "  not converted: {} {} ({})",
+                left.count, left.what, left.cost
+            ));
+        }
+    }
+    for folder in &report.skipped_unpaired {
+        lines.push(format!(
+            "Skipped {folder}: its device never finished pairing."
+        ));
+    }
+    if report.imported.is_empty() {
+        lines.push("Nothing to import.".into());
+    } else if !report.dry_run {
+        lines.push(
+            "Each user is DISCONNECTED with its number: `wasess reconnect --user U` (or the \
+             daemon's next start) logs in with the imported device, without a QR code."
+                .into(),
+        );
+    }
+    lines.join("\n")
+}
+
 pub fn import_report(report: &crate::model::ImportReport) -> String {
     let verb = if report.dry_run {
         "Would import"

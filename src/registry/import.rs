@@ -47,7 +47,7 @@ pub struct ImportOptions {
 }
 
 /// The rows of `user_key`s in the JSON array `$1`, locked on PostgreSQL.
-const ROWS_OF_KEYS: Dialect = Dialect {
+pub(super) const ROWS_OF_KEYS: Dialect = Dialect {
     sqlite: concat!(
         "SELECT ",
         connection_columns!(),
@@ -62,20 +62,20 @@ const ROWS_OF_KEYS: Dialect = Dialect {
 };
 
 /// The users among the JSON array `$1` of keys.
-const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users WHERE user_key");
+pub(super) const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users WHERE user_key");
 
 /// The (number, user) pairs of every row holding one of the numbers in the JSON array `$1`.
 const HOLDERS_OF_NUMBERS: Dialect =
     keys_in!("SELECT phone_number, user_key FROM whatsapp_connections WHERE phone_number");
 
-const INSERT_USERS: Dialect = Dialect {
+pub(super) const INSERT_USERS: Dialect = Dialect {
     sqlite: "INSERT INTO users (user_key, created_at) \
              SELECT u.value ->> 'user', u.value ->> 'created_at' FROM json_each($1) AS u",
     postgres: "INSERT INTO users (user_key, created_at) SELECT u.user_key, u.created_at \
                FROM json_to_recordset($1::json) AS u(user_key text, created_at bigint)",
 };
 
-const INSERT_ROWS: Dialect = Dialect {
+pub(super) const INSERT_ROWS: Dialect = Dialect {
     sqlite: "INSERT INTO whatsapp_connections (user_key, status, reason, updated_at) \
              SELECT u.value ->> 'user', 'DISCONNECTED', '', u.value ->> 'created_at' \
              FROM json_each($1) AS u",
@@ -266,7 +266,7 @@ impl Registry {
 }
 
 /// `users` (key, creation time) as the JSON array [`INSERT_USERS`] and [`INSERT_ROWS`] read.
-fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
+pub(super) fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
     let users: Vec<NewUser> = users
         .iter()
         .map(|(user, created)| NewUser {
@@ -279,7 +279,7 @@ fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
 }
 
 /// The row `users add` makes, as it is before the import writes its fields.
-fn blank_row(user: &str, created: Timestamp) -> Connection {
+pub(super) fn blank_row(user: &str, created: Timestamp) -> Connection {
     Connection {
         user: user.to_string(),
         status: Status::Disconnected,

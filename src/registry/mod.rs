@@ -7,6 +7,8 @@
 //! operation is one transaction, and every state change it makes appends an event in that same
 //! transaction. Time comes from an injected [`Clock`], so expiry is tested without sleeping.
 
+#[cfg(unix)]
+mod adopt;
 mod bulk;
 mod change;
 mod cleanup;
@@ -34,6 +36,8 @@ mod webhooks;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+#[cfg(unix)]
+pub use adopt::Adoption;
 pub use cleanup::CleanupScope;
 pub use connect::{LockOutcome, PairingEnd, PairingOutcome};
 pub use db::redact;

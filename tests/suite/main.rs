@@ -7,6 +7,7 @@
 
 mod support;
 
+mod baileys;
 mod cli;
 #[cfg(feature = "wa-peer")]
 mod cluster;

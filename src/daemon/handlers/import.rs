@@ -1,12 +1,45 @@
 //! `import.registry`: another application's users and connection rows, read by the daemon
-//! from the source the client names (an absolute path or a `postgres://` URL).
+//! from the source the client names (an absolute path or a `postgres://` URL); and
+//! `import.baileys`: devices Baileys linked, from the auth folders the client names.
 
 use crate::daemon::supervisor::Supervisor;
 use crate::daemon::Error;
+use crate::import::baileys;
 use crate::import::registry::{self, ImportError};
-use crate::model::ImportReport;
-use crate::protocol::ImportRegistryParams;
+use crate::model::{BaileysImportReport, ImportReport};
+use crate::protocol::{ImportBaileysParams, ImportRegistryParams};
 use crate::registry::ImportOptions;
+
+/// `import.baileys`: devices Baileys linked, adopted from their auth folders.
+pub async fn import_baileys(
+    supervisor: &Supervisor,
+    params: ImportBaileysParams,
+) -> Result<BaileysImportReport, Error> {
+    let targets: Vec<baileys::Target> = params
+        .targets
+        .into_iter()
+        .map(|target| baileys::Target {
+            folder: target.folder.into(),
+            user: target.user,
+        })
+        .collect();
+    let report = baileys::import(
+        supervisor.registry(),
+        &targets,
+        params.dry_run,
+        params.skip_unpaired,
+    )
+    .await
+    .map_err(|error| match error {
+        baileys::ImportError::Folder { .. } => Error::refused(error.to_string()),
+        baileys::ImportError::Usage(message) => Error::InvalidParams(message),
+        baileys::ImportError::Registry(error) => error.into(),
+    })?;
+    if !report.dry_run {
+        supervisor.changed();
+    }
+    Ok(report)
+}
 
 pub async fn import_registry(
     supervisor: &Supervisor,

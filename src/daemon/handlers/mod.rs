@@ -151,6 +151,16 @@ pub async fn dispatch(
             }
             reply(import::import_registry(supervisor, parse(params)?, &context.hello).await?)
         }
+        method::IMPORT_BAILEYS => {
+            // The folders hold private keys, read with the daemon's rights.
+            if out.access != Access::Full {
+                return Err(Error::refused(
+                    "import reads auth folders with the daemon's rights: run it as the \
+                     daemon's user or root, or with --offline",
+                ));
+            }
+            reply(import::import_baileys(supervisor, parse(params)?).await?)
+        }
         method::METRICS => reply(super::metrics::snapshot(context).await),
         method::SIM_SCAN => reply(sim::scan(supervisor, parse(params)?).await?),
         method::SIM_EVENT => reply(sim::event(supervisor, parse(params)?).await?),

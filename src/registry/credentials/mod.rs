@@ -20,7 +20,9 @@ mod import;
 mod store;
 
 #[cfg(unix)]
-pub use import::{import_store_file, ImportReport};
+pub(crate) use import::insert_rows;
+#[cfg(unix)]
+pub use import::{import_store_file, CredentialRows, ImportReport};
 #[cfg(unix)]
 pub use store::SessionStore;
 
@@ -103,6 +105,27 @@ pub(crate) fn held_by_user() -> String {
         .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
         .collect();
     format!("({})", tables.join(" OR "))
+}
+
+/// Those of `users` that hold anything in any credential table, or a released device that
+/// still owes its unlink.
+pub(crate) async fn held_by<S: AsRef<str>>(tx: &mut Tx, users: &[S]) -> Result<Vec<String>, Error> {
+    let keys = bulk::keys(users);
+    let mut held: Vec<(String,)> = tx
+        .fetch_all(HOLDERS.pick(tx.is_postgres()), args![keys.as_str()])
+        .await?;
+    let owing: Vec<(String,)> = tx
+        .fetch_all(
+            keys_in!("SELECT user_key FROM devices_left_linked WHERE pending = 1 AND user_key")
+                .pick(tx.is_postgres()),
+            args![keys.as_str()],
+        )
+        .await?;
+    held.extend(owing);
+    let mut held: Vec<String> = held.into_iter().map(|(user,)| user).collect();
+    held.sort();
+    held.dedup();
+    Ok(held)
 }
 
 /// Deletes the credential sets of `users` inside `tx`, but for those whose device still owes

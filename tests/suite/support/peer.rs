@@ -30,6 +30,9 @@ pub struct PeerOptions {
     pub qr_codes: u32,
     pub qr_rotate: Option<&'static str>,
     pub withhold_keys: bool,
+    /// A state file for the peer to start from (a copy: the peer writes to its own), with
+    /// the phones and devices it already knows ([`Transport::WebSocket`] only).
+    pub state: Option<&'static str>,
 }
 
 impl Default for PeerOptions {
@@ -38,6 +41,7 @@ impl Default for PeerOptions {
             qr_codes: 6,
             qr_rotate: None,
             withhold_keys: false,
+            state: None,
         }
     }
 }
@@ -151,6 +155,9 @@ pub struct PeerProcess {
 impl PeerProcess {
     pub fn start(options: PeerOptions) -> PeerProcess {
         let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(state) = options.state {
+            std::fs::copy(state, dir.path().join("wa-peer.json")).expect("copy the peer's state");
+        }
         let (child, listen, control) =
             PeerProcess::spawn(&dir, options, "127.0.0.1:0", "127.0.0.1:0", false);
         PeerProcess {

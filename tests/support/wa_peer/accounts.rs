@@ -147,7 +147,7 @@ impl Accounts {
                     .map_err(|e| e.to_string())
                     .and_then(|bytes| SessionRecord::deserialize(&bytes).map_err(|e| e.to_string()))
                     .map_err(|e| format!("session {phone} → {address}: {e}"))?;
-                records.insert(ProtocolAddress::new(name.into(), device.into()), record);
+                records.insert(ProtocolAddress::new(name, device.into()), record);
             }
             all.insert(phone.clone(), records);
         }

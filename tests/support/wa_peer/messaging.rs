@@ -203,6 +203,9 @@ pub async fn receive(peer: &Inner, sender: &str, message: &Node) -> Result<Vec<S
             )
             .await?;
         keep_sessions(peer, &phone).await?;
+        if attr(enc, "type") == "msg" {
+            peer.counters().read_on_existing_sessions += 1;
+        }
         let content = decode_plaintext(&padded, 2).map_err(|e| e.to_string())?;
         let text = content
             .conversation

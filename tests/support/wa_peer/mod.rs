@@ -104,6 +104,9 @@ pub struct Counters {
     pub messages_sent: u64,
     /// Texts phones delivered to companions.
     pub messages_delivered: u64,
+    /// Texts phones read on a Signal session they already had with the sender (`msg`, not
+    /// `pkmsg`): sessions carried over, by a restart or an import.
+    pub read_on_existing_sessions: u64,
 }
 
 /// A control acting on one live connection, as WhatsApp or the phone would.

@@ -1,0 +1,307 @@
+//! `wasess import baileys`, with auth folders a real Baileys 6.17 client wrote while it was
+//! linked to the test WhatsApp peer (`tests/fixtures/baileys`). The peer starts from the
+//! state it kept then, so it knows those devices and still holds its side of their Signal
+//! sessions.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::daemon::TestDaemon;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/baileys");
+const ACME: &str = "acme@example.com";
+const ACME_PHONE: &str = "573001110001";
+
+fn auth_sessions() -> PathBuf {
+    Path::new(FIXTURES).join("auth_sessions")
+}
+
+fn folder(tenant: &str) -> String {
+    auth_sessions().join(tenant).display().to_string()
+}
+
+/// A copy of tenant's folder in `dir`, for tests that spoil it.
+fn copy_of(tenant: &str, dir: &Path) -> PathBuf {
+    let copy = dir.join(tenant);
+    std::fs::create_dir_all(&copy).expect("copy dir");
+    for entry in std::fs::read_dir(auth_sessions().join(tenant)).expect("fixture") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy");
+    }
+    copy
+}
+
+/// The device's credentials were written, or nothing was.
+fn credential_rows(daemon: &TestDaemon, user: &str) -> bool {
+    daemon.has_credentials(user)
+}
+
+#[cfg(feature = "wa-peer")]
+mod against_the_peer {
+    use super::*;
+    use crate::support::peer::{PeerOptions, PeerSetup, Transport};
+
+    const CONTACT: &str = "573009990001";
+    const PEER_STATE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/baileys/peer-state.json"
+    );
+
+    fn received(daemon: &TestDaemon, user: &str) -> Vec<serde_json::Value> {
+        daemon
+            .events(user)
+            .iter()
+            .filter(|event| event["kind"] == "message")
+            .map(|event| event["data"].clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_device_baileys_linked_logs_in_from_its_folder_and_texts_travel_both_ways() {
+        let setup = PeerSetup::start(
+            Transport::WebSocket,
+            PeerOptions {
+                state: Some(PEER_STATE),
+                ..PeerOptions::default()
+            },
+        );
+        let report = setup
+            .cli(&[
+                "--json",
+                "import",
+                "baileys",
+                "--auth-dir",
+                &folder("acme"),
+                "--user",
+                ACME,
+            ])
+            .success()
+            .json();
+        let device = &report["imported"][0];
+        assert_eq!(device["user"], ACME, "{report}");
+        assert_eq!(device["phone_number"], ACME_PHONE, "{report}");
+        assert_eq!(
+            device["device"], "573001110001:1@s.whatsapp.net",
+            "{report}"
+        );
+        assert_eq!(device["pre_keys"], 30, "{report}");
+        assert_eq!(device["sessions"], 2, "{report}");
+        assert_eq!(device["app_state_keys"], 1, "{report}");
+        let row = setup.row(ACME);
+        assert_eq!(row["status"], "DISCONNECTED", "{row}");
+        assert_eq!(row["phone_number"], ACME_PHONE, "{row}");
+
+        // The peer takes the device as the one it paired with Baileys: a login, no pairing.
+        let (logins, pairings) = (setup.counter("logins"), setup.counter("pairings"));
+        setup.cli(&["reconnect", "--user", ACME]).success();
+        setup.wait_status(ACME, "CONNECTED");
+        setup.wait_until("the imported device to log in", || {
+            setup.counter("logins") > logins
+        });
+        assert_eq!(setup.counter("pairings"), pairings);
+        assert_eq!(setup.counter("logins_refused"), 0);
+        assert_eq!(setup.pairings_started(ACME), 0, "no QR code was ever shown");
+
+        // Out, on the session Baileys set up with the contact: the peer reads it with its
+        // side of that session.
+        let on_sessions = setup.counter("read_on_existing_sessions");
+        setup
+            .cli(&[
+                "send",
+                "--user",
+                ACME,
+                "--to",
+                CONTACT,
+                "--text",
+                "hola desde wasess",
+            ])
+            .success();
+        setup.wait_until("the contact to read it", || {
+            let read = setup
+                .cli(&["--json", "sim", "sent", "--user", ACME])
+                .success()
+                .json();
+            read["messages"].as_array().is_some_and(|messages| {
+                messages
+                    .iter()
+                    .any(|m| m["text"] == "hola desde wasess" && m["to"] == CONTACT)
+            })
+        });
+
+        assert_eq!(
+            setup.counter("read_on_existing_sessions"),
+            on_sessions + 1,
+            "the text went on the imported session, not a new one"
+        );
+
+        // In: the contact's phone writes to the imported identity.
+        setup.receive(ACME, CONTACT, "¿y ahora?");
+        setup.wait_until("the text to arrive", || !received(&setup, ACME).is_empty());
+        let message = &received(&setup, ACME)[0];
+        assert_eq!(message["from"], CONTACT, "{message}");
+        assert_eq!(message["text"], "¿y ahora?", "{message}");
+    }
+}
+
+#[test]
+fn a_folder_of_folders_imports_every_paired_device_in_one_step() {
+    let daemon = TestDaemon::start();
+    let all = auth_sessions().display().to_string();
+    // One folder never finished pairing: the whole import is refused, and nothing written.
+    let refused = daemon
+        .cli(&["import", "baileys", "--all", &all])
+        .fails_with(3);
+    assert!(refused.stderr.contains("initech"), "{refused}");
+    assert!(
+        refused.stderr.contains("never finished pairing"),
+        "{refused}"
+    );
+    assert!(!credential_rows(&daemon, "acme"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let users = dir.path().join("users.txt");
+    std::fs::write(&users, "# folder user\nacme acme@example.com\n").expect("users file");
+    let report = daemon
+        .cli(&[
+            "--json",
+            "import",
+            "baileys",
+            "--all",
+            &all,
+            "--users",
+            users.to_str().expect("utf-8"),
+            "--skip-unpaired",
+        ])
+        .success()
+        .json();
+    let imported: Vec<&str> = report["imported"]
+        .as_array()
+        .expect("imported")
+        .iter()
+        .map(|device| device["user"].as_str().expect("user"))
+        .collect();
+    assert_eq!(imported, [ACME, "globex"], "{report}");
+    assert_eq!(report["skipped_unpaired"][0], folder("initech"), "{report}");
+    assert!(credential_rows(&daemon, ACME));
+    assert!(credential_rows(&daemon, "globex"));
+    assert_eq!(daemon.row("globex")["phone_number"], "573001110002");
+
+    // A second run would replace credentials: refused, and nothing changes.
+    daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            &folder("acme"),
+            "--user",
+            ACME,
+        ])
+        .fails_with(3);
+}
+
+#[test]
+fn a_spoiled_folder_is_refused_and_nothing_is_written() {
+    let daemon = TestDaemon::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let truncated = copy_of("acme", &dir.path().join("truncated"));
+    let session = truncated.join("session-573009990001.0.json");
+    let text = std::fs::read(&session).expect("session");
+    std::fs::write(&session, &text[..text.len() / 2]).expect("truncate");
+    let run = daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            truncated.to_str().expect("utf-8"),
+            "--user",
+            ACME,
+        ])
+        .fails_with(3);
+    assert!(run.stderr.contains("session-573009990001.0.json"), "{run}");
+
+    let keyless = copy_of("acme", &dir.path().join("keyless"));
+    let creds = keyless.join("creds.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&creds).expect("creds")).expect("json");
+    json.as_object_mut().expect("object").remove("noiseKey");
+    std::fs::write(&creds, json.to_string()).expect("write");
+    let run = daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            keyless.to_str().expect("utf-8"),
+            "--user",
+            ACME,
+        ])
+        .fails_with(3);
+    assert!(run.stderr.contains("noiseKey"), "{run}");
+
+    let run = daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            &folder("initech"),
+            "--user",
+            ACME,
+        ])
+        .fails_with(3);
+    assert!(run.stderr.contains("never finished pairing"), "{run}");
+
+    daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            "/no/such/folder",
+            "--user",
+            ACME,
+        ])
+        .fails_with(2);
+    assert!(!credential_rows(&daemon, ACME));
+    let listed = daemon.cli(&["--json", "list"]).success().json();
+    assert_eq!(
+        listed["connections"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+}
+
+#[test]
+fn a_dry_run_converts_and_checks_and_writes_nothing() {
+    let daemon = TestDaemon::start();
+    daemon.add_users(&[ACME]);
+    let report = daemon
+        .cli(&[
+            "--json",
+            "import",
+            "baileys",
+            "--auth-dir",
+            &folder("acme"),
+            "--user",
+            ACME,
+            "--dry-run",
+        ])
+        .success()
+        .json();
+    assert_eq!(report["dry_run"], true, "{report}");
+    assert_eq!(report["imported"][0]["sessions"], 2, "{report}");
+    assert!(!credential_rows(&daemon, ACME));
+    assert_eq!(daemon.row(ACME)["phone_number"], serde_json::Value::Null);
+
+    // A user whose row holds another number keeps it: refused.
+    daemon.pair(ACME, "573005550000");
+    daemon.cli(&["disconnect", "--user", ACME]).success();
+    let run = daemon
+        .cli(&[
+            "import",
+            "baileys",
+            "--auth-dir",
+            &folder("acme"),
+            "--user",
+            ACME,
+        ])
+        .fails_with(3);
+    assert!(run.stderr.contains("573005550000"), "{run}");
+}
