@@ -1111,7 +1111,7 @@ _wasess() {
             return 0
             ;;
         wasess__subcmd__import__subcmd__baileys)
-            opts="-u -h --auth-dir --user --all --users --skip-unpaired --dry-run --json --socket --connect --token-file --offline --data-dir --database-url --help"
+            opts="-u -h --auth-dir --user --all --users --skip-unpaired --dry-run --no-reconnect --json --socket --connect --token-file --offline --data-dir --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -676,6 +676,9 @@ pub struct ImportBaileysParams {
     /// Leave out folders whose device never finished pairing instead of refusing.
     #[serde(default)]
     pub skip_unpaired: bool,
+    /// Leave the imported devices `DISCONNECTED` instead of logging them in.
+    #[serde(default)]
+    pub no_reconnect: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -148,6 +148,10 @@ pub struct ImportBaileysArgs {
     /// Convert and check everything, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Through the daemon: leave the imported devices DISCONNECTED (log each in later with
+    /// `wasess reconnect`) instead of logging them in at once.
+    #[arg(long)]
+    pub no_reconnect: bool,
 }
 
 #[derive(Debug, Args)]

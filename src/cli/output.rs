@@ -394,10 +394,16 @@ pub fn baileys_import_report(report: &crate::model::BaileysImportReport) -> Stri
     }
     if report.imported.is_empty() {
         lines.push("Nothing to import.".into());
+    } else if report.logging_in {
+        lines.push(
+            "The daemon is logging each device in, without a QR code: `wasess list` shows \
+             them CONNECTED as they come up."
+                .into(),
+        );
     } else if !report.dry_run {
         lines.push(
-            "Each user is DISCONNECTED with its number: `wasess reconnect --user U` (or the \
-             daemon's next start) logs in with the imported device, without a QR code."
+            "Each user is DISCONNECTED with its number: `wasess reconnect --user U` logs in \
+             with the imported device, without a QR code."
                 .into(),
         );
     }

@@ -73,9 +73,11 @@ mod against_the_peer {
                 &folder("acme"),
                 "--user",
                 ACME,
+                "--no-reconnect",
             ])
             .success()
             .json();
+        assert_eq!(report["logging_in"], false, "{report}");
         let device = &report["imported"][0];
         assert_eq!(device["user"], ACME, "{report}");
         assert_eq!(device["phone_number"], ACME_PHONE, "{report}");
@@ -100,6 +102,27 @@ mod against_the_peer {
         assert_eq!(setup.counter("pairings"), pairings);
         assert_eq!(setup.counter("logins_refused"), 0);
         assert_eq!(setup.pairings_started(ACME), 0, "no QR code was ever shown");
+
+        // Through the daemon, an import logs the device in at once.
+        let report = setup
+            .cli(&[
+                "--json",
+                "import",
+                "baileys",
+                "--auth-dir",
+                &folder("globex"),
+                "--user",
+                "globex",
+            ])
+            .success()
+            .json();
+        assert_eq!(report["logging_in"], true, "{report}");
+        setup.wait_status("globex", "CONNECTED");
+        setup.wait_until("globex's device to log in", || {
+            setup.counter("logins") > logins + 1
+        });
+        assert_eq!(setup.counter("pairings"), pairings);
+        assert_eq!(setup.counter("logins_refused"), 0);
 
         // Out, on the session Baileys set up with the contact: the peer reads it with its
         // side of that session.

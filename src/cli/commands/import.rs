@@ -19,6 +19,7 @@ pub async fn baileys(global: &Global, args: ImportBaileysArgs) -> Result<Outcome
                 targets,
                 dry_run: args.dry_run,
                 skip_unpaired: args.skip_unpaired,
+                no_reconnect: args.no_reconnect,
             };
             daemon
                 .client()

@@ -2,6 +2,10 @@
 //! from the source the client names (an absolute path or a `postgres://` URL); and
 //! `import.baileys`: devices Baileys linked, from the auth folders the client names.
 
+use std::sync::Arc;
+
+use tracing::warn;
+
 use crate::daemon::supervisor::Supervisor;
 use crate::daemon::Error;
 use crate::import::baileys;
@@ -9,10 +13,11 @@ use crate::import::registry::{self, ImportError};
 use crate::model::{BaileysImportReport, ImportReport};
 use crate::protocol::{ImportBaileysParams, ImportRegistryParams};
 use crate::registry::ImportOptions;
+use crate::registry::UserKey;
 
 /// `import.baileys`: devices Baileys linked, adopted from their auth folders.
 pub async fn import_baileys(
-    supervisor: &Supervisor,
+    supervisor: &Arc<Supervisor>,
     params: ImportBaileysParams,
 ) -> Result<BaileysImportReport, Error> {
     let targets: Vec<baileys::Target> = params
@@ -23,7 +28,7 @@ pub async fn import_baileys(
             user: target.user,
         })
         .collect();
-    let report = baileys::import(
+    let mut report = baileys::import(
         supervisor.registry(),
         &targets,
         params.dry_run,
@@ -35,8 +40,27 @@ pub async fn import_baileys(
         baileys::ImportError::Usage(message) => Error::InvalidParams(message),
         baileys::ImportError::Registry(error) => error.into(),
     })?;
-    if !report.dry_run {
-        supervisor.changed();
+    if report.dry_run {
+        return Ok(report);
+    }
+    supervisor.changed();
+    if !params.no_reconnect {
+        // At the resume rate, in the background: a thousand devices take a while, and each
+        // one's progress shows in its row and its events.
+        let users: Vec<UserKey> = report
+            .imported
+            .iter()
+            .filter_map(|device| UserKey::parse(&device.user).ok())
+            .collect();
+        let supervisor = Arc::clone(supervisor);
+        tokio::spawn(async move {
+            for user in users {
+                if let Err(error) = supervisor.resume(&user).await {
+                    warn!(%user, %error, "cannot log the imported device in");
+                }
+            }
+        });
+        report.logging_in = true;
     }
     Ok(report)
 }
