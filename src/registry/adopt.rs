@@ -5,7 +5,7 @@
 //! A device is adopted only where it cannot displace anything: the user holds no credentials
 //! here, its row has no session or pairing, and any number it has is the device's own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::json;
 
@@ -14,10 +14,7 @@ use super::change::Change;
 use super::credentials::{self, CredentialRows};
 use super::db::args;
 use super::events::{self, NewEvent};
-use super::import::{
-    blank_row, new_users_json, INSERT_ROWS, INSERT_USERS, ROWS_OF_KEYS, USERS_OF_KEYS,
-};
-use super::rows::{self, ConnectionRow};
+use super::import::{blank_row, insert_blank, rows_of_keys, USERS_OF_KEYS};
 use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{Connection, EventKind, Status};
 
@@ -47,16 +44,7 @@ impl Registry {
             )));
         }
         let mut tx = self.db.write().await?;
-        let existing: HashMap<String, Connection> = rows::into_connections(
-            tx.fetch_all::<ConnectionRow>(
-                ROWS_OF_KEYS.pick(tx.is_postgres()),
-                args![bulk::keys(&keys)],
-            )
-            .await?,
-        )?
-        .into_iter()
-        .map(|row| (row.user.clone(), row))
-        .collect();
+        let existing = rows_of_keys(&mut tx, &keys).await?;
         let users: HashSet<String> = tx
             .fetch_all::<(String,)>(
                 USERS_OF_KEYS.pick(tx.is_postgres()),
@@ -128,16 +116,7 @@ impl Registry {
             return Ok(());
         }
 
-        if !fresh_rows.is_empty() {
-            tx.execute_dialect(INSERT_ROWS, args![new_users_json(&fresh_rows)?])
-                .await?;
-        }
-        if !fresh_users.is_empty() {
-            let json = new_users_json(&fresh_users)?;
-            tx.execute_dialect(INSERT_USERS, args![json.clone()])
-                .await?;
-            tx.execute_dialect(INSERT_ROWS, args![json]).await?;
-        }
+        insert_blank(&mut tx, &fresh_rows, &fresh_users).await?;
         for (user, _) in &fresh_users {
             let source = adoptions
                 .iter()

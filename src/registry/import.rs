@@ -47,7 +47,7 @@ pub struct ImportOptions {
 }
 
 /// The rows of `user_key`s in the JSON array `$1`, locked on PostgreSQL.
-pub(super) const ROWS_OF_KEYS: Dialect = Dialect {
+const ROWS_OF_KEYS: Dialect = Dialect {
     sqlite: concat!(
         "SELECT ",
         connection_columns!(),
@@ -68,14 +68,14 @@ pub(super) const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users W
 const HOLDERS_OF_NUMBERS: Dialect =
     keys_in!("SELECT phone_number, user_key FROM whatsapp_connections WHERE phone_number");
 
-pub(super) const INSERT_USERS: Dialect = Dialect {
+const INSERT_USERS: Dialect = Dialect {
     sqlite: "INSERT INTO users (user_key, created_at) \
              SELECT u.value ->> 'user', u.value ->> 'created_at' FROM json_each($1) AS u",
     postgres: "INSERT INTO users (user_key, created_at) SELECT u.user_key, u.created_at \
                FROM json_to_recordset($1::json) AS u(user_key text, created_at bigint)",
 };
 
-pub(super) const INSERT_ROWS: Dialect = Dialect {
+const INSERT_ROWS: Dialect = Dialect {
     sqlite: "INSERT INTO whatsapp_connections (user_key, status, reason, updated_at) \
              SELECT u.value ->> 'user', 'DISCONNECTED', '', u.value ->> 'created_at' \
              FROM json_each($1) AS u",
@@ -103,16 +103,7 @@ impl Registry {
         let now = self.now();
         let mut tx = self.db.write().await?;
         let keys: Vec<&str> = connections.iter().map(|c| c.user.as_str()).collect();
-        let existing: HashMap<String, Connection> = rows::into_connections(
-            tx.fetch_all::<ConnectionRow>(
-                ROWS_OF_KEYS.pick(tx.is_postgres()),
-                args![bulk::keys(&keys)],
-            )
-            .await?,
-        )?
-        .into_iter()
-        .map(|row| (row.user.clone(), row))
-        .collect();
+        let existing = rows_of_keys(&mut tx, &keys).await?;
         // Users here without a connection row (added by hand to the table, say): they exist
         // too, and get only their row from the import.
         let rowless: std::collections::HashSet<String> = tx
@@ -193,24 +184,15 @@ impl Registry {
             return Ok(report);
         }
 
-        if !fresh_rows.is_empty() {
-            tx.execute_dialect(INSERT_ROWS, args![new_users_json(&fresh_rows)?])
-                .await?;
-        }
-        if !fresh.is_empty() {
-            let json = new_users_json(&fresh)?;
-            tx.execute_dialect(INSERT_USERS, args![json.clone()])
-                .await?;
-            tx.execute_dialect(INSERT_ROWS, args![json]).await?;
-            for (user, _) in &fresh {
-                let event = NewEvent::new(
-                    EventKind::User,
-                    user,
-                    format!("user imported from {source}"),
-                    json!({ "action": "imported" }),
-                );
-                events::append(&mut tx, now, &self.node_id, event);
-            }
+        insert_blank(&mut tx, &fresh_rows, &fresh).await?;
+        for (user, _) in &fresh {
+            let event = NewEvent::new(
+                EventKind::User,
+                user,
+                format!("user imported from {source}"),
+                json!({ "action": "imported" }),
+            );
+            events::append(&mut tx, now, &self.node_id, event);
         }
         self.write_changes(&mut tx, &mut changes).await?;
         tx.commit().await?;
@@ -265,8 +247,42 @@ impl Registry {
     }
 }
 
+/// The rows of `keys` by user (locked on PostgreSQL).
+pub(super) async fn rows_of_keys(
+    tx: &mut super::db::Tx,
+    keys: &[&str],
+) -> Result<HashMap<String, Connection>, Error> {
+    let rows = tx
+        .fetch_all::<ConnectionRow>(ROWS_OF_KEYS.pick(tx.is_postgres()), args![bulk::keys(keys)])
+        .await?;
+    Ok(rows::into_connections(rows)?
+        .into_iter()
+        .map(|row| (row.user.clone(), row))
+        .collect())
+}
+
+/// Blank rows for `rowless` users, and users with blank rows for `fresh` ones (each a key
+/// and a creation time), in the caller's transaction.
+pub(super) async fn insert_blank(
+    tx: &mut super::db::Tx,
+    rowless: &[(&str, Timestamp)],
+    fresh: &[(&str, Timestamp)],
+) -> Result<(), Error> {
+    if !rowless.is_empty() {
+        tx.execute_dialect(INSERT_ROWS, args![new_users_json(rowless)?])
+            .await?;
+    }
+    if !fresh.is_empty() {
+        let json = new_users_json(fresh)?;
+        tx.execute_dialect(INSERT_USERS, args![json.clone()])
+            .await?;
+        tx.execute_dialect(INSERT_ROWS, args![json]).await?;
+    }
+    Ok(())
+}
+
 /// `users` (key, creation time) as the JSON array [`INSERT_USERS`] and [`INSERT_ROWS`] read.
-pub(super) fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
+fn new_users_json(users: &[(&str, Timestamp)]) -> Result<String, Error> {
     let users: Vec<NewUser> = users
         .iter()
         .map(|(user, created)| NewUser {

@@ -30,6 +30,18 @@ fn copy_of(tenant: &str, dir: &Path) -> PathBuf {
     copy
 }
 
+/// `wasess import baileys --auth-dir FOLDER --user USER` and `extra`, through `daemon`.
+fn import_one(
+    daemon: &TestDaemon,
+    folder: &str,
+    user: &str,
+    extra: &[&str],
+) -> crate::support::daemon::Run {
+    let mut args = vec!["import", "baileys", "--auth-dir", folder, "--user", user];
+    args.extend_from_slice(extra);
+    daemon.cli(&args)
+}
+
 /// The device's credentials were written, or nothing was.
 fn credential_rows(daemon: &TestDaemon, user: &str) -> bool {
     daemon.has_credentials(user)
@@ -46,35 +58,16 @@ mod against_the_peer {
         "/tests/fixtures/baileys/peer-state.json"
     );
 
-    fn received(daemon: &TestDaemon, user: &str) -> Vec<serde_json::Value> {
-        daemon
-            .events(user)
-            .iter()
-            .filter(|event| event["kind"] == "message")
-            .map(|event| event["data"].clone())
-            .collect()
-    }
-
     #[test]
     fn a_device_baileys_linked_logs_in_from_its_folder_and_texts_travel_both_ways() {
-        let setup = PeerSetup::start(
+        let mut setup = PeerSetup::start(
             Transport::WebSocket,
             PeerOptions {
                 state: Some(PEER_STATE),
                 ..PeerOptions::default()
             },
         );
-        let report = setup
-            .cli(&[
-                "--json",
-                "import",
-                "baileys",
-                "--auth-dir",
-                &folder("acme"),
-                "--user",
-                ACME,
-                "--no-reconnect",
-            ])
+        let report = import_one(&setup, &folder("acme"), ACME, &["--json", "--no-reconnect"])
             .success()
             .json();
         assert_eq!(report["logging_in"], false, "{report}");
@@ -104,16 +97,7 @@ mod against_the_peer {
         assert_eq!(setup.pairings_started(ACME), 0, "no QR code was ever shown");
 
         // Through the daemon, an import logs the device in at once.
-        let report = setup
-            .cli(&[
-                "--json",
-                "import",
-                "baileys",
-                "--auth-dir",
-                &folder("globex"),
-                "--user",
-                "globex",
-            ])
+        let report = import_one(&setup, &folder("globex"), "globex", &["--json"])
             .success()
             .json();
         assert_eq!(report["logging_in"], true, "{report}");
@@ -158,10 +142,22 @@ mod against_the_peer {
 
         // In: the contact's phone writes to the imported identity.
         setup.receive(ACME, CONTACT, "¿y ahora?");
-        setup.wait_until("the text to arrive", || !received(&setup, ACME).is_empty());
-        let message = &received(&setup, ACME)[0];
+        setup.wait_until("the text to arrive", || !setup.received(ACME).is_empty());
+        let message = &setup.received(ACME)[0];
         assert_eq!(message["from"], CONTACT, "{message}");
         assert_eq!(message["text"], "¿y ahora?", "{message}");
+
+        // Baileys keeps no server key, so the first login was a full handshake; from then
+        // on the imported identity logs in with IK, as any device wasess paired.
+        let (logins, ik) = (setup.counter("logins"), setup.counter("handshakes_ik"));
+        assert!(setup.stop().success());
+        setup.restart();
+        setup.wait_until("both devices to log in again", || {
+            setup.counter("logins") >= logins + 2
+        });
+        assert_eq!(setup.counter("handshakes_ik"), ik + 2);
+        assert_eq!(setup.counter("logins_refused"), 0);
+        assert_eq!(setup.counter("pairings"), pairings);
     }
 }
 
@@ -209,16 +205,7 @@ fn a_folder_of_folders_imports_every_paired_device_in_one_step() {
     assert_eq!(daemon.row("globex")["phone_number"], "573001110002");
 
     // A second run would replace credentials: refused, and nothing changes.
-    daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            &folder("acme"),
-            "--user",
-            ACME,
-        ])
-        .fails_with(3);
+    import_one(&daemon, &folder("acme"), ACME, &[]).fails_with(3);
 }
 
 #[test]
@@ -230,16 +217,7 @@ fn a_spoiled_folder_is_refused_and_nothing_is_written() {
     let session = truncated.join("session-573009990001.0.json");
     let text = std::fs::read(&session).expect("session");
     std::fs::write(&session, &text[..text.len() / 2]).expect("truncate");
-    let run = daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            truncated.to_str().expect("utf-8"),
-            "--user",
-            ACME,
-        ])
-        .fails_with(3);
+    let run = import_one(&daemon, truncated.to_str().expect("utf-8"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("session-573009990001.0.json"), "{run}");
 
     let keyless = copy_of("acme", &dir.path().join("keyless"));
@@ -248,40 +226,13 @@ fn a_spoiled_folder_is_refused_and_nothing_is_written() {
         serde_json::from_slice(&std::fs::read(&creds).expect("creds")).expect("json");
     json.as_object_mut().expect("object").remove("noiseKey");
     std::fs::write(&creds, json.to_string()).expect("write");
-    let run = daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            keyless.to_str().expect("utf-8"),
-            "--user",
-            ACME,
-        ])
-        .fails_with(3);
+    let run = import_one(&daemon, keyless.to_str().expect("utf-8"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("noiseKey"), "{run}");
 
-    let run = daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            &folder("initech"),
-            "--user",
-            ACME,
-        ])
-        .fails_with(3);
+    let run = import_one(&daemon, &folder("initech"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("never finished pairing"), "{run}");
 
-    daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            "/no/such/folder",
-            "--user",
-            ACME,
-        ])
-        .fails_with(2);
+    import_one(&daemon, "/no/such/folder", ACME, &[]).fails_with(2);
     assert!(!credential_rows(&daemon, ACME));
     let listed = daemon.cli(&["--json", "list"]).success().json();
     assert_eq!(
@@ -295,17 +246,7 @@ fn a_spoiled_folder_is_refused_and_nothing_is_written() {
 fn a_dry_run_converts_and_checks_and_writes_nothing() {
     let daemon = TestDaemon::start();
     daemon.add_users(&[ACME]);
-    let report = daemon
-        .cli(&[
-            "--json",
-            "import",
-            "baileys",
-            "--auth-dir",
-            &folder("acme"),
-            "--user",
-            ACME,
-            "--dry-run",
-        ])
+    let report = import_one(&daemon, &folder("acme"), ACME, &["--json", "--dry-run"])
         .success()
         .json();
     assert_eq!(report["dry_run"], true, "{report}");
@@ -316,15 +257,6 @@ fn a_dry_run_converts_and_checks_and_writes_nothing() {
     // A user whose row holds another number keeps it: refused.
     daemon.pair(ACME, "573005550000");
     daemon.cli(&["disconnect", "--user", ACME]).success();
-    let run = daemon
-        .cli(&[
-            "import",
-            "baileys",
-            "--auth-dir",
-            &folder("acme"),
-            "--user",
-            ACME,
-        ])
-        .fails_with(3);
+    let run = import_one(&daemon, &folder("acme"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("573005550000"), "{run}");
 }

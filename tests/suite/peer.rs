@@ -291,7 +291,8 @@ fn a_restarted_daemon_logs_in_again_with_ik(transport: Transport) {
         ])
         .success();
     setup.wait_until("the message", || {
-        received(&setup, ALICE)
+        setup
+            .received(ALICE)
             .iter()
             .any(|m| m["text"] == "still there?")
     });
@@ -393,16 +394,6 @@ fn a_link_lost_before_its_first_connected_is_left_to_the_supervisor(transport: T
     assert_eq!(counters["connections"].as_u64(), Some(2 + 3), "{counters}");
 }
 
-/// The messages `user` received, from the event log.
-fn received(daemon: &TestDaemon, user: &str) -> Vec<serde_json::Value> {
-    daemon
-        .events(user)
-        .iter()
-        .filter(|event| event["kind"] == "message")
-        .map(|event| event["data"].clone())
-        .collect()
-}
-
 fn texts_travel_end_to_end_encrypted_both_ways(transport: Transport) {
     let setup = PeerSetup::start(transport, PeerOptions::default());
     setup.add_users(&[ALICE]);
@@ -454,8 +445,8 @@ fn texts_travel_end_to_end_encrypted_both_ways(transport: Transport) {
             "¿hola?",
         ])
         .success();
-    setup.wait_until("the message", || !received(&setup, ALICE).is_empty());
-    let message = &received(&setup, ALICE)[0];
+    setup.wait_until("the message", || !setup.received(ALICE).is_empty());
+    let message = &setup.received(ALICE)[0];
     assert_eq!(message["from"], OTHER_NUMBER, "{message}");
     assert_eq!(message["text"], "¿hola?", "{message}");
     assert_eq!(message["message_type"], "text", "{message}");

@@ -389,6 +389,15 @@ impl TestDaemon {
         log["events"].as_array().expect("events").clone()
     }
 
+    /// The messages `user` received, from the event log, oldest first.
+    pub fn received(&self, user: &str) -> Vec<Value> {
+        self.events(user)
+            .iter()
+            .filter(|event| event["kind"] == "message")
+            .map(|event| event["data"].clone())
+            .collect()
+    }
+
     /// How many pairings `user` ever started (events into `PENDING_QR`).
     pub fn pairings_started(&self, user: &str) -> usize {
         self.events(user)
