@@ -615,7 +615,7 @@ Register-ArgumentCompleter -Native -CommandName 'wasess' -ScriptBlock {
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'The registry database, for --offline [default: SQLite in the data dir]')
             [CompletionResult]::new('--skip-unpaired', '--skip-unpaired', [CompletionResultType]::ParameterName, 'Leave out folders whose device never finished pairing (no `me` in creds.json) instead of refusing the whole import')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Convert and check everything, and write nothing')
-            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Through the daemon: leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of logging them in at once')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of having the daemon log them in (at once, or when it next starts)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine output: one JSON document on stdout, nothing else there')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Work on the registry directly, with the daemon stopped (recovery commands only)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

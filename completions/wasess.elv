@@ -560,7 +560,7 @@ set edit:completion:arg-completer[wasess] = {|@words|
             cand --database-url 'The registry database, for --offline [default: SQLite in the data dir]'
             cand --skip-unpaired 'Leave out folders whose device never finished pairing (no `me` in creds.json) instead of refusing the whole import'
             cand --dry-run 'Convert and check everything, and write nothing'
-            cand --no-reconnect 'Through the daemon: leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of logging them in at once'
+            cand --no-reconnect 'Leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of having the daemon log them in (at once, or when it next starts)'
             cand --json 'Machine output: one JSON document on stdout, nothing else there'
             cand --offline 'Work on the registry directly, with the daemon stopped (recovery commands only)'
             cand -h 'Print help'

@@ -412,7 +412,7 @@ complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_su
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l database-url -d 'The registry database, for --offline [default: SQLite in the data dir]' -r
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l skip-unpaired -d 'Leave out folders whose device never finished pairing (no `me` in creds.json) instead of refusing the whole import'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l dry-run -d 'Convert and check everything, and write nothing'
-complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l no-reconnect -d 'Through the daemon: leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of logging them in at once'
+complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l no-reconnect -d 'Leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`) instead of having the daemon log them in (at once, or when it next starts)'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l json -d 'Machine output: one JSON document on stdout, nothing else there'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -l offline -d 'Work on the registry directly, with the daemon stopped (recovery commands only)'
 complete -c wasess -n "__fish_wasess_using_subcommand import; and __fish_seen_subcommand_from baileys" -s h -l help -d 'Print help'

@@ -420,10 +420,10 @@ pub struct BaileysImportReport {
     /// Folders left out because their device never finished pairing (`--skip-unpaired`).
     #[serde(default)]
     pub skipped_unpaired: Vec<String>,
-    /// The daemon is logging the imported devices in (through the daemon, unless
-    /// `--no-reconnect`); otherwise each waits for `wasess reconnect`.
+    /// A live node logs the imported devices in (at once, or at the daemon's next start);
+    /// otherwise (`--no-reconnect`) each waits for `wasess reconnect`.
     #[serde(default)]
-    pub logging_in: bool,
+    pub log_in: bool,
 }
 
 /// What `import baileys` took from one Baileys auth folder, or would take (`dry_run`).

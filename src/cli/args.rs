@@ -148,8 +148,8 @@ pub struct ImportBaileysArgs {
     /// Convert and check everything, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Through the daemon: leave the imported devices DISCONNECTED (log each in later with
-    /// `wasess reconnect`) instead of logging them in at once.
+    /// Leave the imported devices DISCONNECTED (log each in later with `wasess reconnect`)
+    /// instead of having the daemon log them in (at once, or when it next starts).
     #[arg(long)]
     pub no_reconnect: bool,
 }

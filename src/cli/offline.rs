@@ -55,6 +55,7 @@ impl Offline {
         targets: &[BaileysTarget],
         dry_run: bool,
         skip_unpaired: bool,
+        no_log_in: bool,
     ) -> Result<BaileysImportReport, Error> {
         let targets: Vec<baileys::Target> = targets
             .iter()
@@ -63,7 +64,12 @@ impl Offline {
                 user: target.user.clone(),
             })
             .collect();
-        baileys::import(&self.registry, &targets, dry_run, skip_unpaired)
+        let options = baileys::Options {
+            dry_run,
+            skip_unpaired,
+            no_log_in,
+        };
+        baileys::import(&self.registry, &targets, options)
             .await
             .map_err(|error| match error {
                 baileys::ImportError::Folder { .. } => Error::Refused(error.to_string()),

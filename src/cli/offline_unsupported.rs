@@ -28,6 +28,7 @@ impl Offline {
         _targets: &[BaileysTarget],
         _dry_run: bool,
         _skip_unpaired: bool,
+        _no_log_in: bool,
     ) -> Result<BaileysImportReport, Error> {
         unsupported()
     }

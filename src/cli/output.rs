@@ -394,10 +394,10 @@ pub fn baileys_import_report(report: &crate::model::BaileysImportReport) -> Stri
     }
     if report.imported.is_empty() {
         lines.push("Nothing to import.".into());
-    } else if report.logging_in {
+    } else if report.log_in && !report.dry_run {
         lines.push(
-            "The daemon is logging each device in, without a QR code: `wasess list` shows \
-             them CONNECTED as they come up."
+            "Each device logs in without a QR code as soon as a daemon runs (at once if one \
+             does): `wasess list` shows them CONNECTED as they come up."
                 .into(),
         );
     } else if !report.dry_run {

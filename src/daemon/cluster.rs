@@ -208,7 +208,7 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
         if !membership.claiming.swap(true, Ordering::SeqCst) {
             let supervisor = supervisor.clone();
             tokio::spawn(async move {
-                claim(&supervisor, &settings).await;
+                claim(&supervisor).await;
                 supervisor
                     .membership()
                     .claiming
@@ -218,11 +218,8 @@ pub async fn run_lease(supervisor: Arc<Supervisor>, mut shutdown: watch::Receive
     }
 }
 
-async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
-    // One heartbeat's worth of resumes at `resume_rate`.
-    let batch = (settings.resume_rate as f64 * settings.heartbeat_interval.as_secs_f64())
-        .ceil()
-        .max(1.0) as u32;
+async fn claim(supervisor: &Arc<Supervisor>) {
+    let batch = supervisor.resume_batch();
     match supervisor.registry().claim_orphans(batch).await {
         Ok(claimed) if claimed.is_empty() => {}
         Ok(claimed) => {
@@ -235,6 +232,7 @@ async fn claim(supervisor: &Arc<Supervisor>, settings: &super::Settings) {
         }
         Err(error) => warn!(%error, "cannot claim orphaned sessions"),
     }
+    supervisor.clone().log_in_adopted().await;
 }
 
 /// Closes every client here at once, writing nothing for them. Then, when `tell` and the

@@ -4,6 +4,11 @@
 //!
 //! A device is adopted only where it cannot displace anything: the user holds no credentials
 //! here, its row has no session or pairing, and any number it has is the device's own.
+//!
+//! An adopted device may be left for a live node to log in (`adopted_devices`): each node
+//! looks at every heartbeat, so the devices come up with the daemon's next start, or at once
+//! when one runs. An entry holds the row's epoch: a change since (a new pairing, a reset)
+//! makes it moot.
 
 use std::collections::HashSet;
 
@@ -29,11 +34,12 @@ pub struct Adoption<'a> {
 
 impl Registry {
     /// Adopts every device of `adoptions`, or (`dry_run`) checks that it could and writes
-    /// nothing.
+    /// nothing. With `log_in`, a live node then logs each device in.
     pub async fn adopt_devices(
         &self,
         adoptions: &[Adoption<'_>],
         dry_run: bool,
+        log_in: bool,
     ) -> Result<(), Error> {
         let now = self.now();
         let keys: Vec<&str> = adoptions.iter().map(|a| a.user.as_str()).collect();
@@ -135,6 +141,45 @@ impl Registry {
         for adoption in adoptions {
             credentials::insert_rows(&mut tx, adoption.user.as_str(), adoption.credentials).await?;
         }
+        if log_in {
+            for change in &changes {
+                tx.execute(
+                    "INSERT INTO adopted_devices (user_key, epoch, adopted_at) VALUES ($1, $2, $3)",
+                    args![change.after.user.as_str(), change.after.epoch, now.millis()],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adopted devices waiting to be logged in, oldest first, each with the row's epoch as it
+    /// was adopted.
+    pub async fn adopted_devices(&self, limit: u32) -> Result<Vec<(UserKey, i64)>, Error> {
+        let mut tx = self.db.read().await?;
+        let rows: Vec<(String, i64)> = tx
+            .fetch_all(
+                "SELECT user_key, epoch FROM adopted_devices ORDER BY adopted_at, user_key \
+                 LIMIT $1",
+                args![i64::from(limit)],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, epoch)| Some((UserKey::parse(&user).ok()?, epoch)))
+            .collect())
+    }
+
+    /// Forgets `user`'s adopted device: logged in, or moot.
+    pub async fn forget_adopted(&self, user: &UserKey) -> Result<(), Error> {
+        let mut tx = self.db.write().await?;
+        tx.execute(
+            "DELETE FROM adopted_devices WHERE user_key = $1",
+            args![user.as_str()],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -70,7 +70,7 @@ mod against_the_peer {
         let report = import_one(&setup, &folder("acme"), ACME, &["--json", "--no-reconnect"])
             .success()
             .json();
-        assert_eq!(report["logging_in"], false, "{report}");
+        assert_eq!(report["log_in"], false, "{report}");
         let device = &report["imported"][0];
         assert_eq!(device["user"], ACME, "{report}");
         assert_eq!(device["phone_number"], ACME_PHONE, "{report}");
@@ -85,28 +85,25 @@ mod against_the_peer {
         assert_eq!(row["status"], "DISCONNECTED", "{row}");
         assert_eq!(row["phone_number"], ACME_PHONE, "{row}");
 
-        // The peer takes the device as the one it paired with Baileys: a login, no pairing.
+        // Through the daemon, an import logs the device in at once; one imported with
+        // --no-reconnect is left as it is meanwhile.
         let (logins, pairings) = (setup.counter("logins"), setup.counter("pairings"));
+        let report = import_one(&setup, &folder("globex"), "globex", &["--json"])
+            .success()
+            .json();
+        assert_eq!(report["log_in"], true, "{report}");
+        setup.wait_status("globex", "CONNECTED");
+        assert_eq!(setup.row(ACME)["status"], "DISCONNECTED");
+
+        // The peer takes each device as the one it paired with Baileys: a login, no pairing.
         setup.cli(&["reconnect", "--user", ACME]).success();
         setup.wait_status(ACME, "CONNECTED");
-        setup.wait_until("the imported device to log in", || {
-            setup.counter("logins") > logins
+        setup.wait_until("both imported devices to log in", || {
+            setup.counter("logins") >= logins + 2
         });
         assert_eq!(setup.counter("pairings"), pairings);
         assert_eq!(setup.counter("logins_refused"), 0);
         assert_eq!(setup.pairings_started(ACME), 0, "no QR code was ever shown");
-
-        // Through the daemon, an import logs the device in at once.
-        let report = import_one(&setup, &folder("globex"), "globex", &["--json"])
-            .success()
-            .json();
-        assert_eq!(report["logging_in"], true, "{report}");
-        setup.wait_status("globex", "CONNECTED");
-        setup.wait_until("globex's device to log in", || {
-            setup.counter("logins") > logins + 1
-        });
-        assert_eq!(setup.counter("pairings"), pairings);
-        assert_eq!(setup.counter("logins_refused"), 0);
 
         // Out, on the session Baileys set up with the contact: the peer reads it with its
         // side of that session.
@@ -259,4 +256,31 @@ fn a_dry_run_converts_and_checks_and_writes_nothing() {
     daemon.cli(&["disconnect", "--user", ACME]).success();
     let run = import_one(&daemon, &folder("acme"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("573005550000"), "{run}");
+}
+
+/// The cut-over runbook: the import runs with the daemon stopped, and the daemon's start
+/// logs every imported device in, with no `reconnect` and no QR code.
+#[test]
+fn devices_imported_offline_log_in_when_the_daemon_starts() {
+    let mut daemon = TestDaemon::start();
+    assert!(daemon.stop().success());
+    let all = auth_sessions().display().to_string();
+    let report = daemon
+        .cli(&[
+            "--offline",
+            "--json",
+            "import",
+            "baileys",
+            "--all",
+            &all,
+            "--skip-unpaired",
+        ])
+        .success()
+        .json();
+    assert_eq!(report["log_in"], true, "{report}");
+    daemon.restart();
+    for user in ["acme", "globex"] {
+        daemon.wait_status(user, "CONNECTED");
+        assert_eq!(daemon.pairings_started(user), 0, "{user} paired again");
+    }
 }

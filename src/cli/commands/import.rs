@@ -29,7 +29,12 @@ pub async fn baileys(global: &Global, args: ImportBaileysArgs) -> Result<Outcome
         }
         Source::Offline(offline) => {
             offline
-                .import_baileys(&targets, args.dry_run, args.skip_unpaired)
+                .import_baileys(
+                    &targets,
+                    args.dry_run,
+                    args.skip_unpaired,
+                    args.no_reconnect,
+                )
                 .await?
         }
     };

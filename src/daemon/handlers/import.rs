@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use tracing::warn;
-
 use crate::daemon::supervisor::Supervisor;
 use crate::daemon::Error;
 use crate::import::baileys;
@@ -13,7 +11,6 @@ use crate::import::registry::{self, ImportError};
 use crate::model::{BaileysImportReport, ImportReport};
 use crate::protocol::{ImportBaileysParams, ImportRegistryParams};
 use crate::registry::ImportOptions;
-use crate::registry::UserKey;
 
 /// `import.baileys`: devices Baileys linked, adopted from their auth folders.
 pub async fn import_baileys(
@@ -28,39 +25,24 @@ pub async fn import_baileys(
             user: target.user,
         })
         .collect();
-    let mut report = baileys::import(
-        supervisor.registry(),
-        &targets,
-        params.dry_run,
-        params.skip_unpaired,
-    )
-    .await
-    .map_err(|error| match error {
-        baileys::ImportError::Folder { .. } => Error::refused(error.to_string()),
-        baileys::ImportError::Usage(message) => Error::InvalidParams(message),
-        baileys::ImportError::Registry(error) => error.into(),
-    })?;
-    if report.dry_run {
-        return Ok(report);
-    }
-    supervisor.changed();
-    if !params.no_reconnect {
-        // At the resume rate, in the background: a thousand devices take a while, and each
-        // one's progress shows in its row and its events.
-        let users: Vec<UserKey> = report
-            .imported
-            .iter()
-            .filter_map(|device| UserKey::parse(&device.user).ok())
-            .collect();
-        let supervisor = Arc::clone(supervisor);
-        tokio::spawn(async move {
-            for user in users {
-                if let Err(error) = supervisor.resume(&user).await {
-                    warn!(%user, %error, "cannot log the imported device in");
-                }
-            }
-        });
-        report.logging_in = true;
+    let options = baileys::Options {
+        dry_run: params.dry_run,
+        skip_unpaired: params.skip_unpaired,
+        no_log_in: params.no_reconnect,
+    };
+    let report = baileys::import(supervisor.registry(), &targets, options)
+        .await
+        .map_err(|error| match error {
+            baileys::ImportError::Folder { .. } => Error::refused(error.to_string()),
+            baileys::ImportError::Usage(message) => Error::InvalidParams(message),
+            baileys::ImportError::Registry(error) => error.into(),
+        })?;
+    if !report.dry_run {
+        supervisor.changed();
+        if report.log_in {
+            // Now rather than at the next heartbeat.
+            tokio::spawn(supervisor.clone().log_in_adopted());
+        }
     }
     Ok(report)
 }

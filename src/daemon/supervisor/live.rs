@@ -234,6 +234,39 @@ impl Supervisor {
         let _ = self.resume_rows(rows).await;
     }
 
+    /// Logs in devices adopted from another client's files (`import baileys`), one
+    /// heartbeat's worth at `resume_rate`. An entry goes once its login started or it is moot
+    /// (the row moved on, the credentials went); one the registry could not settle stays for
+    /// the next heartbeat. Another node that took the row first wins by its epoch.
+    pub async fn log_in_adopted(self: Arc<Self>) {
+        let batch = self.resume_batch();
+        let adopted = match self.registry.adopted_devices(batch).await {
+            Ok(adopted) => adopted,
+            Err(error) => return warn!(%error, "cannot list the adopted devices to log in"),
+        };
+        for (user, epoch) in adopted {
+            match self.resume_at(&user, epoch).await {
+                Ok(()) => info!(%user, "logging in the adopted device"),
+                Err(Error::Registry(error)) => {
+                    warn!(%user, %error, "cannot log the adopted device in yet");
+                    continue;
+                }
+                Err(error) => info!(%user, %error, "the adopted device is not logged in"),
+            }
+            if let Err(error) = self.registry.forget_adopted(&user).await {
+                warn!(%user, %error, "cannot forget the adopted device");
+            }
+        }
+    }
+
+    /// One heartbeat's worth of logins at `resume_rate`.
+    pub fn resume_batch(&self) -> u32 {
+        let settings = self.settings();
+        (settings.resume_rate as f64 * settings.heartbeat_interval.as_secs_f64())
+            .ceil()
+            .max(1.0) as u32
+    }
+
     /// Closes a session the registry no longer backs (`row` as it is now): unlinked when its
     /// number was released (the change that released it owes that unlink, see `unlinks`),
     /// closed otherwise: another node may be driving it now.

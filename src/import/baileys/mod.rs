@@ -55,17 +55,33 @@ pub enum ImportError {
     Registry(#[from] crate::registry::Error),
 }
 
+/// How an import goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Convert and check, and write nothing.
+    pub dry_run: bool,
+    /// Leave out folders whose device never finished pairing instead of refusing.
+    pub skip_unpaired: bool,
+    /// Leave the devices `DISCONNECTED` for `wasess reconnect`, rather than for a live node
+    /// to log in.
+    pub no_log_in: bool,
+}
+
 /// Converts every target's folder, then adopts all the devices in one transaction (or, with
-/// `dry_run`, checks that it could). With `skip_unpaired`, a folder whose device never
-/// finished pairing is left out instead of refusing the whole import.
+/// `dry_run`, checks that it could).
 pub async fn import(
     registry: &Registry,
     targets: &[Target],
-    dry_run: bool,
-    skip_unpaired: bool,
+    options: Options,
 ) -> Result<BaileysImportReport, ImportError> {
+    let Options {
+        dry_run,
+        skip_unpaired,
+        no_log_in,
+    } = options;
     let mut report = BaileysImportReport {
         dry_run,
+        log_in: !no_log_in,
         ..BaileysImportReport::default()
     };
     let mut converted = Vec::new();
@@ -104,7 +120,9 @@ pub async fn import(
             source: &folder.report.folder,
         })
         .collect();
-    registry.adopt_devices(&adoptions, dry_run).await?;
+    registry
+        .adopt_devices(&adoptions, dry_run, !no_log_in)
+        .await?;
     report.imported = converted.into_iter().map(|(_, _, c)| c.report).collect();
     Ok(report)
 }
