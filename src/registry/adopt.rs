@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::bulk;
+use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::credentials::{self, CredentialRows};
 use super::db::args;
@@ -49,8 +49,40 @@ impl Registry {
                 "{twice} is given two devices: each user takes one"
             )));
         }
+        let mut numbers: Vec<&str> = adoptions.iter().map(|a| a.phone.as_str()).collect();
+        numbers.sort_unstable();
+        if let Some(pair) = numbers.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(Error::InvalidInput(format!(
+                "two of the devices are linked to +{}: only one can be",
+                pair[0]
+            )));
+        }
         let mut tx = self.db.write().await?;
+        // Numbers before rows, the order every writer locks in (PostgreSQL).
+        for number in &numbers {
+            tx.lock_phone(number).await?;
+        }
         let existing = rows_of_keys(&mut tx, &keys).await?;
+        // A number live or parked on another user's row is that row's: adopting a device for
+        // it would have two sessions claim one number.
+        let others: Vec<(String, String, String)> = tx
+            .fetch_all(
+                keys_in!(
+                    "SELECT phone_number, user_key, status FROM whatsapp_connections \
+                     WHERE status NOT IN ('DISCONNECTED', 'LOGGED_OUT') AND phone_number"
+                )
+                .pick(tx.is_postgres()),
+                args![bulk::keys(&numbers)],
+            )
+            .await?;
+        if let Some((number, holder, status)) = others
+            .iter()
+            .find(|(_, holder, _)| !keys.contains(&holder.as_str()))
+        {
+            return Err(Error::WrongState(format!(
+                "+{number} is {status} on {holder} here: nothing imported"
+            )));
+        }
         let users: HashSet<String> = tx
             .fetch_all::<(String,)>(
                 USERS_OF_KEYS.pick(tx.is_postgres()),
@@ -98,6 +130,9 @@ impl Registry {
             let after = Connection {
                 status: Status::Disconnected,
                 phone_number: Some(phone.to_string()),
+                // Linked and in use until the old server stopped: the newest holder of its
+                // number, which is what `resolve-conflicts` keeps.
+                last_connected_at: Some(now),
                 qr_issued_at: None,
                 qr_expires_at: None,
                 reconnect_attempts: 0,
@@ -144,7 +179,9 @@ impl Registry {
         if log_in {
             for change in &changes {
                 tx.execute(
-                    "INSERT INTO adopted_devices (user_key, epoch, adopted_at) VALUES ($1, $2, $3)",
+                    "INSERT INTO adopted_devices (user_key, epoch, adopted_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_key) DO UPDATE SET epoch = excluded.epoch, \
+                     adopted_at = excluded.adopted_at",
                     args![change.after.user.as_str(), change.after.epoch, now.millis()],
                 )
                 .await?;
@@ -154,33 +191,95 @@ impl Registry {
         Ok(())
     }
 
-    /// Adopted devices waiting to be logged in, oldest first, each with the row's epoch as it
-    /// was adopted.
-    pub async fn adopted_devices(&self, limit: u32) -> Result<Vec<(UserKey, i64)>, Error> {
-        let mut tx = self.db.read().await?;
-        let rows: Vec<(String, i64)> = tx
-            .fetch_all(
-                "SELECT user_key, epoch FROM adopted_devices ORDER BY adopted_at, user_key \
-                 LIMIT $1",
-                args![i64::from(limit)],
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(user, epoch)| Some((UserKey::parse(&user).ok()?, epoch)))
-            .collect())
-    }
-
-    /// Forgets `user`'s adopted device: logged in, or moot.
-    pub async fn forget_adopted(&self, user: &UserKey) -> Result<(), Error> {
+    /// Takes up to `batch` adopted devices for this node to log in, oldest first: each row
+    /// becomes `CONNECTED` here, as a claimed one does, for the supervisor to resume. An entry
+    /// whose row moved on since (another epoch, no number or credentials left) is dropped;
+    /// one whose number is connected on another row meanwhile is dropped and says so.
+    pub async fn claim_adopted(&self, batch: u32) -> Result<Vec<Connection>, Error> {
+        let now = self.now();
+        let me = self.node_id.clone();
         let mut tx = self.db.write().await?;
-        tx.execute(
-            "DELETE FROM adopted_devices WHERE user_key = $1",
-            args![user.as_str()],
+        // Entries are read unlocked: the rows are what is locked (numbers first, as every
+        // writer does), and a row another node claimed meanwhile has moved to a new epoch.
+        let sql =
+            "SELECT user_key, epoch FROM adopted_devices ORDER BY adopted_at, user_key LIMIT $1";
+        let entries: Vec<(String, i64)> = tx.fetch_all(sql, args![i64::from(batch)]).await?;
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<&str> = entries.iter().map(|(user, _)| user.as_str()).collect();
+        let mut numbers: Vec<String> = tx
+            .fetch_all::<(String,)>(
+                keys_in!(
+                    "SELECT phone_number FROM whatsapp_connections \
+                     WHERE phone_number IS NOT NULL AND user_key"
+                )
+                .pick(tx.is_postgres()),
+                args![bulk::keys(&keys)],
+            )
+            .await?
+            .into_iter()
+            .map(|(number,)| number)
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        for number in &numbers {
+            tx.lock_phone(number).await?;
+        }
+        let rows = rows_of_keys(&mut tx, &keys).await?;
+        let holding: HashSet<String> = credentials::held_by(&mut tx, &keys)
+            .await?
+            .into_iter()
+            .collect();
+        tx.execute_dialect(
+            keys_in!("DELETE FROM adopted_devices WHERE user_key"),
+            args![bulk::keys(&keys)],
         )
         .await?;
+        let mut claimed = Vec::new();
+        for (user, epoch) in &entries {
+            let Some(before) = rows.get(user) else {
+                continue;
+            };
+            let Some(number) = before.phone_number.as_deref() else {
+                continue;
+            };
+            if before.epoch != *epoch
+                || before.status != Status::Disconnected
+                || !holding.contains(user)
+            {
+                continue;
+            }
+            let holder: Option<(String,)> = tx
+                .fetch_optional(
+                    "SELECT user_key FROM whatsapp_connections \
+                     WHERE phone_number = $1 AND status = 'CONNECTED' AND user_key <> $2",
+                    args![number, user.as_str()],
+                )
+                .await?;
+            let mut after = match holder {
+                Some((holder,)) => Connection {
+                    reason: format!(
+                        "the imported device was not logged in: +{number} is connected on {holder}"
+                    ),
+                    updated_at: now,
+                    ..before.clone()
+                },
+                None => Connection {
+                    status: Status::Connected,
+                    node_id: Some(me.clone()),
+                    reason: "logging in the imported device".into(),
+                    reconnect_attempts: 0,
+                    updated_at: now,
+                    ..before.clone()
+                },
+            };
+            self.write_change(&mut tx, before, &mut after).await?;
+            if after.status == Status::Connected {
+                claimed.push(after);
+            }
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(claimed)
     }
 }

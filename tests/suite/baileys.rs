@@ -256,6 +256,14 @@ fn a_dry_run_converts_and_checks_and_writes_nothing() {
     daemon.cli(&["disconnect", "--user", ACME]).success();
     let run = import_one(&daemon, &folder("acme"), ACME, &[]).fails_with(3);
     assert!(run.stderr.contains("573005550000"), "{run}");
+
+    // A number connected on another user's row stays that row's.
+    daemon.add_users(&["bob@example.com"]);
+    daemon.pair("bob@example.com", ACME_PHONE);
+    import_one(&daemon, &folder("globex"), "globex", &[]).success();
+    let run = import_one(&daemon, &folder("acme"), "carol@example.com", &[]).fails_with(3);
+    assert!(run.stderr.contains("CONNECTED on bob@example.com"), "{run}");
+    assert!(!credential_rows(&daemon, "carol@example.com"));
 }
 
 /// The cut-over runbook: the import runs with the daemon stopped, and the daemon's start

@@ -234,28 +234,18 @@ impl Supervisor {
         let _ = self.resume_rows(rows).await;
     }
 
-    /// Logs in devices adopted from another client's files (`import baileys`), one
-    /// heartbeat's worth at `resume_rate`. An entry goes once its login started or it is moot
-    /// (the row moved on, the credentials went); one the registry could not settle stays for
-    /// the next heartbeat. Another node that took the row first wins by its epoch.
+    /// Logs in devices adopted from another client's files (`import baileys`): one
+    /// heartbeat's worth, claimed in the registry (see `Registry::claim_adopted`) and resumed
+    /// as claimed sessions are.
     pub async fn log_in_adopted(self: Arc<Self>) {
-        let batch = self.resume_batch();
-        let adopted = match self.registry.adopted_devices(batch).await {
-            Ok(adopted) => adopted,
-            Err(error) => return warn!(%error, "cannot list the adopted devices to log in"),
-        };
-        for (user, epoch) in adopted {
-            match self.resume_at(&user, epoch).await {
-                Ok(()) => info!(%user, "logging in the adopted device"),
-                Err(Error::Registry(error)) => {
-                    warn!(%user, %error, "cannot log the adopted device in yet");
-                    continue;
-                }
-                Err(error) => info!(%user, %error, "the adopted device is not logged in"),
+        match self.registry.claim_adopted(self.resume_batch()).await {
+            Ok(rows) if rows.is_empty() => {}
+            Ok(rows) => {
+                info!(devices = rows.len(), "logging in imported devices");
+                self.outbox().notify_waiters();
+                self.resume_rows(rows);
             }
-            if let Err(error) = self.registry.forget_adopted(&user).await {
-                warn!(%user, %error, "cannot forget the adopted device");
-            }
+            Err(error) => warn!(%error, "cannot claim the imported devices to log in"),
         }
     }
 
