@@ -62,7 +62,13 @@ fn baileys_targets(args: &ImportBaileysArgs) -> Result<Vec<BaileysTarget>, Error
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
         .map_err(|error| Error::Usage(format!("--all {}: {error}", all.display())))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.is_dir())
+        // Hidden folders (`.git`, say) are no tenant's.
+        .filter(|path| {
+            path.is_dir()
+                && !path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+        })
         .collect();
     folders.sort();
     if folders.is_empty() {
@@ -113,6 +119,13 @@ fn read_user_map(file: &Path) -> Result<Vec<(String, String)>, Error> {
         }
         let mut words = line.split_whitespace();
         match (words.next(), words.next(), words.next()) {
+            (Some(folder), Some(_), None) if mapping.iter().any(|(f, _)| f == folder) => {
+                return Err(Error::Usage(format!(
+                    "--users {} line {}: '{folder}' is named twice",
+                    file.display(),
+                    number + 1
+                )))
+            }
             (Some(folder), Some(user), None) => {
                 mapping.push((folder.to_string(), user.to_string()))
             }

@@ -162,6 +162,8 @@ pub fn read(folder: &Path) -> Result<Converted, FolderError> {
 
     let mut names = names;
     names.sort();
+    // `123.0` and `123_0.0` name one device: a folder with both is not one Baileys wrote.
+    let mut addresses = std::collections::HashSet::new();
     for name in &names {
         let Some(stem) = name.strip_suffix(".json") else {
             continue;
@@ -182,8 +184,11 @@ pub fn read(folder: &Path) -> Result<Converted, FolderError> {
             let id = json::unfix_file_name(id);
             let address =
                 signal::address(&id).ok_or_else(|| corrupt(format!("'{id}' is not a device")))?;
-            let session =
-                signal::session(&load(name)?, &identity, registration_id).map_err(corrupt)?;
+            if !addresses.insert(address.clone()) {
+                return Err(corrupt(format!("a second session file for {address}")));
+            }
+            let text = std::fs::read(folder.join(name)).map_err(|e| corrupt(e.to_string()))?;
+            let session = signal::session(&text, &identity, registration_id).map_err(corrupt)?;
             if let Some(key) = session.identity {
                 rows.identities.push((address.clone(), key));
             }

@@ -4,9 +4,14 @@
 //!
 //! The two libraries keep the same Double Ratchet state under other names, with one
 //! difference of counting: libsignal-node's chain counter is the last index used (−1 for
-//! none), the Rust one's index is the next.
+//! none), the Rust one's index is the next. libsignal-node keeps its sessions and chains in
+//! objects whose key order is their age, so those are read in file order.
 
-use serde_json::Value;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
 use whatsapp_rust::wacore::libsignal::protocol::{
     KeyPair, PendingPreKeyComponents, SessionChainComponents, SessionChainKeyComponents,
     SessionComponents, SessionMessageKeyComponents, SessionMessageKeyMaterial, SessionRecord,
@@ -50,36 +55,84 @@ pub struct Session {
     pub identity: Option<[u8; 32]>,
 }
 
+/// An object's entries in file order.
+struct Ordered<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Entries<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, T>()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries(PhantomData))
+    }
+}
+
+/// libsignal-node's `SessionRecord` as JSON.
+#[derive(serde::Deserialize)]
+struct RecordFile {
+    #[serde(rename = "_sessions")]
+    sessions: Ordered<EntryFile>,
+}
+
+/// One session of a record: its chains in age order, and the rest.
+#[derive(serde::Deserialize)]
+struct EntryFile {
+    #[serde(rename = "_chains")]
+    chains: Ordered<Value>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
 /// One `session-*.json` (libsignal-node's `SessionRecord`) as a Rust record. `local` is this
 /// device's identity key pair and registration id.
-pub fn session(file: &Value, local: &KeyPair, registration_id: u32) -> Result<Session, String> {
-    let sessions = file
-        .get("_sessions")
-        .and_then(Value::as_object)
-        .ok_or("no _sessions")?;
-    let mut open = None;
+pub fn session(file: &[u8], local: &KeyPair, registration_id: u32) -> Result<Session, String> {
+    let record: RecordFile = serde_json::from_slice(file).map_err(|e| e.to_string())?;
+    let mut open: Option<(i64, SessionComponents, Option<[u8; 32]>)> = None;
     let mut closed = Vec::new();
-    for (base_key, entry) in sessions {
-        let converted = session_entry(entry, local, registration_id)
+    for (base_key, entry) in record.sessions.0 {
+        let rest = Value::Object(entry.rest);
+        let converted = session_entry(&rest, &entry.chains.0, local, registration_id)
             .map_err(|why| format!("session {base_key}: {why}"))?;
-        let index = entry.get("indexInfo").ok_or("no indexInfo")?;
+        let index = rest.get("indexInfo").ok_or("no indexInfo")?;
         let closed_at = index.get("closed").and_then(integer).unwrap_or(-1);
         let used = index.get("used").and_then(integer).unwrap_or(0);
-        if closed_at == -1 && open.is_none() {
-            let identity = index
-                .get("remoteIdentityKey")
-                .and_then(bytes)
-                .and_then(|key| raw_key(&key));
-            open = Some((converted, identity));
-        } else {
+        if closed_at != -1 {
             closed.push((used, converted));
+            continue;
+        }
+        // The open session libsignal-node would pick: the most recently used.
+        let identity = index
+            .get("remoteIdentityKey")
+            .and_then(bytes)
+            .and_then(|key| raw_key(&key));
+        match open.take() {
+            Some(current) if current.0 >= used => {
+                closed.push((used, converted));
+                open = Some(current);
+            }
+            Some((older_used, older, _)) => {
+                closed.push((older_used, older));
+                open = Some((used, converted, identity));
+            }
+            None => open = Some((used, converted, identity)),
         }
     }
     // Most recently used first, as the Rust record orders its earlier sessions.
     closed.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
     closed.truncate(PREVIOUS_SESSIONS);
     let (current_session, identity) = match open {
-        Some((session, identity)) => (Some(session), identity),
+        Some((_, session, identity)) => (Some(session), identity),
         None => (None, None),
     };
     let record = SessionRecord::from_components(SessionRecordComponents {
@@ -93,6 +146,7 @@ pub fn session(file: &Value, local: &KeyPair, registration_id: u32) -> Result<Se
 
 fn session_entry(
     entry: &Value,
+    chains: &[(String, Value)],
     local: &KeyPair,
     registration_id: u32,
 ) -> Result<SessionComponents, String> {
@@ -106,10 +160,6 @@ fn session_entry(
     let sending_key = get(ephemeral, "pubKey")?;
     let sending_private = get(ephemeral, "privKey")?;
     let last_remote = ratchet.get("lastRemoteEphemeralKey").and_then(bytes);
-    let chains = entry
-        .get("_chains")
-        .and_then(Value::as_object)
-        .ok_or("no _chains")?;
 
     let mut sender_chain = None;
     let mut receiver_chains = Vec::new();
@@ -148,7 +198,8 @@ fn session_entry(
             _ => {}
         }
     }
-    // The chain of the newest remote ratchet key last: the Rust record drops from the front.
+    // Oldest first, as in the file, and the chain of the newest remote ratchet key last: the
+    // Rust record drops from the front.
     receiver_chains.sort_by_key(|(newest, _)| *newest);
     let skip = receiver_chains.len().saturating_sub(RECEIVER_CHAINS);
     let receiver_chains = receiver_chains
@@ -248,6 +299,72 @@ pub fn pre_key(id: u32, file: &Value) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixture's session with a contact, as Baileys wrote it, against its conversion.
+    #[test]
+    fn a_baileys_session_keeps_its_open_session_chains_and_counters() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/baileys/auth_sessions/acme"
+        );
+        let file = std::fs::read(format!("{dir}/session-573009990001.0.json")).expect("fixture");
+        let creds: Value =
+            serde_json::from_slice(&std::fs::read(format!("{dir}/creds.json")).expect("creds"))
+                .expect("json");
+        let local = super::super::creds::key_pair(&creds["signedIdentityKey"]).expect("identity");
+        let converted = session(&file, &local, 7).expect("converts");
+
+        let json: Value = serde_json::from_slice(&file).expect("json");
+        let entries = json["_sessions"].as_object().expect("sessions");
+        let (open_key, open) = entries
+            .iter()
+            .filter(|(_, e)| e["indexInfo"]["closed"] == -1)
+            .max_by_key(|(_, e)| e["indexInfo"]["used"].as_i64())
+            .expect("an open session");
+        let record = SessionRecord::deserialize(&converted.record).expect("a record");
+        let components = record.into_components().expect("components");
+        let current = components.current_session.expect("current session");
+        assert_eq!(
+            current.alice_base_key,
+            bytes(&Value::String(open_key.clone()))
+        );
+        assert_eq!(components.previous_sessions.len(), entries.len() - 1);
+        assert_eq!(current.local_registration_id, Some(7));
+
+        // Counters: the last index libsignal-node used, plus one.
+        let sending = open["currentRatchet"]["ephemeralKeyPair"]["pubKey"]
+            .as_str()
+            .expect("key");
+        let counter = |key: &str| {
+            open["_chains"][key]["chainKey"]["counter"]
+                .as_i64()
+                .expect("n")
+        };
+        let sender = current.sender_chain.expect("sender chain");
+        assert_eq!(
+            sender.chain_key.and_then(|k| k.index),
+            Some((counter(sending) + 1) as u32)
+        );
+        let remote = open["currentRatchet"]["lastRemoteEphemeralKey"]
+            .as_str()
+            .expect("key");
+        let newest = current.receiver_chains.last().expect("a receiver chain");
+        assert_eq!(
+            newest.sender_ratchet_key,
+            bytes(&Value::String(remote.into()))
+        );
+        assert_eq!(
+            newest.chain_key.as_ref().and_then(|k| k.index),
+            Some((counter(remote) + 1) as u32)
+        );
+        let identity = open["indexInfo"]["remoteIdentityKey"]
+            .as_str()
+            .expect("key");
+        assert_eq!(
+            converted.identity.map(|k| k.to_vec()),
+            bytes(&Value::String(identity.into())).map(|k| k[1..].to_vec())
+        );
+    }
 
     #[test]
     fn addresses_name_the_same_device() {
