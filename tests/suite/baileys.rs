@@ -105,8 +105,17 @@ mod against_the_peer {
         assert_eq!(setup.counter("logins_refused"), 0);
         assert_eq!(setup.pairings_started(ACME), 0, "no QR code was ever shown");
 
-        // Out, on the session Baileys set up with the contact: the peer reads it with its
-        // side of that session.
+        // In first, on the session the contact's phone and Baileys set up: the phone goes on
+        // with it, so the device reads it with the imported receiving chain.
+        let sent_on = setup.counter("sent_on_existing_sessions");
+        setup.receive(ACME, CONTACT, "¿y ahora?");
+        setup.wait_until("the text to arrive", || !setup.received(ACME).is_empty());
+        let message = &setup.received(ACME)[0];
+        assert_eq!(message["from"], CONTACT, "{message}");
+        assert_eq!(message["text"], "¿y ahora?", "{message}");
+        assert_eq!(setup.counter("sent_on_existing_sessions"), sent_on + 1);
+
+        // Out, on the same session: the phone reads it with its own side of it.
         let on_sessions = setup.counter("read_on_existing_sessions");
         setup
             .cli(&[
@@ -130,19 +139,11 @@ mod against_the_peer {
                     .any(|m| m["text"] == "hola desde wasess" && m["to"] == CONTACT)
             })
         });
-
         assert_eq!(
             setup.counter("read_on_existing_sessions"),
             on_sessions + 1,
             "the text went on the imported session, not a new one"
         );
-
-        // In: the contact's phone writes to the imported identity.
-        setup.receive(ACME, CONTACT, "¿y ahora?");
-        setup.wait_until("the text to arrive", || !setup.received(ACME).is_empty());
-        let message = &setup.received(ACME)[0];
-        assert_eq!(message["from"], CONTACT, "{message}");
-        assert_eq!(message["text"], "¿y ahora?", "{message}");
 
         // Baileys keeps no server key, so the first login was a full handshake; from then
         // on the imported identity logs in with IK, as any device wasess paired.

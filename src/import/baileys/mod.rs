@@ -160,6 +160,11 @@ pub fn read(folder: &Path) -> Result<Converted, FolderError> {
     let mut rows = CredentialRows::default();
     let mut not_converted = Leftovers::default();
 
+    // The device's own LID, as pairing records it.
+    if let Some(lid) = &creds.device.lid {
+        rows.lid_mappings
+            .push((lid.user.to_string(), creds.phone.clone(), "pairing"));
+    }
     let mut names = names;
     names.sort();
     // `123.0` and `123_0.0` name one device: a folder with both is not one Baileys wrote.
@@ -210,6 +215,17 @@ pub fn read(folder: &Path) -> Result<Converted, FolderError> {
             }
             let data = serde_json::to_vec(&state).map_err(|e| corrupt(e.to_string()))?;
             rows.app_state_versions.push((collection.to_string(), data));
+        } else if let Some(phone) = stem.strip_prefix("lid-mapping-") {
+            // `lid-mapping-<number>.json` holds the LID; `…_reverse.json` the same pair
+            // the other way.
+            if phone.ends_with("_reverse") {
+                continue;
+            }
+            let lid = load(name)?
+                .as_str()
+                .map(|lid| lid.split('@').next().unwrap_or(lid).to_string())
+                .ok_or_else(|| corrupt("not a LID".into()))?;
+            rows.lid_mappings.push((lid, phone.to_string(), "other"));
         } else {
             not_converted.count(stem);
         }
@@ -338,7 +354,7 @@ impl Leftovers {
         }
         if self.other > 0 {
             list.push(NotConverted {
-                what: "other files (device lists, LID mappings, tokens)".into(),
+                what: "other files (device lists, tokens)".into(),
                 count: self.other,
                 cost: "none: they are fetched again from WhatsApp when needed".into(),
             });

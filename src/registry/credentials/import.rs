@@ -290,6 +290,9 @@ pub struct CredentialRows {
     pub app_state_versions: Vec<(String, Vec<u8>)>,
     /// App-state value MACs: collection, index MAC, version, value MAC.
     pub app_state_macs: Vec<(String, Vec<u8>, i64, Vec<u8>)>,
+    /// LID ↔ phone number mappings: LID user, phone number, how it was learnt (whatsapp-rust's
+    /// wire names).
+    pub lid_mappings: Vec<(String, String, &'static str)>,
 }
 
 /// Writes `rows` as `user`'s credentials, in the caller's transaction.
@@ -339,6 +342,16 @@ pub(crate) async fn insert_rows(
         tx.execute(
             "INSERT INTO wa_app_state_versions (user_key, name, state_data) VALUES ($1, $2, $3)",
             args![user, name.as_str(), data.clone()],
+        )
+        .await?;
+    }
+    for (lid, phone, source) in &rows.lid_mappings {
+        let now = whatsapp_rust::wacore::time::now_secs();
+        tx.execute(
+            "INSERT INTO wa_lid_pn_mapping \
+             (user_key, lid, phone_number, created_at, learning_source, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (user_key, lid) DO NOTHING",
+            args![user, lid.as_str(), phone.as_str(), now, *source],
         )
         .await?;
     }

@@ -298,7 +298,7 @@ async fn compose(
     let to_jid: Jid = to
         .parse()
         .map_err(|e| format!("bad companion {to}: {e:?}"))?;
-    let ciphertext = peer
+    let (kind, ciphertext, on_existing_session) = peer
         .phones
         .encrypt(
             from,
@@ -308,6 +308,9 @@ async fn compose(
             &MessageUtils::encode_and_pad(content),
         )
         .await?;
+    if on_existing_session {
+        peer.counters().sent_on_existing_sessions += 1;
+    }
     keep_sessions(peer, from).await?;
     let id = format!("PEER{:016X}", u64::from_be_bytes(random_bytes::<8>()));
     let stanza = NodeBuilder::new("message")
@@ -318,7 +321,7 @@ async fn compose(
         .attr("notify", from)
         .children([NodeBuilder::new("enc")
             .attr("v", "2")
-            .attr("type", "pkmsg")
+            .attr("type", kind)
             .bytes(ciphertext)
             .build()])
         .build();

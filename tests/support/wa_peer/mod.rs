@@ -107,6 +107,8 @@ pub struct Counters {
     /// Texts phones read on a Signal session they already had with the sender (`msg`, not
     /// `pkmsg`): sessions carried over, by a restart or an import.
     pub read_on_existing_sessions: u64,
+    /// Texts phones encrypted on a Signal session they already had with the companion.
+    pub sent_on_existing_sessions: u64,
 }
 
 /// A control acting on one live connection, as WhatsApp or the phone would.

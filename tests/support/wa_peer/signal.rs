@@ -148,8 +148,10 @@ impl Phones {
         result.map(|done| done.plaintext).map_err(|e| e.to_string())
     }
 
-    /// Encrypts `plaintext` from phone `user` to companion `to`, starting a session from
-    /// the companion's uploaded bundle; returns a `pkmsg`.
+    /// Encrypts `plaintext` from phone `user` to companion `to`: on the session the phone
+    /// has with it, or on a new one from the companion's uploaded bundle when it has none
+    /// (or one with another identity). Returns the `enc` type (`pkmsg` or `msg`), the
+    /// ciphertext, and whether it went on a session the phone had.
     pub async fn encrypt(
         &self,
         user: &str,
@@ -157,7 +159,7 @@ impl Phones {
         device: u32,
         bundle: &CompanionBundle,
         plaintext: &[u8],
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<(&'static str, Vec<u8>, bool), String> {
         let key = |bytes: &[u8]| {
             whatsapp_rust::wacore::libsignal::protocol::PublicKey::from_djb_public_key_bytes(bytes)
                 .map_err(|e| e.to_string())
@@ -176,18 +178,30 @@ impl Phones {
         let mut all = self.sessions.lock().await;
         let mut sessions = all.remove(user).unwrap_or_default();
         let mut rng = rand::make_rng::<rand::rngs::StdRng>();
-        // A fresh session each time: the companion takes any new pkmsg from a known phone.
-        sessions.remove(to);
-        let result = async {
-            process_prekey_bundle(
-                to,
-                &mut Sessions(&mut sessions),
-                &mut Identity(&keys),
-                &bundle,
-                &mut rng,
-                UsePQRatchet::No,
+        // A session with another identity is the companion's former self: start afresh.
+        let current = sessions.get(to).and_then(|record| {
+            let state = record.session_state()?;
+            let remote = state.remote_identity_key_bytes().ok()??;
+            Some(
+                remote.get(1..)
+                    == Some(bundle.identity_key().ok()?.public_key().public_key_bytes()),
             )
-            .await?;
+        });
+        if current != Some(true) {
+            sessions.remove(to);
+        }
+        let result = async {
+            if current != Some(true) {
+                process_prekey_bundle(
+                    to,
+                    &mut Sessions(&mut sessions),
+                    &mut Identity(&keys),
+                    &bundle,
+                    &mut rng,
+                    UsePQRatchet::No,
+                )
+                .await?;
+            }
             message_encrypt(
                 plaintext,
                 to,
@@ -199,8 +213,15 @@ impl Phones {
         .await;
         all.insert(user.to_string(), sessions);
         match result.map_err(|e| e.to_string())? {
-            CiphertextMessage::PreKeySignalMessage(message) => Ok(message.serialized().to_vec()),
-            other => Err(format!("expected a pkmsg, made {:?}", other.message_type())),
+            CiphertextMessage::PreKeySignalMessage(message) => Ok((
+                "pkmsg",
+                message.serialized().to_vec(),
+                current == Some(true),
+            )),
+            CiphertextMessage::SignalMessage(message) => {
+                Ok(("msg", message.serialized().to_vec(), current == Some(true)))
+            }
+            other => Err(format!("cannot send a {:?}", other.message_type())),
         }
     }
 }
