@@ -11,7 +11,7 @@ use crate::datadir::{self, DataDirGuard};
 use crate::import::baileys;
 use crate::model::{BaileysImportReport, CleanupReport, Connection, ResetReport, Resolution};
 use crate::paths;
-use crate::protocol::BaileysTarget;
+use crate::protocol::ImportBaileysParams;
 use crate::registry::{CleanupScope, PhoneNumber, Registry, UserKey};
 
 pub struct Offline {
@@ -52,24 +52,9 @@ impl Offline {
     /// Adopts Baileys devices (see `import::baileys`).
     pub async fn import_baileys(
         &self,
-        targets: &[BaileysTarget],
-        dry_run: bool,
-        skip_unpaired: bool,
-        no_log_in: bool,
+        params: &ImportBaileysParams,
     ) -> Result<BaileysImportReport, Error> {
-        let targets: Vec<baileys::Target> = targets
-            .iter()
-            .map(|target| baileys::Target {
-                folder: target.folder.clone().into(),
-                user: target.user.clone(),
-            })
-            .collect();
-        let options = baileys::Options {
-            dry_run,
-            skip_unpaired,
-            no_log_in,
-        };
-        baileys::import(&self.registry, &targets, options)
+        baileys::import(&self.registry, params)
             .await
             .map_err(|error| match error {
                 baileys::ImportError::Folder { .. } => Error::Refused(error.to_string()),

@@ -4,7 +4,7 @@
 use super::args::Global;
 use super::Error;
 use crate::model::{BaileysImportReport, CleanupReport, Connection, ResetReport, Resolution};
-use crate::protocol::BaileysTarget;
+use crate::protocol::ImportBaileysParams;
 use crate::registry::{PhoneNumber, Registry, UserKey};
 
 pub struct Offline {
@@ -25,10 +25,7 @@ impl Offline {
 
     pub async fn import_baileys(
         &self,
-        _targets: &[BaileysTarget],
-        _dry_run: bool,
-        _skip_unpaired: bool,
-        _no_log_in: bool,
+        _params: &ImportBaileysParams,
     ) -> Result<BaileysImportReport, Error> {
         unsupported()
     }

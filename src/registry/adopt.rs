@@ -12,16 +12,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
-
 use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::credentials::{self, CredentialRows};
 use super::db::args;
-use super::events::{self, NewEvent};
-use super::import::{blank_row, insert_blank, rows_of_keys, USERS_OF_KEYS};
+use super::import::{blank_row, rows_of_keys, USERS_OF_KEYS};
 use super::{Error, PhoneNumber, Registry, UserKey};
-use crate::model::{Connection, EventKind, Status};
+use crate::model::{Connection, Status};
 
 /// One device to adopt.
 pub struct Adoption<'a> {
@@ -157,20 +154,14 @@ impl Registry {
             return Ok(());
         }
 
-        insert_blank(&mut tx, &fresh_rows, &fresh_users).await?;
-        for (user, _) in &fresh_users {
+        self.insert_blank(&mut tx, &fresh_rows, &fresh_users, now, |user| {
             let source = adoptions
                 .iter()
-                .find(|a| a.user.as_str() == *user)
+                .find(|a| a.user.as_str() == user)
                 .map_or("", |a| a.source);
-            let event = NewEvent::new(
-                EventKind::User,
-                user,
-                format!("user imported with its device from {source}"),
-                json!({ "action": "imported" }),
-            );
-            events::append(&mut tx, now, &self.node_id, event);
-        }
+            format!("user imported with its device from {source}")
+        })
+        .await?;
         self.write_changes(&mut tx, &mut changes).await?;
         // After the rows: the changes must not find a credential set to discard.
         for adoption in adoptions {

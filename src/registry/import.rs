@@ -184,19 +184,45 @@ impl Registry {
             return Ok(report);
         }
 
-        insert_blank(&mut tx, &fresh_rows, &fresh).await?;
-        for (user, _) in &fresh {
-            let event = NewEvent::new(
-                EventKind::User,
-                user,
-                format!("user imported from {source}"),
-                json!({ "action": "imported" }),
-            );
-            events::append(&mut tx, now, &self.node_id, event);
-        }
+        self.insert_blank(&mut tx, &fresh_rows, &fresh, now, |_| {
+            format!("user imported from {source}")
+        })
+        .await?;
         self.write_changes(&mut tx, &mut changes).await?;
         tx.commit().await?;
         Ok(report)
+    }
+
+    /// Blank rows for `rowless` users, and users with blank rows for `fresh` ones (each a key
+    /// and a creation time), each new user with an event that says `how` it came.
+    pub(super) async fn insert_blank(
+        &self,
+        tx: &mut super::db::Tx,
+        rowless: &[(&str, Timestamp)],
+        fresh: &[(&str, Timestamp)],
+        now: Timestamp,
+        how: impl Fn(&str) -> String,
+    ) -> Result<(), Error> {
+        if !rowless.is_empty() {
+            tx.execute_dialect(INSERT_ROWS, args![new_users_json(rowless)?])
+                .await?;
+        }
+        if !fresh.is_empty() {
+            let json = new_users_json(fresh)?;
+            tx.execute_dialect(INSERT_USERS, args![json.clone()])
+                .await?;
+            tx.execute_dialect(INSERT_ROWS, args![json]).await?;
+        }
+        for (user, _) in fresh {
+            let event = NewEvent::new(
+                EventKind::User,
+                user,
+                how(user),
+                json!({ "action": "imported" }),
+            );
+            events::append(tx, now, &self.node_id, event);
+        }
+        Ok(())
     }
 
     /// Numbers that more than one row will hold once `changes` are written: the imported
@@ -259,26 +285,6 @@ pub(super) async fn rows_of_keys(
         .into_iter()
         .map(|row| (row.user.clone(), row))
         .collect())
-}
-
-/// Blank rows for `rowless` users, and users with blank rows for `fresh` ones (each a key
-/// and a creation time), in the caller's transaction.
-pub(super) async fn insert_blank(
-    tx: &mut super::db::Tx,
-    rowless: &[(&str, Timestamp)],
-    fresh: &[(&str, Timestamp)],
-) -> Result<(), Error> {
-    if !rowless.is_empty() {
-        tx.execute_dialect(INSERT_ROWS, args![new_users_json(rowless)?])
-            .await?;
-    }
-    if !fresh.is_empty() {
-        let json = new_users_json(fresh)?;
-        tx.execute_dialect(INSERT_USERS, args![json.clone()])
-            .await?;
-        tx.execute_dialect(INSERT_ROWS, args![json]).await?;
-    }
-    Ok(())
 }
 
 /// `users` (key, creation time) as the JSON array [`INSERT_USERS`] and [`INSERT_ROWS`] read.

@@ -12,31 +12,21 @@ use crate::protocol::{method, BaileysTarget, ImportBaileysParams, ImportRegistry
 use crate::registry::ImportOptions;
 
 pub async fn baileys(global: &Global, args: ImportBaileysArgs) -> Result<Outcome, Error> {
-    let targets = baileys_targets(&args)?;
+    let params = ImportBaileysParams {
+        targets: baileys_targets(&args)?,
+        dry_run: args.dry_run,
+        skip_unpaired: args.skip_unpaired,
+        no_reconnect: args.no_reconnect,
+    };
     let report: BaileysImportReport = match Source::open(global).await? {
         daemon @ Source::Daemon(_) => {
-            let params = ImportBaileysParams {
-                targets,
-                dry_run: args.dry_run,
-                skip_unpaired: args.skip_unpaired,
-                no_reconnect: args.no_reconnect,
-            };
             daemon
                 .client()
                 .await?
                 .call(method::IMPORT_BAILEYS, params)
                 .await?
         }
-        Source::Offline(offline) => {
-            offline
-                .import_baileys(
-                    &targets,
-                    args.dry_run,
-                    args.skip_unpaired,
-                    args.no_reconnect,
-                )
-                .await?
-        }
+        Source::Offline(offline) => offline.import_baileys(&params).await?,
     };
     Ok(Outcome::deferred(report, output::baileys_import_report))
 }

@@ -17,20 +17,7 @@ pub async fn import_baileys(
     supervisor: &Arc<Supervisor>,
     params: ImportBaileysParams,
 ) -> Result<BaileysImportReport, Error> {
-    let targets: Vec<baileys::Target> = params
-        .targets
-        .into_iter()
-        .map(|target| baileys::Target {
-            folder: target.folder.into(),
-            user: target.user,
-        })
-        .collect();
-    let options = baileys::Options {
-        dry_run: params.dry_run,
-        skip_unpaired: params.skip_unpaired,
-        no_log_in: params.no_reconnect,
-    };
-    let report = baileys::import(supervisor.registry(), &targets, options)
+    let report = baileys::import(supervisor.registry(), &params)
         .await
         .map_err(|error| match error {
             baileys::ImportError::Folder { .. } => Error::refused(error.to_string()),

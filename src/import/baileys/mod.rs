@@ -20,6 +20,7 @@ use whatsapp_rust::waproto::codec::app_state_sync_key_fingerprint_to_vec;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::model::{BaileysImport, BaileysImportReport, NotConverted};
+use crate::protocol::ImportBaileysParams;
 use crate::registry::credentials::CredentialRows;
 use crate::registry::{Adoption, PhoneNumber, Registry, UserKey};
 
@@ -36,14 +37,6 @@ pub enum FolderError {
     Corrupt(String),
 }
 
-/// One folder to import, and whose device it is.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Target {
-    /// An absolute path (the daemon does not share the caller's working directory).
-    pub folder: PathBuf,
-    pub user: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// A folder that cannot be imported: nothing was written.
@@ -55,48 +48,31 @@ pub enum ImportError {
     Registry(#[from] crate::registry::Error),
 }
 
-/// How an import goes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Convert and check, and write nothing.
-    pub dry_run: bool,
-    /// Leave out folders whose device never finished pairing instead of refusing.
-    pub skip_unpaired: bool,
-    /// Leave the devices `DISCONNECTED` for `wasess reconnect`, rather than for a live node
-    /// to log in.
-    pub no_log_in: bool,
-}
-
 /// Converts every target's folder, then adopts all the devices in one transaction (or, with
 /// `dry_run`, checks that it could).
 pub async fn import(
     registry: &Registry,
-    targets: &[Target],
-    options: Options,
+    params: &ImportBaileysParams,
 ) -> Result<BaileysImportReport, ImportError> {
-    let Options {
-        dry_run,
-        skip_unpaired,
-        no_log_in,
-    } = options;
+    let dry_run = params.dry_run;
     let mut report = BaileysImportReport {
         dry_run,
-        log_in: !no_log_in,
+        log_in: !params.no_reconnect,
         ..BaileysImportReport::default()
     };
     let mut converted = Vec::new();
-    for target in targets {
+    for target in &params.targets {
         let user = UserKey::parse(&target.user)
             .map_err(|why| ImportError::Usage(format!("user '{}': {why}", target.user)))?;
-        let folder = target.folder.display().to_string();
+        let folder = target.folder.clone();
         // Reading is blocking file work; a few hundred small files per folder.
-        let path = target.folder.clone();
+        let path = PathBuf::from(&target.folder);
         let outcome = tokio::task::spawn_blocking(move || read(&path))
             .await
             .map_err(|e| ImportError::Usage(format!("{folder}: {e}")))?;
         let mut folder_converted = match outcome {
             Ok(folder_converted) => folder_converted,
-            Err(FolderError::MidPairing) if skip_unpaired => {
+            Err(FolderError::MidPairing) if params.skip_unpaired => {
                 report.skipped_unpaired.push(folder);
                 continue;
             }
@@ -121,7 +97,7 @@ pub async fn import(
         })
         .collect();
     registry
-        .adopt_devices(&adoptions, dry_run, !no_log_in)
+        .adopt_devices(&adoptions, dry_run, !params.no_reconnect)
         .await?;
     report.imported = converted.into_iter().map(|(_, _, c)| c.report).collect();
     Ok(report)
@@ -129,7 +105,6 @@ pub async fn import(
 
 /// A folder, converted.
 pub struct Converted {
-    pub folder: PathBuf,
     pub phone: String,
     pub rows: CredentialRows,
     /// The report, less the user and whether it was a dry run.
@@ -253,7 +228,6 @@ pub fn read(folder: &Path) -> Result<Converted, FolderError> {
         not_converted: not_converted.into_list(),
     };
     Ok(Converted {
-        folder: folder.to_path_buf(),
         phone: creds.phone,
         rows,
         report,
