@@ -16,7 +16,7 @@ use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::credentials::{self, CredentialRows};
 use super::db::args;
-use super::import::{blank_row, rows_of_keys, USERS_OF_KEYS};
+use super::import::{blank_row, rows_of_keys, users_of_keys};
 use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{Connection, Status};
 
@@ -80,15 +80,7 @@ impl Registry {
                 "+{number} is {status} on {holder} here: nothing imported"
             )));
         }
-        let users: HashSet<String> = tx
-            .fetch_all::<(String,)>(
-                USERS_OF_KEYS.pick(tx.is_postgres()),
-                args![bulk::keys(&keys)],
-            )
-            .await?
-            .into_iter()
-            .map(|(user,)| user)
-            .collect();
+        let users = users_of_keys(&mut tx, &keys).await?;
         let mut fresh_users = Vec::new();
         let mut fresh_rows = Vec::new();
         let mut changes = Vec::new();

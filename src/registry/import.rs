@@ -62,7 +62,7 @@ const ROWS_OF_KEYS: Dialect = Dialect {
 };
 
 /// The users among the JSON array `$1` of keys.
-pub(super) const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users WHERE user_key");
+const USERS_OF_KEYS: Dialect = keys_in!("SELECT user_key FROM users WHERE user_key");
 
 /// The (number, user) pairs of every row holding one of the numbers in the JSON array `$1`.
 const HOLDERS_OF_NUMBERS: Dialect =
@@ -106,14 +106,9 @@ impl Registry {
         let existing = rows_of_keys(&mut tx, &keys).await?;
         // Users here without a connection row (added by hand to the table, say): they exist
         // too, and get only their row from the import.
-        let rowless: std::collections::HashSet<String> = tx
-            .fetch_all::<(String,)>(
-                USERS_OF_KEYS.pick(tx.is_postgres()),
-                args![bulk::keys(&keys)],
-            )
+        let rowless: std::collections::HashSet<String> = users_of_keys(&mut tx, &keys)
             .await?
             .into_iter()
-            .map(|(user,)| user)
             .filter(|user| !existing.contains_key(user))
             .collect();
         if (!existing.is_empty() || !rowless.is_empty()) && !options.merge {
@@ -271,6 +266,20 @@ impl Registry {
             })
             .collect())
     }
+}
+
+/// Those of `keys` that are users here.
+pub(super) async fn users_of_keys(
+    tx: &mut super::db::Tx,
+    keys: &[&str],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let users = tx
+        .fetch_all::<(String,)>(
+            USERS_OF_KEYS.pick(tx.is_postgres()),
+            args![bulk::keys(keys)],
+        )
+        .await?;
+    Ok(users.into_iter().map(|(user,)| user).collect())
 }
 
 /// The rows of `keys` by user (locked on PostgreSQL).

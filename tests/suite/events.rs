@@ -197,6 +197,8 @@ fn webhooks_get_every_event_once_signed_across_failures_and_restarts() {
     daemon.wait_until("failing deliveries", || {
         receiver.deliveries().iter().any(|d| d.answered == 500)
     });
+    // The message is an event once the registry has it: only then is it owed to the hook.
+    daemon.wait_until("the message recorded", || !daemon.received(BOB).is_empty());
     daemon.restart();
     receiver.answer(0);
     daemon.cli(&["disconnect", "--user", ALICE]).success();
