@@ -14,17 +14,29 @@
 //! The shared transaction's state lives next to the connection (open, writers waiting, a
 //! savepoint to roll back), so every step that changes both runs to its end on a task of its
 //! own: a caller that is cancelled midway never leaves them disagreeing.
+//!
+//! A commit only appends to the write-ahead log and syncs it: copying the log back into the
+//! database file (the checkpoint) is the checkpointer's job, on a connection of its own, so no
+//! writer waits for it. SQLite's own automatic checkpoint runs inside the commit that fills
+//! the log past 1,000 pages, and would have that group's writers, and every writer queued
+//! behind them, wait for the copy and its fsync.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::Connection as _;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
+use tokio::task::JoinHandle;
 
 use super::Error;
 
 /// A group's outcome: `None` while it is open, then the commit's result.
 type Outcome = Option<Result<(), String>>;
+
+/// How long the checkpointer lets commits gather before it copies them into the database
+/// file: a busy registry gets a checkpoint (and its fsync) per pause, not per commit.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(200);
 
 /// The shared writer connection of one SQLite registry.
 #[derive(Debug)]
@@ -32,6 +44,16 @@ pub(crate) struct GroupWriter {
     state: Arc<Mutex<Writer>>,
     /// Rung when a writer released its savepoint or dropped its work.
     ready: Arc<Notify>,
+    checkpoints: Arc<Checkpoints>,
+    checkpointer: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the committer and `close` tell the checkpointer.
+#[derive(Debug)]
+struct Checkpoints {
+    /// Rung after each commit.
+    committed: Notify,
+    closed: watch::Sender<bool>,
 }
 
 #[derive(Debug)]
@@ -47,12 +69,19 @@ struct Writer {
     finished: bool,
     closed: bool,
     outcome: watch::Sender<Outcome>,
+    checkpoints: Arc<Checkpoints>,
 }
 
 impl GroupWriter {
-    /// Opens the writer connection on `options` and starts its committer.
+    /// Opens the writer connection on `options` and starts its committer and checkpointer.
     pub(crate) async fn open(options: &SqliteConnectOptions) -> Result<Arc<GroupWriter>, Error> {
-        let conn = SqliteConnection::connect_with(options).await?;
+        let options = options.clone().pragma("wal_autocheckpoint", "0");
+        let conn = SqliteConnection::connect_with(&options).await?;
+        let checkpointing = SqliteConnection::connect_with(&options).await?;
+        let checkpoints = Arc::new(Checkpoints {
+            committed: Notify::new(),
+            closed: watch::channel(false).0,
+        });
         let writer = Arc::new(GroupWriter {
             state: Arc::new(Mutex::new(Writer {
                 conn,
@@ -62,8 +91,14 @@ impl GroupWriter {
                 finished: false,
                 closed: false,
                 outcome: watch::channel(None).0,
+                checkpoints: checkpoints.clone(),
             })),
             ready: Arc::new(Notify::new()),
+            checkpointer: std::sync::Mutex::new(Some(tokio::spawn(checkpointer(
+                checkpointing,
+                checkpoints.clone(),
+            )))),
+            checkpoints,
         });
         tokio::spawn(committer(writer.state.clone(), writer.ready.clone()));
         Ok(writer)
@@ -108,14 +143,50 @@ impl GroupWriter {
         .map_err(|error| Error::Internal(format!("the writer's turn failed: {error}")))?
     }
 
-    /// Commits what is pending and stops the committer.
+    /// Commits what is pending and stops the committer and the checkpointer.
     pub(crate) async fn close(&self) {
         let mut writer = self.state.lock().await;
         writer.settle_abandoned().await;
         writer.commit_group().await;
         writer.closed = true;
         self.ready.notify_one();
+        drop(writer);
+        self.checkpoints.closed.send_replace(true);
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(checkpointer) = checkpointer {
+            let _ = checkpointer.await;
+        }
     }
+}
+
+/// Copies committed pages from the log into the database file a while after commits, without
+/// blocking writers or readers (`PASSIVE`: it stops at the oldest page a reader still needs,
+/// and the next round goes on from there). Once the whole log is copied, the next writer
+/// starts it over from the beginning, so the log holds about what is written between rounds.
+async fn checkpointer(mut conn: SqliteConnection, checkpoints: Arc<Checkpoints>) {
+    let mut closed = checkpoints.closed.subscribe();
+    loop {
+        tokio::select! {
+            _ = checkpoints.committed.notified() => {}
+            _ = closed.wait_for(|closed| *closed) => break,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_PAUSE) => {}
+            _ = closed.wait_for(|closed| *closed) => break,
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!(%error, "checkpoint failed; the next commit retries it");
+        }
+    }
+    // The last connection to close copies whatever is left.
+    let _ = conn.close().await;
 }
 
 /// Commits each group once the writers queued before the committer are done.
@@ -164,8 +235,11 @@ impl Writer {
             .await
             .map(drop)
             .map_err(|error| error.to_string());
-        if result.is_err() {
-            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+        match result {
+            Ok(()) => self.checkpoints.committed.notify_one(),
+            Err(_) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            }
         }
         self.end_group(result);
     }
@@ -287,6 +361,46 @@ mod tests {
             .expect("first commit");
 
         assert_eq!(numbers(&options).await, [1, 3]);
+        writer.close().await;
+    }
+
+    /// Committed pages reach the database file itself while the registry stays open: a copy
+    /// of that file alone, without its log, holds them.
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let writer = GroupWriter::open(&options).await.expect("writer");
+        let mut setup = writer.begin().await.expect("setup");
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .execute(setup.conn())
+            .await
+            .expect("table");
+        insert(&mut setup, 7).await;
+        setup.commit().await.expect("commit");
+
+        let copy = dir.path().join("copy.db");
+        let copy_options = SqliteConnectOptions::new().filename(&copy);
+        let mut copied: Vec<i64> = Vec::new();
+        for _ in 0..100 {
+            std::fs::copy(dir.path().join("t.db"), &copy).expect("copy the file");
+            let mut conn = SqliteConnection::connect_with(&copy_options)
+                .await
+                .expect("open the copy");
+            copied = sqlx::query_scalar("SELECT n FROM t")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_default();
+            conn.close().await.expect("close the copy");
+            if !copied.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(copied, [7], "the commit is in the database file");
         writer.close().await;
     }
 }
