@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::credentials::{self, CredentialRows};
-use super::db::args;
+use super::db::{args, Dialect};
 use super::import::{blank_row, rows_of_keys, users_of_keys};
 use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{Connection, Status};
@@ -28,6 +28,20 @@ pub struct Adoption<'a> {
     /// Where it came from, for the row's reason and the events.
     pub source: &'a str,
 }
+
+/// Leaves each `[user, epoch]` of the JSON array in `$1` for a live node to log in, adopted
+/// at `$2`.
+const LEAVE_FOR_LOGIN: Dialect = Dialect {
+    sqlite: "INSERT INTO adopted_devices (user_key, epoch, adopted_at) \
+             SELECT r.value ->> 0, r.value ->> 1, $2 FROM json_each($1) AS r WHERE true \
+             ON CONFLICT (user_key) DO UPDATE SET epoch = excluded.epoch, \
+             adopted_at = excluded.adopted_at",
+    postgres: "INSERT INTO adopted_devices (user_key, epoch, adopted_at) \
+               SELECT r.value ->> 0, (r.value ->> 1)::bigint, $2 \
+               FROM json_array_elements($1::json) AS r(value) WHERE true \
+               ON CONFLICT (user_key) DO UPDATE SET epoch = excluded.epoch, \
+               adopted_at = excluded.adopted_at",
+};
 
 impl Registry {
     /// Adopts every device of `adoptions`, or (`dry_run`) checks that it could and writes
@@ -156,19 +170,21 @@ impl Registry {
         .await?;
         self.write_changes(&mut tx, &mut changes).await?;
         // After the rows: the changes must not find a credential set to discard.
-        for adoption in adoptions {
-            credentials::insert_rows(&mut tx, adoption.user.as_str(), adoption.credentials).await?;
-        }
+        let sets: Vec<(&str, &CredentialRows)> = adoptions
+            .iter()
+            .map(|a| (a.user.as_str(), a.credentials))
+            .collect();
+        credentials::insert_rows(&mut tx, &sets).await?;
         if log_in {
-            for change in &changes {
-                tx.execute(
-                    "INSERT INTO adopted_devices (user_key, epoch, adopted_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_key) DO UPDATE SET epoch = excluded.epoch, \
-                     adopted_at = excluded.adopted_at",
-                    args![change.after.user.as_str(), change.after.epoch, now.millis()],
-                )
-                .await?;
-            }
+            let entries: Vec<serde_json::Value> = changes
+                .iter()
+                .map(|change| serde_json::json!([change.after.user, change.after.epoch]))
+                .collect();
+            tx.execute_dialect(
+                LEAVE_FOR_LOGIN,
+                args![serde_json::Value::from(entries).to_string(), now.millis()],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -157,6 +157,62 @@ mod against_the_peer {
         assert_eq!(setup.counter("logins_refused"), 0);
         assert_eq!(setup.counter("pairings"), pairings);
     }
+    /// The import's statements on PostgreSQL: both devices log in from the credentials it
+    /// wrote there, with no pairing, and read a text on the session Baileys had.
+    #[test]
+    fn devices_imported_into_postgres_log_in_and_read_on_their_sessions() {
+        use crate::support::daemon::FAST_CONFIG;
+        use crate::support::databases::{runtime, TestDb};
+        use crate::support::peer::{counters, PeerProcess};
+
+        let runtime = runtime();
+        let Some(db) = runtime.block_on(TestDb::postgres()) else {
+            return;
+        };
+        let peer = PeerProcess::start(PeerOptions {
+            state: Some(PEER_STATE),
+            ..PeerOptions::default()
+        });
+        let daemon = TestDaemon::start_node_on(
+            "importer",
+            &db.url,
+            FAST_CONFIG,
+            "whatsapp",
+            &peer.daemon_args(),
+        );
+        let all = auth_sessions().display().to_string();
+        let report = daemon
+            .cli(&[
+                "--json",
+                "import",
+                "baileys",
+                "--all",
+                &all,
+                "--skip-unpaired",
+            ])
+            .success()
+            .json();
+        assert_eq!(report["log_in"], true, "{report}");
+        for user in ["acme", "globex"] {
+            daemon.wait_status(user, "CONNECTED");
+            assert_eq!(daemon.pairings_started(user), 0, "{user} paired again");
+        }
+        let sent_on = counters(&daemon)["sent_on_existing_sessions"].as_u64();
+        daemon.receive("acme", CONTACT, "¿desde postgres?");
+        daemon.wait_until("the text to arrive", || !daemon.received("acme").is_empty());
+        assert_eq!(daemon.received("acme")[0]["text"], "¿desde postgres?");
+        let counters = counters(&daemon);
+        assert_eq!(
+            counters["sent_on_existing_sessions"].as_u64(),
+            sent_on.map(|n| n + 1),
+            "{counters}"
+        );
+        assert_eq!(counters["pairings"], 0, "{counters}");
+        assert_eq!(counters["logins_refused"], 0, "{counters}");
+        drop(daemon);
+        drop(peer);
+        runtime.block_on(db.finish());
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use sqlx::{Column, Row, TypeInfo, ValueRef};
 use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::wacore::store::traits::{AppSyncStore, DeviceStore};
 
-use crate::registry::db::{args, Arg, Tx};
+use crate::registry::db::{args, Arg};
 use crate::registry::{Error, Registry, UserKey};
 
 /// What an import copied.
@@ -270,104 +270,4 @@ pub async fn import_store_file(
     tx.commit().await?;
     pool.close().await;
     Ok(Some(report))
-}
-
-/// A credential set built elsewhere (from another client's files), ready to store: each
-/// value encoded as the registry store encodes it.
-#[derive(Debug, Default, Clone)]
-pub struct CredentialRows {
-    /// whatsapp-rust's `Device`, as JSON.
-    pub device: Vec<u8>,
-    /// Contacts' identity keys by protocol address.
-    pub identities: Vec<(String, [u8; 32])>,
-    /// Session records by protocol address.
-    pub sessions: Vec<(String, Vec<u8>)>,
-    /// One-time pre-keys: id, record, whether WhatsApp holds it.
-    pub pre_keys: Vec<(u32, Vec<u8>, bool)>,
-    /// App-state keys: key id, `AppStateSyncKey` as JSON.
-    pub app_state_keys: Vec<(Vec<u8>, Vec<u8>)>,
-    /// App-state versions: collection, `HashState` as JSON.
-    pub app_state_versions: Vec<(String, Vec<u8>)>,
-    /// App-state value MACs: collection, index MAC, version, value MAC.
-    pub app_state_macs: Vec<(String, Vec<u8>, i64, Vec<u8>)>,
-    /// LID ↔ phone number mappings: LID user, phone number, how it was learnt (whatsapp-rust's
-    /// wire names).
-    pub lid_mappings: Vec<(String, String, &'static str)>,
-}
-
-/// Writes `rows` as `user`'s credentials, in the caller's transaction.
-pub(crate) async fn insert_rows(
-    tx: &mut Tx,
-    user: &str,
-    rows: &CredentialRows,
-) -> Result<(), Error> {
-    tx.execute(
-        "INSERT INTO wa_device (user_key, data, updated_at) VALUES ($1, $2, $3)",
-        args![
-            user,
-            rows.device.clone(),
-            whatsapp_rust::wacore::time::now_secs()
-        ],
-    )
-    .await?;
-    for (address, key) in &rows.identities {
-        tx.execute(
-            "INSERT INTO wa_identities (user_key, address, key) VALUES ($1, $2, $3)",
-            args![user, address.as_str(), key.to_vec()],
-        )
-        .await?;
-    }
-    for (address, record) in &rows.sessions {
-        tx.execute(
-            "INSERT INTO wa_sessions (user_key, address, record) VALUES ($1, $2, $3)",
-            args![user, address.as_str(), record.clone()],
-        )
-        .await?;
-    }
-    for (id, record, uploaded) in &rows.pre_keys {
-        tx.execute(
-            "INSERT INTO wa_prekeys (user_key, id, key, uploaded) VALUES ($1, $2, $3, $4)",
-            args![user, i64::from(*id), record.clone(), i64::from(*uploaded)],
-        )
-        .await?;
-    }
-    for (key_id, data) in &rows.app_state_keys {
-        tx.execute(
-            "INSERT INTO wa_app_state_keys (user_key, key_id, key_data, seq) VALUES ($1, $2, $3, 0)",
-            args![user, key_id.clone(), data.clone()],
-        )
-        .await?;
-    }
-    for (name, data) in &rows.app_state_versions {
-        tx.execute(
-            "INSERT INTO wa_app_state_versions (user_key, name, state_data) VALUES ($1, $2, $3)",
-            args![user, name.as_str(), data.clone()],
-        )
-        .await?;
-    }
-    for (lid, phone, source) in &rows.lid_mappings {
-        let now = whatsapp_rust::wacore::time::now_secs();
-        tx.execute(
-            "INSERT INTO wa_lid_pn_mapping \
-             (user_key, lid, phone_number, created_at, learning_source, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (user_key, lid) DO NOTHING",
-            args![user, lid.as_str(), phone.as_str(), now, *source],
-        )
-        .await?;
-    }
-    for (name, index_mac, version, value_mac) in &rows.app_state_macs {
-        tx.execute(
-            "INSERT INTO wa_app_state_mutation_macs \
-             (user_key, name, index_mac, version, value_mac) VALUES ($1, $2, $3, $4, $5)",
-            args![
-                user,
-                name.as_str(),
-                index_mac.clone(),
-                *version,
-                value_mac.clone()
-            ],
-        )
-        .await?;
-    }
-    Ok(())
 }

@@ -17,12 +17,16 @@
 #[cfg(unix)]
 mod import;
 #[cfg(unix)]
+mod rows;
+#[cfg(unix)]
 mod store;
 
 #[cfg(unix)]
-pub(crate) use import::insert_rows;
+pub use import::{import_store_file, ImportReport};
 #[cfg(unix)]
-pub use import::{import_store_file, CredentialRows, ImportReport};
+pub(crate) use rows::insert_rows;
+#[cfg(unix)]
+pub use rows::CredentialRows;
 #[cfg(unix)]
 pub use store::SessionStore;
 
