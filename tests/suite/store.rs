@@ -88,7 +88,24 @@ async fn signal_sequence(store: &dyn Store, say: &mut Answers) {
     let mut batch = store.load_prekeys_batch(&[1, 2, 9]).await.expect("load");
     batch.sort_by_key(|(id, _)| *id);
     say.say("prekeys", batch);
-    store.mark_prekeys_uploaded(&[1]).await.expect("mark");
+    // A batch replaces what it names, and the last record of an id in it wins.
+    store
+        .store_prekeys_batch(
+            &[
+                (4, Bytes::from_static(b"four")),
+                (2, Bytes::from_static(b"two again")),
+                (4, Bytes::from_static(b"four again")),
+            ],
+            false,
+        )
+        .await
+        .expect("batch again");
+    say.say("prekey 2 replaced", store.load_prekey(2).await.ok());
+    say.say(
+        "prekey 4, the last of the batch",
+        store.load_prekey(4).await.ok(),
+    );
+    store.mark_prekeys_uploaded(&[1, 4]).await.expect("mark");
     say.say("max prekey", store.get_max_prekey_id().await.ok());
     store.remove_prekey(3).await.expect("remove");
     say.say("removed prekey", store.load_prekey(3).await.ok());
@@ -165,13 +182,34 @@ async fn app_state_sequence(store: &dyn Store, say: &mut Answers) {
         .collect();
     found.sort();
     say.say("macs", found);
+    // A later batch replaces what it names, and the last MAC of an index in it wins.
+    let mac = |index: u8, value: u8| AppStateMutationMAC {
+        index_mac: vec![index; 32],
+        value_mac: vec![value; 32],
+    };
     store
-        .delete_mutation_macs("regular", &[vec![1; 32]])
+        .put_mutation_macs("regular", 8, &[mac(2, 23), mac(4, 44), mac(2, 24)])
+        .await
+        .expect("macs again");
+    say.say(
+        "mac replaced, the last of the batch",
+        store.get_mutation_mac("regular", &[2; 32]).await.ok(),
+    );
+    store
+        .delete_mutation_macs("regular", &[vec![1; 32], vec![4; 32], vec![9; 32]])
         .await
         .expect("delete");
     say.say(
         "mac deleted",
         store.get_mutation_mac("regular", &[1; 32]).await.ok(),
+    );
+    say.say(
+        "another deleted",
+        store.get_mutation_mac("regular", &[4; 32]).await.ok(),
+    );
+    say.say(
+        "mac kept",
+        store.get_mutation_mac("regular", &[2; 32]).await.ok(),
     );
     store.clear_mutation_macs("regular").await.expect("clear");
     say.say(

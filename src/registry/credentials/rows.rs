@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::hex;
 use crate::registry::db::{args, Tx};
 use crate::registry::Error;
 
@@ -230,26 +231,9 @@ impl Table {
     }
 }
 
-/// `bytes` as lowercase hex, which SQLite's `unhex` and PostgreSQL's `decode` read back.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_two_lowercase_digits_a_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(hex(&[]), "");
-    }
 
     #[test]
     fn each_dialect_decodes_the_hex_columns_and_keeps_the_conflict_clause() {
