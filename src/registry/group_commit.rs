@@ -313,6 +313,22 @@ mod tests {
             .expect("read")
     }
 
+    /// A writer on a new database in `dir` with an empty table `t`.
+    async fn writer_with_table(dir: &std::path::Path) -> (SqliteConnectOptions, Arc<GroupWriter>) {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let writer = GroupWriter::open(&options).await.expect("writer");
+        let mut setup = writer.begin().await.expect("setup");
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .execute(setup.conn())
+            .await
+            .expect("table");
+        setup.commit().await.expect("setup commit");
+        (options, writer)
+    }
+
     async fn insert(tx: &mut GroupTx, n: i64) {
         sqlx::query("INSERT INTO t (n) VALUES ($1)")
             .bind(n)
@@ -326,17 +342,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_writer_undoes_only_its_own_work_in_a_shared_group() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("t.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let writer = GroupWriter::open(&options).await.expect("writer");
-        let mut setup = writer.begin().await.expect("setup");
-        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .execute(setup.conn())
-            .await
-            .expect("table");
-        setup.commit().await.expect("setup commit");
+        let (options, writer) = writer_with_table(dir.path()).await;
 
         let mut first = writer.begin().await.expect("first");
         insert(&mut first, 1).await;
@@ -369,18 +375,10 @@ mod tests {
     #[tokio::test]
     async fn the_checkpointer_copies_commits_into_the_database_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let options = SqliteConnectOptions::new()
-            .filename(dir.path().join("t.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let writer = GroupWriter::open(&options).await.expect("writer");
-        let mut setup = writer.begin().await.expect("setup");
-        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .execute(setup.conn())
-            .await
-            .expect("table");
-        insert(&mut setup, 7).await;
-        setup.commit().await.expect("commit");
+        let (_, writer) = writer_with_table(dir.path()).await;
+        let mut tx = writer.begin().await.expect("writer");
+        insert(&mut tx, 7).await;
+        tx.commit().await.expect("commit");
 
         let copy = dir.path().join("copy.db");
         let copy_options = SqliteConnectOptions::new().filename(&copy);

@@ -42,6 +42,21 @@ fn import_one(
     daemon.cli(&args)
 }
 
+/// `wasess [first…] --json import baileys --all <the fixture> --skip-unpaired`: its report.
+fn import_every_paired_device(daemon: &TestDaemon, first: &[&str]) -> serde_json::Value {
+    let all = auth_sessions().display().to_string();
+    let mut args = first.to_vec();
+    args.extend([
+        "--json",
+        "import",
+        "baileys",
+        "--all",
+        &all,
+        "--skip-unpaired",
+    ]);
+    daemon.cli(&args).success().json()
+}
+
 /// The device's credentials were written, or nothing was.
 fn credential_rows(daemon: &TestDaemon, user: &str) -> bool {
     daemon.has_credentials(user)
@@ -180,18 +195,7 @@ mod against_the_peer {
             "whatsapp",
             &peer.daemon_args(),
         );
-        let all = auth_sessions().display().to_string();
-        let report = daemon
-            .cli(&[
-                "--json",
-                "import",
-                "baileys",
-                "--all",
-                &all,
-                "--skip-unpaired",
-            ])
-            .success()
-            .json();
+        let report = import_every_paired_device(&daemon, &[]);
         assert_eq!(report["log_in"], true, "{report}");
         for user in ["acme", "globex"] {
             daemon.wait_status(user, "CONNECTED");
@@ -329,19 +333,7 @@ fn a_dry_run_converts_and_checks_and_writes_nothing() {
 fn devices_imported_offline_log_in_when_the_daemon_starts() {
     let mut daemon = TestDaemon::start();
     assert!(daemon.stop().success());
-    let all = auth_sessions().display().to_string();
-    let report = daemon
-        .cli(&[
-            "--offline",
-            "--json",
-            "import",
-            "baileys",
-            "--all",
-            &all,
-            "--skip-unpaired",
-        ])
-        .success()
-        .json();
+    let report = import_every_paired_device(&daemon, &["--offline"]);
     assert_eq!(report["log_in"], true, "{report}");
     daemon.restart();
     for user in ["acme", "globex"] {
