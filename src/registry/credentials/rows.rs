@@ -108,83 +108,42 @@ pub(crate) async fn insert_rows(
     sets: &[(&str, &CredentialRows)],
 ) -> Result<(), Error> {
     let now = whatsapp_rust::wacore::time::now_secs();
-    let each = |rows: &dyn Fn(&str, &CredentialRows) -> Vec<Value>| -> Vec<Value> {
-        sets.iter()
-            .flat_map(|(user, set)| rows(user, set))
-            .collect()
-    };
-    let tables: [(&Table, Vec<Value>); 8] = [
-        (
-            &DEVICE,
-            each(&|user, set| vec![json!([user, hex(&set.device), now])]),
-        ),
-        (
-            &IDENTITIES,
-            each(&|user, set| {
-                set.identities
-                    .iter()
-                    .map(|(address, key)| json!([user, address, hex(key)]))
-                    .collect()
-            }),
-        ),
-        (
-            &SESSIONS,
-            each(&|user, set| {
-                set.sessions
-                    .iter()
-                    .map(|(address, record)| json!([user, address, hex(record)]))
-                    .collect()
-            }),
-        ),
-        (
-            &PRE_KEYS,
-            each(&|user, set| {
-                set.pre_keys
-                    .iter()
-                    .map(|(id, record, uploaded)| {
-                        json!([user, id, hex(record), i64::from(*uploaded)])
-                    })
-                    .collect()
-            }),
-        ),
-        (
-            &APP_STATE_KEYS,
-            each(&|user, set| {
-                set.app_state_keys
-                    .iter()
-                    .map(|(id, data)| json!([user, hex(id), hex(data), 0]))
-                    .collect()
-            }),
-        ),
-        (
-            &APP_STATE_VERSIONS,
-            each(&|user, set| {
-                set.app_state_versions
-                    .iter()
-                    .map(|(name, data)| json!([user, name, hex(data)]))
-                    .collect()
-            }),
-        ),
-        (
-            &APP_STATE_MACS,
-            each(&|user, set| {
-                set.app_state_macs
-                    .iter()
-                    .map(|(name, index_mac, version, value_mac)| {
-                        json!([user, name, hex(index_mac), version, hex(value_mac)])
-                    })
-                    .collect()
-            }),
-        ),
-        (
-            &LID_MAPPINGS,
-            each(&|user, set| {
-                set.lid_mappings
-                    .iter()
-                    .map(|(lid, phone, source)| json!([user, lid, phone, now, source, now]))
-                    .collect()
-            }),
-        ),
+    let (mut devices, mut identities, mut sessions, mut pre_keys) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut keys, mut versions, mut macs, mut lids) = (vec![], vec![], vec![], vec![]);
+    for &(user, set) in sets {
+        devices.push(json!([user, hex(&set.device), now]));
+        for (address, key) in &set.identities {
+            identities.push(json!([user, address, hex(key)]));
+        }
+        for (address, record) in &set.sessions {
+            sessions.push(json!([user, address, hex(record)]));
+        }
+        for (id, record, uploaded) in &set.pre_keys {
+            pre_keys.push(json!([user, id, hex(record), i64::from(*uploaded)]));
+        }
+        for (id, data) in &set.app_state_keys {
+            keys.push(json!([user, hex(id), hex(data), 0]));
+        }
+        for (name, data) in &set.app_state_versions {
+            versions.push(json!([user, name, hex(data)]));
+        }
+        for (name, index_mac, version, value_mac) in &set.app_state_macs {
+            macs.push(json!([user, name, hex(index_mac), version, hex(value_mac)]));
+        }
+        for (lid, phone, source) in &set.lid_mappings {
+            lids.push(json!([user, lid, phone, now, source, now]));
+        }
+    }
+    let tables = [
+        (&DEVICE, devices),
+        (&IDENTITIES, identities),
+        (&SESSIONS, sessions),
+        (&PRE_KEYS, pre_keys),
+        (&APP_STATE_KEYS, keys),
+        (&APP_STATE_VERSIONS, versions),
+        (&APP_STATE_MACS, macs),
+        (&LID_MAPPINGS, lids),
     ];
     for (table, rows) in tables {
         if rows.is_empty() {
