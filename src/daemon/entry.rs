@@ -108,6 +108,7 @@ pub fn config(all: &DaemonArgs) -> Result<Config, String> {
 }
 
 pub fn run(args: DaemonArgs) -> Exit {
+    daemon::os::limit_malloc_arenas();
     let config = match config(&args) {
         Ok(config) => config,
         Err(error) => {
