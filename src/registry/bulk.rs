@@ -3,6 +3,7 @@
 //! `json_array_elements_text` for a list of keys) on PostgreSQL. A cleanup that expires 10,000
 //! pairings or a resolution that detaches 10,000 numbers therefore runs a fixed handful of
 //! statements, each prepared once, instead of a few per row, and stays one transaction.
+//! Binary values travel as hex ([`hex`]).
 
 use serde::Serialize;
 
@@ -27,6 +28,19 @@ pub(crate) use keys_in;
 pub(crate) fn keys<S: AsRef<str>>(keys: &[S]) -> String {
     let keys: Vec<&str> = keys.iter().map(AsRef::as_ref).collect();
     serde_json::Value::from(keys).to_string()
+}
+
+/// `bytes` as lowercase hex: how binary values travel in the JSON arrays, read back with
+/// SQLite's `unhex` and PostgreSQL's `decode(…, 'hex')`.
+#[cfg_attr(not(unix), allow(dead_code))] // Only the credential tables, which are Unix-only.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// Every column of a connection row, as [`save`] reads it back.
@@ -164,5 +178,14 @@ impl<'a> From<&'a Connection> for RowJson<'a> {
             updated_at: row.updated_at.millis(),
             epoch: row.epoch,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_two_lowercase_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(super::hex(&[]), "");
     }
 }

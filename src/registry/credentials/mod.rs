@@ -196,25 +196,3 @@ impl Registry {
         Ok(users)
     }
 }
-
-/// `bytes` as lowercase hex, which SQLite's `unhex` and PostgreSQL's `decode(…, 'hex')` read
-/// back: how binary values travel in the JSON arrays of bulk writes.
-#[cfg(unix)]
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
-
-#[cfg(all(test, unix))]
-mod tests {
-    #[test]
-    fn hex_is_two_lowercase_digits_a_byte() {
-        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(super::hex(&[]), "");
-    }
-}

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::hex;
+use crate::registry::bulk::hex;
 use crate::registry::db::{args, Tx};
 use crate::registry::Error;
 

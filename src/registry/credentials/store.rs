@@ -26,7 +26,7 @@ use whatsapp_rust::wacore::store::traits::{
 use whatsapp_rust::wacore::store::Device;
 use whatsapp_rust::wacore::time::now_secs;
 
-use super::hex;
+use crate::registry::bulk::hex;
 use crate::registry::db::{args, Db, Dialect, Tx};
 use crate::registry::{Error, Fence, Registry, UserKey};
 
@@ -206,6 +206,25 @@ const PUT_SESSION: &str =
 const PUT_PREKEY: &str =
     "INSERT INTO wa_prekeys (user_key, id, key, uploaded) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (user_key, id) DO UPDATE SET key = excluded.key, uploaded = excluded.uploaded";
+/// The JSON array of an upsert batch: each item's `row`, in order, keeping only the last item
+/// of each `key`, as writing them one after another would leave. (PostgreSQL also refuses one
+/// statement that updates a row twice.)
+fn last_of_each<'a, T, K: std::hash::Hash + Eq + ?Sized + 'a>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> &'a K,
+    row: impl Fn(&T) -> serde_json::Value,
+) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<serde_json::Value> = items
+        .iter()
+        .rev()
+        .filter(|item| seen.insert(key(item)))
+        .map(row)
+        .collect();
+    rows.reverse();
+    serde_json::Value::from(rows).to_string()
+}
+
 /// Many pre-keys in one statement: `[id, hex record]` rows of the JSON array in `$3`, with
 /// `uploaded` in `$2`. A device's first upload is 812 keys, and each statement of a write is
 /// a turn on SQLite's one writer connection that every other writer waits behind: as one
@@ -351,17 +370,11 @@ impl SignalStore for SessionStore {
         if keys.is_empty() {
             return Ok(());
         }
-        // The last record of an id wins, as in a write of one key after another; PostgreSQL
-        // refuses one statement that updates a row twice.
-        let mut seen = std::collections::HashSet::new();
-        let mut rows: Vec<serde_json::Value> = keys
-            .iter()
-            .rev()
-            .filter(|(prekey, _)| seen.insert(*prekey))
-            .map(|(prekey, record)| serde_json::json!([prekey, hex(record)]))
-            .collect();
-        rows.reverse();
-        let rows = serde_json::Value::from(rows).to_string();
+        let rows = last_of_each(
+            keys,
+            |(prekey, _)| prekey,
+            |(prekey, record)| serde_json::json!([prekey, hex(record)]),
+        );
         self.write_dialect(PUT_PREKEYS, args![self.user.as_str(), flag(uploaded), rows])
             .await
             .map(drop)
@@ -588,17 +601,11 @@ impl AppSyncStore for SessionStore {
             return Ok(());
         }
         let version = i64::try_from(version).unwrap_or(i64::MAX);
-        // The last MAC of an index wins, as in a write of one after another; PostgreSQL
-        // refuses one statement that updates a row twice.
-        let mut seen = std::collections::HashSet::new();
-        let mut rows: Vec<serde_json::Value> = mutations
-            .iter()
-            .rev()
-            .filter(|mutation| seen.insert(&mutation.index_mac[..]))
-            .map(|mutation| serde_json::json!([hex(&mutation.index_mac), hex(&mutation.value_mac)]))
-            .collect();
-        rows.reverse();
-        let rows = serde_json::Value::from(rows).to_string();
+        let rows = last_of_each(
+            mutations,
+            |mutation| &mutation.index_mac,
+            |mutation| serde_json::json!([hex(&mutation.index_mac), hex(&mutation.value_mac)]),
+        );
         self.write_dialect(
             PUT_MUTATION_MACS,
             args![self.user.as_str(), name, version, rows],
