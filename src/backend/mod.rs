@@ -247,6 +247,12 @@ pub trait Session: Send + Sync {
     async fn reconnect(&self) -> Result<(), Error>;
     /// Closes the connection and keeps the credentials.
     async fn close(&self);
+    /// Closes like [`Session::close`], but drops the connection first, without waiting for
+    /// anything: this node is fencing itself, and another node may log the device in as soon
+    /// as the lease runs out, whether or not the registry takes this client's last writes.
+    async fn abort(&self) {
+        self.close().await
+    }
     /// Unlinks the device on WhatsApp's side, then closes. The caller deletes the store.
     async fn logout(&self) -> Result<(), Error>;
     /// Sends a text through this session; returns WhatsApp's message id.

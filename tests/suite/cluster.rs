@@ -311,12 +311,27 @@ fn a_node_cut_off_from_the_registry_stops_its_sessions_before_they_move() {
 
     let link = cluster.links[0].as_ref().expect("node-a's link");
     link.hold();
+    // Texts arriving now leave node-a's clients with writes the registry never answers: their
+    // own disconnect would wait on them before it closed the connection.
+    let a = cluster.node("node-a");
+    for (user, _) in &users {
+        a.cli(&[
+            "sim",
+            "message",
+            "--user",
+            user,
+            "--from",
+            "573009998888",
+            "--text",
+            "¿hola?",
+        ])
+        .success();
+    }
     let owners = wait_moved(&cluster, b, &users, "node-a", logins);
     assert!(owners.values().all(|owner| owner == "node-b"), "{owners:?}");
     assert_eq!(cluster.peer_counter(b, "double_logins"), 0);
 
     link.release();
-    let a = cluster.node("node-a");
     a.wait_until("node-a back, having fenced itself", || {
         let node = node_info(b, "node-a");
         node["state"] == "live" && node["fenced"].as_u64() >= Some(1)

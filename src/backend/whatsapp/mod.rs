@@ -13,6 +13,7 @@
 pub mod peer;
 mod recording;
 mod translate;
+mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,7 @@ use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory}
 
 use self::recording::{LastError, RecordingHttp, RecordingTransport};
 use self::translate::{translate, Effect};
+use self::wire::{Switch, SwitchedTransport};
 use super::{Backend, BackendEvent, Error, EventKind, Session, StartMode, StartRequest};
 use crate::registry::credentials::SessionStore;
 use crate::registry::{PhoneNumber, UserKey};
@@ -129,11 +131,15 @@ impl WhatsappBackend {
         credentials: Arc<SessionStore>,
         mode: &StartMode,
         last_error: &LastError,
+        switch: &Arc<Switch>,
     ) -> Result<Bot, Error> {
         let mut builder = Bot::builder()
             .with_backend_arc(credentials)
             .with_transport_factory(RecordingTransport {
-                inner: self.transport(),
+                inner: Arc::new(SwitchedTransport {
+                    inner: self.transport(),
+                    switch: switch.clone(),
+                }),
                 last_error: last_error.clone(),
             })
             .with_http_client(RecordingHttp {
@@ -177,8 +183,14 @@ impl Backend for WhatsappBackend {
             }
         }
         let last_error = LastError::default();
+        let wire = Arc::new(Switch::default());
         let bot = self
-            .build(request.credentials.clone(), &request.mode, &last_error)
+            .build(
+                request.credentials.clone(),
+                &request.mode,
+                &last_error,
+                &wire,
+            )
             .await?;
         let client = bot.client();
         // wasess decides when to reconnect (see the module doc).
@@ -217,6 +229,7 @@ impl Backend for WhatsappBackend {
                 subscription,
             })),
             user: request.user.clone(),
+            wire,
             torn_down: watch::Sender::new(false),
         }))
     }
@@ -362,6 +375,8 @@ struct WhatsappSession {
     shared: Arc<Shared>,
     parts: Mutex<Option<Parts>>,
     user: UserKey,
+    /// Drops the connection without waiting for the client (see `wire`).
+    wire: Arc<Switch>,
     /// Set once a teardown has stopped the client: a close that finds the parts already
     /// taken (a logout under way) waits for it, so "closed" always means the client is gone.
     torn_down: watch::Sender<bool>,
@@ -377,11 +392,15 @@ impl WhatsappSession {
     }
 
     /// Stops the driver and lets go of the client, so nothing of it writes to the store once
-    /// this returns.
-    /// Stops the client; with `unlink`, first removes the device from the account and says
-    /// whether WhatsApp confirmed it.
-    async fn teardown(&self, unlink: bool) -> Result<(), Error> {
+    /// this returns; the connection is gone by then however the client's own disconnect went.
+    /// `Unlink` first removes the device from the account and says whether WhatsApp confirmed
+    /// it; `Abort` drops the connection before anything else.
+    async fn teardown(&self, ending: Ending) -> Result<(), Error> {
         self.shared.closing.store(true, Ordering::SeqCst);
+        if ending == Ending::Abort {
+            self.wire.cut().await;
+        }
+        let unlink = ending == Ending::Unlink;
         let Some(parts) = self.parts.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             // Another teardown has the client: it ends within its own time limits.
             let _ = self.torn_down.subscribe().wait_for(|done| *done).await;
@@ -419,6 +438,9 @@ impl WhatsappSession {
                 ))
             }
         };
+        // The client's disconnect flushes to the store before it closes the socket, and may
+        // have given up before it got there.
+        self.wire.cut().await;
         self.shared.wake.notify_one();
         if tokio::time::timeout(CLOSE_TIMEOUT, driver).await.is_err() {
             warn!(user = %self.shared.user, "the session driver did not stop in time");
@@ -436,6 +458,14 @@ impl WhatsappSession {
         }
         unlinked
     }
+}
+
+/// How a session ends: see [`WhatsappSession::teardown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Close,
+    Abort,
+    Unlink,
 }
 
 /// Says a teardown is over when dropped (see `WhatsappSession::torn_down`).
@@ -495,11 +525,15 @@ impl Session for WhatsappSession {
     }
 
     async fn close(&self) {
-        let _ = self.teardown(false).await;
+        let _ = self.teardown(Ending::Close).await;
+    }
+
+    async fn abort(&self) {
+        let _ = self.teardown(Ending::Abort).await;
     }
 
     async fn logout(&self) -> Result<(), Error> {
-        self.teardown(true).await
+        self.teardown(Ending::Unlink).await
     }
 
     async fn send_text(&self, to: &PhoneNumber, text: &str) -> Result<String, Error> {

@@ -101,7 +101,7 @@ impl Supervisor {
         clients.extend(self.unlinking.take_all());
         for (user, session) in clients {
             closing.spawn(async move {
-                if tokio::time::timeout(CLOSE_TIMEOUT, session.close())
+                if tokio::time::timeout(CLOSE_TIMEOUT, session.abort())
                     .await
                     .is_err()
                 {

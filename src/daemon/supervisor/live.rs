@@ -205,7 +205,8 @@ impl Supervisor {
                         return Ok(());
                     }
                 }
-                session.close().await;
+                // A fencing emptied the map meanwhile, or another session took the user.
+                session.abort().await;
                 Ok(())
             }
             Ok(Err(error)) => {

@@ -83,8 +83,8 @@ impl Supervisor {
             }
         };
         if !attached {
-            // The pairing ended while the backend was starting (cancelled, expired).
-            session.close().await;
+            // The pairing ended while the backend was starting (cancelled, expired, fenced).
+            session.abort().await;
         }
 
         // The pairing's own deadline: the QR TTL, whatever the backend does. It goes away as

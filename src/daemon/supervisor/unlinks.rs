@@ -274,7 +274,7 @@ impl Supervisor {
             Err(_) => return Err("the device's login timed out".into()),
         };
         if !self.unlinking.attach(ticket, client.clone()) {
-            client.close().await;
+            client.abort().await;
             return Err("this node fenced itself before the unlink".into());
         }
         let logged_in = tokio::time::timeout(START_TIMEOUT, async {
