@@ -26,7 +26,8 @@ use whatsapp_rust::wacore::store::traits::{
 use whatsapp_rust::wacore::store::Device;
 use whatsapp_rust::wacore::time::now_secs;
 
-use crate::registry::db::{args, Db, Tx};
+use crate::registry::bulk::hex;
+use crate::registry::db::{args, Db, Dialect, Tx};
 use crate::registry::{Error, Fence, Registry, UserKey};
 
 /// The device number `create()` reports: one device per store, as the library's default.
@@ -151,6 +152,18 @@ impl SessionStore {
         Ok(changed)
     }
 
+    /// One fenced statement of either dialect; returns the rows it changed.
+    async fn write_dialect(
+        &self,
+        sql: Dialect,
+        args: Vec<crate::registry::db::Arg>,
+    ) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let changed = tx.execute_dialect(sql, args).await.map_err(db_err)?;
+        Self::commit(tx).await?;
+        Ok(changed)
+    }
+
     /// The same fenced statement for each bind list, in one transaction.
     async fn write_each(
         &self,
@@ -193,6 +206,47 @@ const PUT_SESSION: &str =
 const PUT_PREKEY: &str =
     "INSERT INTO wa_prekeys (user_key, id, key, uploaded) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (user_key, id) DO UPDATE SET key = excluded.key, uploaded = excluded.uploaded";
+/// The JSON array of an upsert batch: each item's `row`, in order, keeping only the last item
+/// of each `key`, as writing them one after another would leave. (PostgreSQL also refuses one
+/// statement that updates a row twice.)
+fn last_of_each<'a, T, K: std::hash::Hash + Eq + ?Sized + 'a>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> &'a K,
+    row: impl Fn(&T) -> serde_json::Value,
+) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<serde_json::Value> = items
+        .iter()
+        .rev()
+        .filter(|item| seen.insert(key(item)))
+        .map(row)
+        .collect();
+    rows.reverse();
+    serde_json::Value::from(rows).to_string()
+}
+
+/// Many pre-keys in one statement: `[id, hex record]` rows of the JSON array in `$3`, with
+/// `uploaded` in `$2`. A device's first upload is 812 keys, and each statement of a write is
+/// a turn on SQLite's one writer connection that every other writer waits behind: as one
+/// statement the batch holds it for a moment, not for the pairing of the next user.
+const PUT_PREKEYS: Dialect = Dialect {
+    sqlite: "INSERT INTO wa_prekeys (user_key, id, key, uploaded) \
+             SELECT $1, r.value ->> 0, unhex(r.value ->> 1), $2 FROM json_each($3) AS r \
+             WHERE true ON CONFLICT (user_key, id) \
+             DO UPDATE SET key = excluded.key, uploaded = excluded.uploaded",
+    postgres: "INSERT INTO wa_prekeys (user_key, id, key, uploaded) \
+               SELECT $1, (r.value ->> 0)::bigint, decode(r.value ->> 1, 'hex'), $2 \
+               FROM json_array_elements($3::json) AS r(value) WHERE true \
+               ON CONFLICT (user_key, id) \
+               DO UPDATE SET key = excluded.key, uploaded = excluded.uploaded",
+};
+/// The pre-keys whose ids are in the JSON array in `$2`, marked uploaded in one statement.
+const MARK_PREKEYS_UPLOADED: Dialect = Dialect {
+    sqlite: "UPDATE wa_prekeys SET uploaded = 1 \
+             WHERE user_key = $1 AND id IN (SELECT value FROM json_each($2))",
+    postgres: "UPDATE wa_prekeys SET uploaded = 1 WHERE user_key = $1 \
+               AND id IN (SELECT (json_array_elements_text($2::json))::bigint)",
+};
 const PUT_SENDER_KEY: &str =
     "INSERT INTO wa_sender_keys (user_key, address, record) VALUES ($1, $2, $3) \
      ON CONFLICT (user_key, address) DO UPDATE SET record = excluded.record";
@@ -313,10 +367,17 @@ impl SignalStore for SessionStore {
     }
 
     async fn store_prekeys_batch(&self, keys: &[(u32, Bytes)], uploaded: bool) -> Result<()> {
-        let rows = keys.iter().map(|(prekey, record)| {
-            args![self.user.as_str(), id(*prekey), &record[..], flag(uploaded)]
-        });
-        self.write_each(PUT_PREKEY, rows.collect()).await.map(drop)
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let rows = last_of_each(
+            keys,
+            |(prekey, _)| prekey,
+            |(prekey, record)| serde_json::json!([prekey, hex(record)]),
+        );
+        self.write_dialect(PUT_PREKEYS, args![self.user.as_str(), flag(uploaded), rows])
+            .await
+            .map(drop)
     }
 
     async fn load_prekey(&self, prekey: u32) -> Result<Option<Bytes>> {
@@ -347,15 +408,13 @@ impl SignalStore for SessionStore {
 
     async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
         // An update only: a key consumed since the upload snapshot stays deleted.
-        let rows = ids
-            .iter()
-            .map(|&prekey| args![self.user.as_str(), id(prekey)]);
-        self.write_each(
-            "UPDATE wa_prekeys SET uploaded = 1 WHERE user_key = $1 AND id = $2",
-            rows.collect(),
-        )
-        .await
-        .map(drop)
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = serde_json::Value::from(ids.to_vec()).to_string();
+        self.write_dialect(MARK_PREKEYS_UPLOADED, args![self.user.as_str(), ids])
+            .await
+            .map(drop)
     }
 
     async fn remove_prekey(&self, prekey: u32) -> Result<()> {
@@ -458,10 +517,29 @@ impl SignalStore for SessionStore {
     }
 }
 
-const PUT_MUTATION_MAC: &str = "INSERT INTO wa_app_state_mutation_macs \
-     (user_key, name, index_mac, version, value_mac) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (user_key, name, index_mac) DO UPDATE SET version = excluded.version, \
-     value_mac = excluded.value_mac";
+/// A collection's value MACs in one statement: `[hex index MAC, hex value MAC]` rows of the
+/// JSON array in `$4` (an app-state sync may bring thousands; see [`PUT_PREKEYS`]).
+const PUT_MUTATION_MACS: Dialect = Dialect {
+    sqlite: "INSERT INTO wa_app_state_mutation_macs \
+             (user_key, name, index_mac, version, value_mac) \
+             SELECT $1, $2, unhex(r.value ->> 0), $3, unhex(r.value ->> 1) \
+             FROM json_each($4) AS r WHERE true \
+             ON CONFLICT (user_key, name, index_mac) DO UPDATE SET version = excluded.version, \
+             value_mac = excluded.value_mac",
+    postgres: "INSERT INTO wa_app_state_mutation_macs \
+               (user_key, name, index_mac, version, value_mac) \
+               SELECT $1, $2, decode(r.value ->> 0, 'hex'), $3, decode(r.value ->> 1, 'hex') \
+               FROM json_array_elements($4::json) AS r(value) WHERE true \
+               ON CONFLICT (user_key, name, index_mac) DO UPDATE SET version = excluded.version, \
+               value_mac = excluded.value_mac",
+};
+/// The value MACs of a collection whose index MACs (hex) are in the JSON array in `$3`.
+const DELETE_MUTATION_MACS: Dialect = Dialect {
+    sqlite: "DELETE FROM wa_app_state_mutation_macs WHERE user_key = $1 AND name = $2 \
+             AND index_mac IN (SELECT unhex(value) FROM json_each($3))",
+    postgres: "DELETE FROM wa_app_state_mutation_macs WHERE user_key = $1 AND name = $2 \
+               AND index_mac IN (SELECT decode(json_array_elements_text($3::json), 'hex'))",
+};
 
 #[async_trait]
 impl AppSyncStore for SessionStore {
@@ -519,19 +597,21 @@ impl AppSyncStore for SessionStore {
         version: u64,
         mutations: &[AppStateMutationMAC],
     ) -> Result<()> {
+        if mutations.is_empty() {
+            return Ok(());
+        }
         let version = i64::try_from(version).unwrap_or(i64::MAX);
-        let rows = mutations.iter().map(|mutation| {
-            args![
-                self.user.as_str(),
-                name,
-                &mutation.index_mac[..],
-                version,
-                &mutation.value_mac[..]
-            ]
-        });
-        self.write_each(PUT_MUTATION_MAC, rows.collect())
-            .await
-            .map(drop)
+        let rows = last_of_each(
+            mutations,
+            |mutation| &mutation.index_mac,
+            |mutation| serde_json::json!([hex(&mutation.index_mac), hex(&mutation.value_mac)]),
+        );
+        self.write_dialect(
+            PUT_MUTATION_MACS,
+            args![self.user.as_str(), name, version, rows],
+        )
+        .await
+        .map(drop)
     }
 
     async fn get_mutation_mac(&self, name: &str, index_mac: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -562,16 +642,14 @@ impl AppSyncStore for SessionStore {
     }
 
     async fn delete_mutation_macs(&self, name: &str, index_macs: &[Vec<u8>]) -> Result<()> {
-        let rows = index_macs
-            .iter()
-            .map(|index_mac| args![self.user.as_str(), name, &index_mac[..]]);
-        self.write_each(
-            "DELETE FROM wa_app_state_mutation_macs WHERE user_key = $1 AND name = $2 \
-             AND index_mac = $3",
-            rows.collect(),
-        )
-        .await
-        .map(drop)
+        if index_macs.is_empty() {
+            return Ok(());
+        }
+        let macs: Vec<String> = index_macs.iter().map(|mac| hex(mac)).collect();
+        let macs = serde_json::Value::from(macs).to_string();
+        self.write_dialect(DELETE_MUTATION_MACS, args![self.user.as_str(), name, macs])
+            .await
+            .map(drop)
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
