@@ -58,7 +58,8 @@ struct Checkpoints {
 
 #[derive(Debug)]
 struct Writer {
-    conn: SqliteConnection,
+    /// Taken only when the registry closes, after which no turn begins.
+    conn: Option<SqliteConnection>,
     /// A group transaction is open.
     open: bool,
     /// Writers of the open group waiting for its commit.
@@ -84,7 +85,7 @@ impl GroupWriter {
         });
         let writer = Arc::new(GroupWriter {
             state: Arc::new(Mutex::new(Writer {
-                conn,
+                conn: Some(conn),
                 open: false,
                 waiting: 0,
                 abandoned: false,
@@ -118,7 +119,7 @@ impl GroupWriter {
             writer.settle_abandoned().await;
             if !writer.open {
                 sqlx::query("BEGIN IMMEDIATE")
-                    .execute(&mut writer.conn)
+                    .execute(writer.conn())
                     .await?;
                 writer.open = true;
             }
@@ -129,7 +130,7 @@ impl GroupWriter {
             } else {
                 "SAVEPOINT writer"
             };
-            if let Err(error) = sqlx::raw_sql(savepoint).execute(&mut writer.conn).await {
+            if let Err(error) = sqlx::raw_sql(savepoint).execute(writer.conn()).await {
                 // Nothing of ours to undo; the committer closes a group left empty.
                 ready.notify_one();
                 return Err(error.into());
@@ -149,8 +150,14 @@ impl GroupWriter {
         writer.settle_abandoned().await;
         writer.commit_group().await;
         writer.closed = true;
+        let conn = writer.conn.take();
         self.ready.notify_one();
         drop(writer);
+        // Closed here, not dropped with the last task that holds the writer: a connection
+        // left open at exit keeps the log beside the database file.
+        if let Some(conn) = conn {
+            let _ = conn.close().await;
+        }
         self.checkpoints.closed.send_replace(true);
         let checkpointer = self
             .checkpointer
@@ -203,6 +210,13 @@ async fn committer(state: Arc<Mutex<Writer>>, ready: Arc<Notify>) {
 }
 
 impl Writer {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        match self.conn.as_mut() {
+            Some(conn) => conn,
+            None => unreachable!("the writer's connection is taken only once it is closed"),
+        }
+    }
+
     /// Rolls back the savepoint of a writer that went away. When that fails, the transaction
     /// itself is gone (SQLite rolled it back), and with it the group: its writers are told.
     async fn settle_abandoned(&mut self) {
@@ -211,11 +225,11 @@ impl Writer {
         }
         // One call: the release runs only if the rollback did.
         let undone = sqlx::raw_sql("ROLLBACK TO writer; RELEASE writer")
-            .execute(&mut self.conn)
+            .execute(self.conn())
             .await
             .is_ok();
         if !undone {
-            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            let _ = sqlx::query("ROLLBACK").execute(self.conn()).await;
             self.end_group(Err("the transaction was rolled back".into()));
         }
     }
@@ -226,19 +240,19 @@ impl Writer {
             return;
         }
         if self.waiting == 0 {
-            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            let _ = sqlx::query("ROLLBACK").execute(self.conn()).await;
             self.end_group(Ok(()));
             return;
         }
         let result = sqlx::query("COMMIT")
-            .execute(&mut self.conn)
+            .execute(self.conn())
             .await
             .map(drop)
             .map_err(|error| error.to_string());
         match result {
             Ok(()) => self.checkpoints.committed.notify_one(),
             Err(_) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                let _ = sqlx::query("ROLLBACK").execute(self.conn()).await;
             }
         }
         self.end_group(result);
@@ -263,7 +277,7 @@ pub(crate) struct GroupTx {
 impl GroupTx {
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
         match self.writer.as_mut() {
-            Some(writer) => &mut writer.conn,
+            Some(writer) => writer.conn(),
             None => unreachable!("a writer's connection is taken only by commit"),
         }
     }
