@@ -45,10 +45,7 @@ use supervisor::Supervisor;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs the daemon until a [`Signal::Stop`] arrives (or the signal channel closes).
-pub async fn run(
-    config: Config,
-    mut signals: mpsc::UnboundedReceiver<Signal>,
-) -> Result<(), Error> {
+pub async fn run(config: Config, signals: mpsc::UnboundedReceiver<Signal>) -> Result<(), Error> {
     datadir::prepare(&config.data_dir)?;
     let _data_dir = datadir::lock(&config.data_dir)?;
     datadir::write_node_id(&config.data_dir, &config.node_id)?;
@@ -61,6 +58,20 @@ pub async fn run(
         config.settings.registry(),
     )
     .await?;
+    let served = serve(&config, &registry, signals, fd_limit).await;
+    // However the daemon ends, its connections close: SQLite's last one folds the log back
+    // into the database file.
+    registry.close().await;
+    served
+}
+
+/// The daemon on an open registry: joins it, serves until told to stop, then leaves it.
+async fn serve(
+    config: &Config,
+    registry: &Registry,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+    fd_limit: u64,
+) -> Result<(), Error> {
     let me = NodeHolder {
         host: os::hostname(),
         pid: std::process::id(),
@@ -68,7 +79,7 @@ pub async fn run(
             .map_err(|error| Error::io("cannot read /dev/urandom", error))?,
     };
     // Before the lease starts: however long an import takes, it cannot eat into the lease.
-    let legacy = crate::credentials::import_legacy_stores(&registry, &config.data_dir)
+    let legacy = crate::credentials::import_legacy_stores(registry, &config.data_dir)
         .await
         .map_err(|error| Error::io("cannot import the credential stores of the data dir", error))?;
     if !legacy.imported.is_empty() {
@@ -80,14 +91,14 @@ pub async fn run(
     // The watchdog counts from before the registration, so it never trusts a lease longer
     // than the database grants it.
     let membership = Arc::new(cluster::Membership::new(me.clone()));
-    let recovered = join_registry(&registry, &me).await?;
+    let backend = make_backend(config)?;
+    let recovered = join_registry(registry, &me).await?;
     if recovered > 0 {
         info!(
             pairings = recovered,
             "ended pairings interrupted by the previous run"
         );
     }
-    let backend = make_backend(&config)?;
     let supervisor = Supervisor::new(
         registry.clone(),
         backend,
@@ -95,14 +106,15 @@ pub async fn run(
         membership,
     );
 
-    let listener = bind(&config.socket)?;
-    let tcp = match &config.tcp {
-        Some((address, token_file)) => Some(bind_tcp(*address, token_file).await?),
-        None => None,
-    };
-    let metrics = match config.metrics {
-        Some(address) => Some(exporter::bind(address).await?),
-        None => None,
+    let (listener, tcp, metrics) = match listen(config).await {
+        Ok(listeners) => listeners,
+        Err(error) => {
+            // Joined but never served: the node is stopped at once, not lost in a while.
+            if let Err(error) = registry.leave(&me).await {
+                warn!(%error, "cannot mark this node stopped; its lease runs out instead");
+            }
+            return Err(error);
+        }
     };
     let (stop, shutdown) = watch::channel(false);
     let context = Arc::new(Context {
@@ -175,7 +187,7 @@ pub async fn run(
 
     // Runs until a stop signal, or until the signal channel closes.
     while let Some(Signal::Reload) = signals.recv().await {
-        reload(&config, &supervisor);
+        reload(config, &supervisor);
     }
 
     info!("stopping");
@@ -208,9 +220,40 @@ pub async fn run(
     if let Err(error) = registry.leave(&me).await {
         warn!(%error, "cannot mark this node stopped; its lease runs out instead");
     }
-    registry.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// The CLI's socket, and the loopback TCP and metrics listeners when configured.
+async fn listen(
+    config: &Config,
+) -> Result<
+    (
+        UnixListener,
+        Option<server::Listener>,
+        Option<tokio::net::TcpListener>,
+    ),
+    Error,
+> {
+    let listener = bind(&config.socket)?;
+    let others = async {
+        let tcp = match &config.tcp {
+            Some((address, token_file)) => Some(bind_tcp(*address, token_file).await?),
+            None => None,
+        };
+        let metrics = match config.metrics {
+            Some(address) => Some(exporter::bind(address).await?),
+            None => None,
+        };
+        Ok((tcp, metrics))
+    };
+    match others.await {
+        Ok((tcp, metrics)) => Ok((listener, tcp, metrics)),
+        Err(error) => {
+            let _ = fs::remove_file(&config.socket);
+            Err(error)
+        }
+    }
 }
 
 fn make_backend(config: &Config) -> Result<Arc<dyn Backend>, Error> {
@@ -303,7 +346,8 @@ async fn bind_tcp(
 /// Binds the socket in a 0750 directory with mode 0660. A socket file left by a dead daemon
 /// is replaced; one that answers belongs to a live daemon and is not.
 fn bind(socket: &Path) -> Result<UnixListener, Error> {
-    if let Some(dir) = socket.parent() {
+    // A bare file name (`--socket wasessd.sock`) lives in the working directory as it is.
+    if let Some(dir) = socket.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         if !dir.exists() {
             fs::create_dir_all(dir)
                 .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;

@@ -394,6 +394,93 @@ fn a_tcp_client_without_the_token_holds_neither_time_memory_nor_slots() {
     assert!(stderr.contains("chmod 600"), "{stderr}");
 }
 
+/// A daemon that joined the registry but cannot serve (its metrics port is taken) says why
+/// and leaves nothing behind: no socket, no log beside the database file, and its node
+/// stopped, not live until its lease runs out.
+#[test]
+fn a_daemon_that_cannot_serve_leaves_no_socket_no_log_and_its_node_stopped() {
+    let mut daemon = TestDaemon::start();
+    daemon.stop();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("its address").to_string();
+    let (code, stderr) = wasessd_refused(
+        &daemon.data_dir(),
+        &daemon.socket(),
+        &[
+            "--backend",
+            "simulated",
+            "--node-id",
+            &daemon.node_id,
+            "--metrics",
+            &address,
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot serve metrics"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("wasessd:")).count(),
+        1
+    );
+    assert!(!daemon.socket().exists(), "the socket was left behind");
+    let log = daemon.data_dir().join("registry.db-wal");
+    assert!(!log.exists(), "the registry's log was left open");
+    let nodes = daemon.sql_text("SELECT group_concat(node_id || ' ' || state) FROM nodes");
+    assert_eq!(nodes, format!("{} stopped", daemon.node_id));
+}
+
+/// `--socket wasessd.sock`: a bare file name is a socket in the working directory.
+#[test]
+fn a_bare_socket_name_is_served_from_the_working_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(crate::support::daemon::WASESSD)
+        .current_dir(dir.path())
+        .args([
+            "--backend",
+            "simulated",
+            "--data-dir",
+            "data",
+            "--socket",
+            "wasessd.sock",
+        ])
+        .env_remove("WASESS_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wasessd");
+    let socket = dir.path().join("wasessd.sock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let added = loop {
+        let added = Command::new(WASESS)
+            .current_dir(dir.path())
+            .args([
+                "--socket",
+                "wasessd.sock",
+                "users",
+                "add",
+                "you@example.com",
+            ])
+            .output()
+            .expect("run wasess");
+        if added.status.success() || std::time::Instant::now() > deadline {
+            break added;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("wasessd exited with {status}: {stderr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    crate::support::daemon::signal(child.id(), libc::SIGTERM);
+    let status = child.wait().expect("wasessd stops");
+    assert!(added.status.success(), "{added:?}");
+    assert!(status.success(), "{status:?}");
+    assert!(!socket.exists(), "the socket outlived the daemon");
+    assert!(!dir.path().join("data/registry.db-wal").exists());
+}
+
 #[test]
 fn the_registry_url_can_come_from_a_private_file_or_the_config() {
     use std::os::unix::fs::PermissionsExt;

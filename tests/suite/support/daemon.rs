@@ -311,6 +311,28 @@ impl TestDaemon {
         });
     }
 
+    /// The first column of the first row `sql` reads from the daemon's SQLite registry, as
+    /// text.
+    pub fn sql_text(&self, sql: &str) -> String {
+        use sqlx::Connection as _;
+        let url = format!("sqlite:{}", self.database().display());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("open the registry");
+            let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut conn)
+                .await
+                .expect("run SQL");
+            conn.close().await.expect("close the registry");
+            text
+        })
+    }
+
     /// Whether the registry holds WhatsApp credentials for `user` (its device row), read
     /// with SQL as an operator would.
     pub fn has_credentials(&self, user: &str) -> bool {
