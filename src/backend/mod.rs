@@ -282,6 +282,10 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     /// Starts a session; its events arrive on `request.events`.
     async fn start(&self, request: StartRequest) -> Result<Arc<dyn Session>, Error>;
+    /// Hangs up the connection of every session this backend started that is still open,
+    /// at once: the node is fencing itself (see [`Session::abort`]), sessions that other
+    /// work is closing gracefully at that moment included.
+    async fn hang_up_all(&self) {}
     /// Phone controls, when this backend has them.
     fn phone(&self) -> Option<Arc<dyn PhoneControls>> {
         None

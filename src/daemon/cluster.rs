@@ -235,8 +235,9 @@ async fn claim(supervisor: &Arc<Supervisor>) {
     supervisor.clone().log_in_adopted().await;
 }
 
-/// Closes every client here at once, writing nothing for them. Then, when `tell` and the
-/// database still answers, the node's row says it fenced itself (`wasess nodes`).
+/// Hangs up every connection here and closes every client, recording nothing for them. Then,
+/// when `tell` and the database still answers, the node's row says it fenced itself
+/// (`wasess nodes`).
 async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
     let membership = supervisor.membership();
     let fencing = membership.fencing.lock().await;

@@ -192,7 +192,7 @@ async fn checkpointer(mut conn: SqliteConnection, checkpoints: Arc<Checkpoints>)
             tracing::warn!(%error, "checkpoint failed; the next commit retries it");
         }
     }
-    // The last connection to close copies whatever is left.
+    // The last of the registry's connections to close copies whatever is left.
     let _ = conn.close().await;
 }
 

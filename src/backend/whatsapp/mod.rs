@@ -16,7 +16,7 @@ mod translate;
 mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,6 +78,8 @@ pub struct WhatsappBackend {
     /// The test peer's transport and phone controls (test builds only).
     #[cfg(feature = "wa-peer")]
     peer: Option<Arc<peer::PeerHooks>>,
+    /// Each session's switch, for [`Backend::hang_up_all`]; a session's goes with it.
+    wires: Mutex<Vec<Weak<Switch>>>,
 }
 
 impl WhatsappBackend {
@@ -89,6 +91,7 @@ impl WhatsappBackend {
             endpoint,
             #[cfg(feature = "wa-peer")]
             peer: None,
+            wires: Mutex::new(Vec::new()),
         }
     }
 
@@ -184,6 +187,11 @@ impl Backend for WhatsappBackend {
         }
         let last_error = LastError::default();
         let wire = Arc::new(Switch::default());
+        {
+            let mut wires = self.wires.lock().unwrap_or_else(|p| p.into_inner());
+            wires.retain(|wire| wire.strong_count() > 0);
+            wires.push(Arc::downgrade(&wire));
+        }
         let bot = self
             .build(
                 request.credentials.clone(),
@@ -232,6 +240,21 @@ impl Backend for WhatsappBackend {
             wire,
             torn_down: watch::Sender::new(false),
         }))
+    }
+
+    async fn hang_up_all(&self) {
+        let wires: Vec<Arc<Switch>> = self
+            .wires
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut hanging_up = tokio::task::JoinSet::new();
+        for wire in wires {
+            hanging_up.spawn(async move { wire.cut().await });
+        }
+        hanging_up.join_all().await;
     }
 
     #[cfg(feature = "wa-peer")]
@@ -413,8 +436,11 @@ impl WhatsappSession {
             };
         };
         // Marks the teardown done however it ends, a caller's timeout included, so a close
-        // waiting for it never waits forever.
-        let _done = TornDown(&self.torn_down);
+        // waiting for it never waits forever; and the connection is hung up by then.
+        let _done = TornDown {
+            done: &self.torn_down,
+            wire: &self.wire,
+        };
         let Parts {
             client,
             driver,
@@ -468,12 +494,18 @@ enum Ending {
     Unlink,
 }
 
-/// Says a teardown is over when dropped (see `WhatsappSession::torn_down`).
-struct TornDown<'a>(&'a watch::Sender<bool>);
+/// Hangs up the connection and says a teardown is over when dropped (see
+/// `WhatsappSession::torn_down`): a teardown its caller gave up on midway leaves no
+/// connection open either.
+struct TornDown<'a> {
+    done: &'a watch::Sender<bool>,
+    wire: &'a Switch,
+}
 
 impl Drop for TornDown<'_> {
     fn drop(&mut self) {
-        self.0.send_replace(true);
+        self.wire.cut_soon();
+        self.done.send_replace(true);
     }
 }
 

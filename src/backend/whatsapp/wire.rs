@@ -1,8 +1,10 @@
-//! A switch on a session's connection to WhatsApp, that drops it at once whatever the client
-//! is doing. The client's own `disconnect` first flushes its state to the store, that is to
-//! the registry, and only then closes the socket: a node that lost the registry and fences
-//! itself would keep the connection open for as long as those writes hang, while another node
-//! logs the device in. Once cut, the session opens no connection again.
+//! A switch on a session's connection to WhatsApp, that hangs it up whatever the client is
+//! doing. The client's own `disconnect` first flushes its state to the store, that is to the
+//! registry, and only then closes the socket: a node that lost the registry and fences itself
+//! would keep the connection open for as long as those writes hang, while another node logs
+//! the device in. A cut stops the connection's reading at once and sends the close frame (a
+//! send stuck on a full socket can hold the writing side until the client lets go of it);
+//! once cut, the session opens no connection again.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -27,16 +29,27 @@ struct State {
 }
 
 impl Switch {
-    /// Drops the open connection, and refuses every later one.
+    /// Hangs up the open connection, and refuses every later one.
     pub async fn cut(&self) {
-        let current = {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.cut = true;
-            state.current.take().and_then(|current| current.upgrade())
-        };
-        if let Some(transport) = current {
+        if let Some(transport) = self.disarm() {
             hang_up(transport.as_ref()).await;
         }
+    }
+
+    /// [`Switch::cut`] from code that cannot wait (a drop): the hang-up runs on a task.
+    pub fn cut_soon(&self) {
+        if let Some(transport) = self.disarm() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { hang_up(transport.as_ref()).await });
+            }
+        }
+    }
+
+    /// Refuses every later connection; returns the open one.
+    fn disarm(&self) -> Option<Arc<dyn Transport>> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.cut = true;
+        state.current.take().and_then(|current| current.upgrade())
     }
 
     fn is_cut(&self) -> bool {
@@ -135,5 +148,27 @@ mod tests {
         assert!(factory.create_transport().await.is_err());
         switch.cut().await;
         assert_eq!(hung_up.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cut_that_cannot_wait_hangs_up_on_a_task() {
+        let counting = Counting::default();
+        let hung_up = counting.hung_up.clone();
+        let switch = Arc::new(Switch::default());
+        let factory = SwitchedTransport {
+            inner: Arc::new(counting),
+            switch: switch.clone(),
+        };
+        let (_open, _) = factory.create_transport().await.expect("a connection");
+
+        switch.cut_soon();
+        assert!(factory.create_transport().await.is_err());
+        for _ in 0..100 {
+            if hung_up.load(Ordering::SeqCst) == 1 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the connection was not hung up");
     }
 }

@@ -80,9 +80,11 @@ impl Supervisor {
     }
 
     /// Self-fencing: the lease could not be renewed in time, so survivors may soon claim this
-    /// node's sessions. Every client here closes at once, without logging out and without
-    /// writing to the registry (which may be out of reach); waiting `connect`s hear why.
+    /// node's sessions. Every connection here is hung up first, those of clients other work
+    /// is closing included; then every client closes, without logging out (what it still
+    /// writes is refused once its session moves on); waiting `connect`s hear why.
     pub async fn fence_all(&self) {
+        self.backend.hang_up_all().await;
         let entries: Vec<(UserKey, Entry)> = self.sessions().drain().collect();
         let mut closing = tokio::task::JoinSet::new();
         let mut clients = Vec::new();
