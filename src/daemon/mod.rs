@@ -92,7 +92,14 @@ async fn serve(
     // than the database grants it.
     let membership = Arc::new(cluster::Membership::new(me.clone()));
     let backend = make_backend(config)?;
-    let recovered = join_registry(registry, &me).await?;
+    let recovered = match join_registry(registry, &me).await {
+        Ok(recovered) => recovered,
+        Err(error) => {
+            // Registered, perhaps, before the recovery failed.
+            leave(registry, &me).await;
+            return Err(error);
+        }
+    };
     if recovered > 0 {
         info!(
             pairings = recovered,
@@ -110,9 +117,7 @@ async fn serve(
         Ok(listeners) => listeners,
         Err(error) => {
             // Joined but never served: the node is stopped at once, not lost in a while.
-            if let Err(error) = registry.leave(&me).await {
-                warn!(%error, "cannot mark this node stopped; its lease runs out instead");
-            }
+            leave(registry, &me).await;
             return Err(error);
         }
     };
@@ -217,11 +222,16 @@ async fn serve(
         let _ = delivery.await;
     }
     let _ = fs::remove_file(&config.socket);
-    if let Err(error) = registry.leave(&me).await {
-        warn!(%error, "cannot mark this node stopped; its lease runs out instead");
-    }
+    leave(registry, &me).await;
     info!("stopped");
     Ok(())
+}
+
+/// Marks this node stopped, so nobody waits for its lease to run out.
+async fn leave(registry: &Registry, me: &NodeHolder) {
+    if let Err(error) = registry.leave(me).await {
+        warn!(%error, "cannot mark this node stopped; its lease runs out instead");
+    }
 }
 
 /// The CLI's socket, and the loopback TCP and metrics listeners when configured.
@@ -369,12 +379,13 @@ fn bind(socket: &Path) -> Result<UnixListener, Error> {
     }
     let listener = UnixListener::bind(socket)
         .map_err(|error| Error::io(format!("cannot listen on {}", socket.display()), error))?;
-    fs::set_permissions(socket, fs::Permissions::from_mode(0o660)).map_err(|error| {
-        Error::io(
+    if let Err(error) = fs::set_permissions(socket, fs::Permissions::from_mode(0o660)) {
+        let _ = fs::remove_file(socket);
+        return Err(Error::io(
             format!("cannot set the mode of {}", socket.display()),
             error,
-        )
-    })?;
+        ));
+    }
     Ok(listener)
 }
 
