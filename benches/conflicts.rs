@@ -1,7 +1,9 @@
 //! `detect-conflicts` and `resolve-conflicts` on a large SQLite registry, side by side with
-//! sqlite3's own indexed `GROUP BY` on the same file: the least a tool that groups the rows
-//! can do to find the numbers. Every wasess figure is a whole `wasess` process, through the
-//! daemon and `--offline`; the daemon's resident memory is read before and at its peak.
+//! the sqlite3 shell on the same file: its own indexed `GROUP BY`, the least a tool that
+//! groups the rows can do to find the numbers, and a bare resolution in SQL (see
+//! [`BARE_RESOLVE`]), the least a durable one can write. Every wasess figure is a whole
+//! `wasess` process, through the daemon and `--offline`; the daemon's resident memory is read
+//! before and at its peak.
 //!
 //! `cargo bench --bench conflicts` (needs the `sqlite3` shell). `WASESS_BENCH_SIZES=100000`
 //! sets the number of rows (default 1,000,000, with 0.75% of them holding a number another row
@@ -24,6 +26,32 @@ const RUNS: usize = 5;
 const PEER: &str = "peer";
 const GROUP_BY: &str = "SELECT phone_number, COUNT(*) FROM whatsapp_connections \
                         WHERE phone_number IS NOT NULL GROUP BY phone_number HAVING COUNT(*) > 1";
+/// The least a resolution can write, typed into the sqlite3 shell: in one durable
+/// transaction on the same file (WAL, `synchronous = FULL`, the checkpoint left for later, as
+/// the daemon does), every duplicated number's older holders lose it, with an event and an
+/// owed-unlink record each; only the columns that change are assigned. Prints how many
+/// holders it detached.
+const BARE_RESOLVE: &str = "\
+PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;
+PRAGMA temp_store = MEMORY;
+BEGIN IMMEDIATE;
+CREATE TEMP TABLE detached AS
+SELECT id, user_key, phone_number, status FROM (
+    SELECT rowid AS id, user_key, phone_number, status, ROW_NUMBER() OVER (
+        PARTITION BY phone_number
+        ORDER BY last_connected_at DESC, updated_at DESC, user_key) AS newest
+    FROM whatsapp_connections
+    WHERE phone_number IN (SELECT phone_number FROM shared_numbers))
+WHERE newest > 1;
+UPDATE whatsapp_connections SET phone_number = NULL, reason = 'conflict resolved',
+    updated_at = updated_at + 1
+WHERE rowid IN (SELECT id FROM detached);
+INSERT INTO events (at, kind, user_key, from_status, to_status, reason, node_id)
+SELECT 0, 'state', user_key, status, status, 'conflict resolved', 'bench' FROM detached;
+INSERT INTO devices_left_linked (user_key, phone_number, at, error, pending)
+SELECT user_key, phone_number, 0, 'detached', 1 FROM detached;
+COMMIT;
+SELECT COUNT(*) FROM detached;";
 
 fn main() {
     let size: u64 = std::env::var("WASESS_BENCH_SIZES")
@@ -50,6 +78,21 @@ fn main() {
         let groups = output.stdout.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(groups, duplicates, "sqlite3 finds every duplicated number");
     });
+    let bare_resolve = time(|| {
+        let output = Command::new("sqlite3")
+            .arg(&db)
+            .arg(BARE_RESOLVE)
+            .output()
+            .expect("run sqlite3");
+        assert!(output.status.success(), "sqlite3 failed");
+        let detached = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            detached.lines().last().and_then(|n| n.parse().ok()),
+            Some(duplicates),
+            "sqlite3 detaches one holder of each duplicated number"
+        );
+    });
+    restore(&pristine, &db);
     let offline_detect = median(|| detect(&["--offline", "--data-dir"], &data, duplicates));
     let offline_resolve = time(|| resolve(&["--offline", "--data-dir"], &data, duplicates));
     restore(&pristine, &db);
@@ -64,8 +107,10 @@ fn main() {
     drop(daemon);
 
     let ratio = |d: Duration| format!("{:.2}×", d.as_secs_f64() / baseline.as_secs_f64());
+    let resolve_ratio =
+        |d: Duration| format!("{:.2}×", d.as_secs_f64() / bare_resolve.as_secs_f64());
     println!("{size} rows, {duplicates} duplicated numbers; medians of {RUNS} runs (resolve: one run on a fresh copy)\n");
-    println!("| work | sqlite3's GROUP BY | wasess (daemon) | wasess `--offline` |");
+    println!("| work | sqlite3 shell | wasess (daemon) | wasess `--offline` |");
     println!("|---|---|---|---|");
     println!(
         "| detect-conflicts | {} | {} ({}) | {} ({}) |",
@@ -76,11 +121,12 @@ fn main() {
         ratio(offline_detect),
     );
     println!(
-        "| resolve-conflicts | - | {} ({}) | {} ({}) |",
+        "| resolve-conflicts | {} | {} ({}) | {} ({}) |",
+        ms(bare_resolve),
         ms(daemon_resolve),
-        ratio(daemon_resolve),
+        resolve_ratio(daemon_resolve),
         ms(offline_resolve),
-        ratio(offline_resolve),
+        resolve_ratio(offline_resolve),
     );
     println!(
         "\nthe daemon's resident memory: {} MiB before, {} MiB at its peak (+{} MiB)",
