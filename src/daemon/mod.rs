@@ -60,10 +60,21 @@ pub async fn run(config: Config, signals: mpsc::UnboundedReceiver<Signal>) -> Re
     .await?;
     let served = serve(&config, &registry, signals, fd_limit).await;
     // However the daemon ends, its connections close: SQLite's last one folds the log back
-    // into the database file.
-    registry.close().await;
+    // into the database file. A registry out of reach cannot hold the exit up: the database
+    // rolls back what was left uncommitted.
+    if tokio::time::timeout(REGISTRY_GOODBYE, registry.close())
+        .await
+        .is_err()
+    {
+        warn!("the registry did not close in time: exiting without it");
+    }
     served
 }
+
+/// How long a stopping daemon waits for each word with the registry that is not a session's
+/// (whether a peer is live to drain to, its node marked stopped, its connections closed)
+/// before it goes on without it.
+const REGISTRY_GOODBYE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The daemon on an open registry: joins it, serves until told to stop, then leaves it.
 async fn serve(
@@ -208,8 +219,8 @@ async fn serve(
     }
     // With a live peer, sessions move there; alone, this node keeps them and resumes them
     // on its next start, however long it is down.
-    match registry.has_live_peer().await {
-        Ok(true) if !supervisor.membership().is_fenced() => {
+    match tokio::time::timeout(REGISTRY_GOODBYE, registry.has_live_peer()).await {
+        Ok(Ok(true)) if !supervisor.membership().is_fenced() => {
             supervisor.drain().await;
         }
         _ => supervisor.shutdown().await,
@@ -229,8 +240,12 @@ async fn serve(
 
 /// Marks this node stopped, so nobody waits for its lease to run out.
 async fn leave(registry: &Registry, me: &NodeHolder) {
-    if let Err(error) = registry.leave(me).await {
-        warn!(%error, "cannot mark this node stopped; its lease runs out instead");
+    match tokio::time::timeout(REGISTRY_GOODBYE, registry.leave(me)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            warn!(%error, "cannot mark this node stopped; its lease runs out instead")
+        }
+        Err(_) => warn!("the registry did not answer: this node's lease runs out instead"),
     }
 }
 
