@@ -344,6 +344,30 @@ fn a_node_cut_off_from_the_registry_stops_its_sessions_before_they_move() {
     assert_eq!(node_info(b, "node-a")["connected"], 0);
 }
 
+/// SIGTERM while the node is cut off from the registry (a host shut down during a database
+/// outage): it cannot hand anything over, so it fences itself instead; the survivor takes the
+/// sessions once the lease runs out, with never two clients of a device at once, and the node
+/// exits without waiting for the registry.
+#[test]
+fn a_node_stopped_while_cut_off_from_the_registry_exits_and_its_sessions_move() {
+    let Some(mut cluster) = cluster(&["node-a", "node-b"], &[true, false]) else {
+        return;
+    };
+    let users = users(3);
+    pair_all(&cluster, cluster.node("node-a"), &users);
+    let b = cluster.node("node-b");
+    let logins = cluster.peer_counter(b, "logins");
+
+    cluster.links[0].as_ref().expect("node-a's link").hold();
+    let status = cluster.nodes[0].stop();
+    assert!(status.success(), "{status:?}");
+    let b = cluster.node("node-b");
+    let owners = wait_moved(&cluster, b, &users, "node-a", logins);
+    assert!(owners.values().all(|owner| owner == "node-b"), "{owners:?}");
+    assert_eq!(cluster.peer_counter(b, "double_logins"), 0);
+    assert_clean(b, &users);
+}
+
 #[test]
 fn a_frozen_node_continued_after_the_grace_closes_its_stale_clients_quietly() {
     let Some(cluster) = cluster(&["node-a", "node-b"], &[]) else {

@@ -50,6 +50,9 @@ const PEER_CLIENT_VERSION: (u32, u32, u32) = (2, 3000, 1_023_000_000);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(75);
 /// How long closing waits for the client to flush and let go of its store.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same for an aborted client, hung up already: its node is fencing itself, most likely
+/// because the registry its last writes would go to is out of reach.
+const ABORT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Routine stream recycles re-run at once; more than this many in a row count as a drop.
 const MAX_QUIET_RESTARTS: u32 = 5;
 
@@ -446,6 +449,12 @@ impl WhatsappSession {
             driver,
             subscription,
         } = parts;
+        // One deadline for every step: the client's disconnect, its driver, its last tasks.
+        let deadline = tokio::time::Instant::now()
+            + match ending {
+                Ending::Abort => ABORT_TIMEOUT,
+                Ending::Close | Ending::Unlink => CLOSE_TIMEOUT,
+            };
         let stop = async {
             let unlinked = if unlink {
                 remove_device(&client).await
@@ -455,7 +464,7 @@ impl WhatsappSession {
             client.disconnect().await;
             unlinked
         };
-        let unlinked = match tokio::time::timeout(CLOSE_TIMEOUT, stop).await {
+        let unlinked = match tokio::time::timeout_at(deadline, stop).await {
             Ok(unlinked) => unlinked,
             Err(_) => {
                 warn!(user = %self.shared.user, "the WhatsApp client did not close in time");
@@ -468,14 +477,13 @@ impl WhatsappSession {
         // have given up before it got there.
         self.wire.cut().await;
         self.shared.wake.notify_one();
-        if tokio::time::timeout(CLOSE_TIMEOUT, driver).await.is_err() {
+        if tokio::time::timeout_at(deadline, driver).await.is_err() {
             warn!(user = %self.shared.user, "the session driver did not stop in time");
         }
         drop(subscription);
         let weak = Arc::downgrade(&client);
         drop(client);
         // Tasks of the last connection let go of the client shortly after it closes.
-        let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
         while weak.strong_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
