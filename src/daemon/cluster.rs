@@ -238,7 +238,7 @@ async fn claim(supervisor: &Arc<Supervisor>) {
 /// Hangs up every connection here and closes every client, recording nothing for them. Then,
 /// when `tell` and the database still answers, the node's row says it fenced itself
 /// (`wasess nodes`).
-async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
+pub(super) async fn fence(supervisor: &Arc<Supervisor>, tell: bool) {
     let membership = supervisor.membership();
     let fencing = membership.fencing.lock().await;
     if membership.fenced.swap(true, Ordering::SeqCst) {

@@ -218,24 +218,47 @@ async fn serve(
         let _ = exporter.await;
     }
     // With a live peer, sessions move there; alone, this node keeps them and resumes them
-    // on its next start, however long it is down.
+    // on its next start, however long it is down. A registry that does not answer takes no
+    // hand-over, and would hold every graceful close up: the node fences itself at once, as
+    // it would once its lease lapsed, and its sessions move when the lease runs out.
     match tokio::time::timeout(REGISTRY_GOODBYE, registry.has_live_peer()).await {
         Ok(Ok(true)) if !supervisor.membership().is_fenced() => {
             supervisor.drain().await;
         }
-        _ => supervisor.shutdown().await,
+        Ok(Ok(_)) => supervisor.shutdown().await,
+        Ok(Err(_)) | Err(_) => {
+            warn!(
+                "the registry does not answer: closing every WhatsApp client without a hand-over"
+            );
+            cluster::fence(&supervisor, false).await;
+            supervisor.shutdown().await;
+        }
     }
     let _ = stop_membership.send(true);
-    let _ = tokio::join!(cleanup, lease, watchdog, reconcile, unlinks);
+    // The periodic jobs stop at their next turn; one stuck on a registry out of reach is
+    // dropped.
+    finish_within(
+        REGISTRY_GOODBYE,
+        vec![cleanup, lease, watchdog, reconcile, unlinks],
+    )
+    .await;
     // Clients still logging a device out (or a retry cut short) close before the lease goes.
     supervisor.close_set_aside().await;
-    for delivery in deliveries {
-        let _ = delivery.await;
-    }
+    finish_within(REGISTRY_GOODBYE, deliveries).await;
     let _ = fs::remove_file(&config.socket);
     leave(registry, &me).await;
     info!("stopped");
     Ok(())
+}
+
+/// Waits for `tasks` until `within` has passed, then aborts those still running.
+async fn finish_within<T>(within: std::time::Duration, tasks: Vec<tokio::task::JoinHandle<T>>) {
+    let deadline = tokio::time::Instant::now() + within;
+    for mut task in tasks {
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
 }
 
 /// Marks this node stopped, so nobody waits for its lease to run out.

@@ -345,9 +345,9 @@ fn a_node_cut_off_from_the_registry_stops_its_sessions_before_they_move() {
 }
 
 /// SIGTERM while the node is cut off from the registry (a host shut down during a database
-/// outage): it cannot hand anything over, so it fences itself instead; the survivor takes the
-/// sessions once the lease runs out, with never two clients of a device at once, and the node
-/// exits without waiting for the registry.
+/// outage): it cannot hand anything over, so it fences itself at once instead; the survivor
+/// takes the sessions once the lease runs out, with never two clients of a device at once,
+/// and the node exits without waiting for the registry.
 #[test]
 fn a_node_stopped_while_cut_off_from_the_registry_exits_and_its_sessions_move() {
     let Some(mut cluster) = cluster(&["node-a", "node-b"], &[true, false]) else {
@@ -361,6 +361,12 @@ fn a_node_stopped_while_cut_off_from_the_registry_exits_and_its_sessions_move() 
     cluster.links[0].as_ref().expect("node-a's link").hold();
     let status = cluster.nodes[0].stop();
     assert!(status.success(), "{status:?}");
+    // It did not wait for its watchdog: the stop itself found the registry silent.
+    let log = cluster.nodes[0].log();
+    assert!(
+        log.contains("the registry does not answer: closing every WhatsApp client"),
+        "{log}"
+    );
     let b = cluster.node("node-b");
     let owners = wait_moved(&cluster, b, &users, "node-a", logins);
     assert!(owners.values().all(|owner| owner == "node-b"), "{owners:?}");
