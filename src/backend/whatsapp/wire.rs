@@ -130,8 +130,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_cut_hangs_up_the_open_connection_and_refuses_new_ones() {
+    /// A switched factory of counting connections, its switch and its count of hang-ups.
+    fn switched() -> (SwitchedTransport, Arc<Switch>, Arc<AtomicUsize>) {
         let counting = Counting::default();
         let hung_up = counting.hung_up.clone();
         let switch = Arc::new(Switch::default());
@@ -139,6 +139,12 @@ mod tests {
             inner: Arc::new(counting),
             switch: switch.clone(),
         };
+        (factory, switch, hung_up)
+    }
+
+    #[tokio::test]
+    async fn a_cut_hangs_up_the_open_connection_and_refuses_new_ones() {
+        let (factory, switch, hung_up) = switched();
         let (_first, _) = factory.create_transport().await.expect("first connection");
         let (_open, _) = factory.create_transport().await.expect("a reconnect");
 
@@ -152,13 +158,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cut_that_cannot_wait_hangs_up_on_a_task() {
-        let counting = Counting::default();
-        let hung_up = counting.hung_up.clone();
-        let switch = Arc::new(Switch::default());
-        let factory = SwitchedTransport {
-            inner: Arc::new(counting),
-            switch: switch.clone(),
-        };
+        let (factory, switch, hung_up) = switched();
         let (_open, _) = factory.create_transport().await.expect("a connection");
 
         switch.cut_soon();

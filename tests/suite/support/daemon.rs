@@ -292,16 +292,8 @@ impl TestDaemon {
     /// Runs SQL on the daemon's SQLite registry behind its back, as an operator with a SQL
     /// shell (or a legacy import) would.
     pub fn sql(&self, sql: &str) {
-        use sqlx::Connection as _;
-        let url = format!("sqlite:{}", self.database().display());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (runtime, mut conn) = self.open_registry();
         runtime.block_on(async {
-            let mut conn = sqlx::SqliteConnection::connect(&url)
-                .await
-                .expect("open the registry");
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "PRAGMA busy_timeout = 5000; {sql}"
             )))
@@ -315,15 +307,8 @@ impl TestDaemon {
     /// text.
     pub fn sql_text(&self, sql: &str) -> String {
         use sqlx::Connection as _;
-        let url = format!("sqlite:{}", self.database().display());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (runtime, mut conn) = self.open_registry();
         runtime.block_on(async {
-            let mut conn = sqlx::SqliteConnection::connect(&url)
-                .await
-                .expect("open the registry");
             let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
                 .fetch_one(&mut conn)
                 .await
@@ -331,6 +316,20 @@ impl TestDaemon {
             conn.close().await.expect("close the registry");
             text
         })
+    }
+
+    /// A connection to the daemon's SQLite registry, on a runtime of its own.
+    fn open_registry(&self) -> (tokio::runtime::Runtime, sqlx::SqliteConnection) {
+        use sqlx::Connection as _;
+        let url = format!("sqlite:{}", self.database().display());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let conn = runtime
+            .block_on(sqlx::SqliteConnection::connect(&url))
+            .expect("open the registry");
+        (runtime, conn)
     }
 
     /// Whether the registry holds WhatsApp credentials for `user` (its device row), read
