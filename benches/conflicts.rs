@@ -69,23 +69,11 @@ fn main() {
     let duplicates = size / 100 - size / 400;
 
     let baseline = median(|| {
-        let output = Command::new("sqlite3")
-            .arg(&db)
-            .arg(GROUP_BY)
-            .output()
-            .expect("run sqlite3 (install the sqlite3 shell)");
-        assert!(output.status.success(), "sqlite3 failed");
-        let groups = output.stdout.iter().filter(|&&b| b == b'\n').count() as u64;
+        let groups = sqlite3(&db, GROUP_BY).lines().count() as u64;
         assert_eq!(groups, duplicates, "sqlite3 finds every duplicated number");
     });
     let bare_resolve = time(|| {
-        let output = Command::new("sqlite3")
-            .arg(&db)
-            .arg(BARE_RESOLVE)
-            .output()
-            .expect("run sqlite3");
-        assert!(output.status.success(), "sqlite3 failed");
-        let detached = String::from_utf8_lossy(&output.stdout);
+        let detached = sqlite3(&db, BARE_RESOLVE);
         assert_eq!(
             detached.lines().last().and_then(|n| n.parse().ok()),
             Some(duplicates),
@@ -171,6 +159,17 @@ async fn fill(db: &Path, size: u64) {
         .await
         .expect("checkpoint");
     conn.close().await.expect("close");
+}
+
+/// What the `sqlite3` shell prints running `sql` on `db`.
+fn sqlite3(db: &Path, sql: &str) -> String {
+    let output = Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("run sqlite3 (install the sqlite3 shell)");
+    assert!(output.status.success(), "sqlite3 failed");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn restore(pristine: &Path, db: &Path) {

@@ -210,6 +210,16 @@ pub(crate) struct Dialect {
     pub postgres: &'static str,
 }
 
+/// A statement both databases spell the same.
+impl From<&'static str> for Dialect {
+    fn from(sql: &'static str) -> Dialect {
+        Dialect {
+            sqlite: sql,
+            postgres: sql,
+        }
+    }
+}
+
 impl Dialect {
     pub(crate) fn pick(self, postgres: bool) -> &'static str {
         if postgres {

@@ -26,7 +26,7 @@ use whatsapp_rust::wacore::store::traits::{
 use whatsapp_rust::wacore::store::Device;
 use whatsapp_rust::wacore::time::now_secs;
 
-use crate::registry::bulk::hex;
+use crate::registry::bulk::{self, hex};
 use crate::registry::db::{args, Db, Dialect, Tx};
 use crate::registry::{Error, Fence, Registry, UserKey};
 
@@ -145,21 +145,13 @@ impl SessionStore {
     }
 
     /// One fenced statement; returns the rows it changed.
-    async fn write(&self, sql: &'static str, args: Vec<crate::registry::db::Arg>) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let changed = tx.execute(sql, args).await.map_err(db_err)?;
-        Self::commit(tx).await?;
-        Ok(changed)
-    }
-
-    /// One fenced statement of either dialect; returns the rows it changed.
-    async fn write_dialect(
+    async fn write(
         &self,
-        sql: Dialect,
+        sql: impl Into<Dialect>,
         args: Vec<crate::registry::db::Arg>,
     ) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let changed = tx.execute_dialect(sql, args).await.map_err(db_err)?;
+        let changed = tx.execute_dialect(sql.into(), args).await.map_err(db_err)?;
         Self::commit(tx).await?;
         Ok(changed)
     }
@@ -375,7 +367,7 @@ impl SignalStore for SessionStore {
             |(prekey, _)| prekey,
             |(prekey, record)| serde_json::json!([prekey, hex(record)]),
         );
-        self.write_dialect(PUT_PREKEYS, args![self.user.as_str(), flag(uploaded), rows])
+        self.write(PUT_PREKEYS, args![self.user.as_str(), flag(uploaded), rows])
             .await
             .map(drop)
     }
@@ -412,7 +404,7 @@ impl SignalStore for SessionStore {
             return Ok(());
         }
         let ids = serde_json::Value::from(ids.to_vec()).to_string();
-        self.write_dialect(MARK_PREKEYS_UPLOADED, args![self.user.as_str(), ids])
+        self.write(MARK_PREKEYS_UPLOADED, args![self.user.as_str(), ids])
             .await
             .map(drop)
     }
@@ -606,7 +598,7 @@ impl AppSyncStore for SessionStore {
             |mutation| &mutation.index_mac,
             |mutation| serde_json::json!([hex(&mutation.index_mac), hex(&mutation.value_mac)]),
         );
-        self.write_dialect(
+        self.write(
             PUT_MUTATION_MACS,
             args![self.user.as_str(), name, version, rows],
         )
@@ -646,10 +638,12 @@ impl AppSyncStore for SessionStore {
             return Ok(());
         }
         let macs: Vec<String> = index_macs.iter().map(|mac| hex(mac)).collect();
-        let macs = serde_json::Value::from(macs).to_string();
-        self.write_dialect(DELETE_MUTATION_MACS, args![self.user.as_str(), name, macs])
-            .await
-            .map(drop)
+        self.write(
+            DELETE_MUTATION_MACS,
+            args![self.user.as_str(), name, bulk::keys(&macs)],
+        )
+        .await
+        .map(drop)
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
