@@ -1,7 +1,7 @@
 //! What `wasessd`'s main does: turn flags into a [`Config`], optionally go to the background,
 //! set up logging, and run the daemon on a multi-threaded runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::args::{BackendArg, DaemonArgs, DaemonFlags, LogFormat};
@@ -116,11 +116,14 @@ pub fn run(args: DaemonArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    if args.base.daemonize {
-        if let Some(exit) = go_to_background(&args.base, &config) {
-            return exit;
+    let _pid_file = if args.base.daemonize {
+        match go_to_background(&args.base, &config) {
+            Background::Exit(exit) => return exit,
+            Background::Daemon(pid_file) => Some(pid_file),
         }
-    }
+    } else {
+        None
+    };
     init_tracing(args.base.log_format);
     let runtime = match runtime_builder().enable_all().build() {
         Ok(runtime) => runtime,
@@ -160,19 +163,42 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Forks into the background. Returns `Some(exit)` in the foreground process once the
-/// background daemon serves its socket (or failed to), `None` in the daemon itself.
-fn go_to_background(args: &DaemonFlags, config: &Config) -> Option<Exit> {
+/// Where `--daemonize` left this process.
+enum Background {
+    /// This process is done: the foreground one once the daemon serves its socket (or failed
+    /// to), or a failed fork.
+    Exit(Exit),
+    /// The daemon itself, holding its pid file.
+    Daemon(PidFile),
+}
+
+/// The pid file of a daemon gone to the background: removed when the daemon ends, so that
+/// nothing names a dead process. The daemon holds the file's lock while it runs, so no other
+/// daemon can have written its own pid there meanwhile; the content is still checked.
+struct PidFile(PathBuf);
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.0)
+            .is_ok_and(|text| text.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// Forks into the background; see [`Background`].
+fn go_to_background(args: &DaemonFlags, config: &Config) -> Background {
     if let Some(pid) = datadir::holder(&config.data_dir) {
         eprintln!(
             "wasessd: error: another wasessd (pid {pid}) is already running on {}",
             config.data_dir.display()
         );
-        return Some(Exit::Refused);
+        return Background::Exit(Exit::Refused);
     }
     if let Err(error) = daemon_dirs(&config.data_dir) {
         eprintln!("wasessd: error: {error}");
-        return Some(Exit::Internal);
+        return Background::Exit(Exit::Internal);
     }
     let pid_file = args
         .pid_file
@@ -190,7 +216,7 @@ fn go_to_background(args: &DaemonFlags, config: &Config) -> Option<Exit> {
                 "wasessd: error: cannot open {}: {error}",
                 log_path.display()
             );
-            return Some(Exit::Internal);
+            return Background::Exit(Exit::Internal);
         }
     };
     let outcome = daemonize::Daemonize::new()
@@ -199,16 +225,18 @@ fn go_to_background(args: &DaemonFlags, config: &Config) -> Option<Exit> {
         .stderr(log)
         .execute();
     match outcome {
-        daemonize::Outcome::Child(Ok(_)) => None,
+        daemonize::Outcome::Child(Ok(_)) => Background::Daemon(PidFile(pid_file)),
         daemonize::Outcome::Child(Err(error)) => {
             eprintln!("wasessd: error: cannot daemonize: {error}");
-            Some(Exit::Internal)
+            Background::Exit(Exit::Internal)
         }
         daemonize::Outcome::Parent(Err(error)) => {
             eprintln!("wasessd: error: cannot daemonize: {error}");
-            Some(Exit::Internal)
+            Background::Exit(Exit::Internal)
         }
-        daemonize::Outcome::Parent(Ok(_)) => Some(wait_ready(&config.socket, &log_path)),
+        daemonize::Outcome::Parent(Ok(_)) => {
+            Background::Exit(wait_ready(&config.socket, &log_path))
+        }
     }
 }
 

@@ -790,6 +790,10 @@ fn daemonize_goes_to_the_background_and_tells_systemd_style_readiness() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!socket.exists(), "the socket is removed on stop");
+    assert!(
+        !data.join("wasessd.pid").exists(),
+        "the pid file is removed on stop"
+    );
 }
 
 #[test]
