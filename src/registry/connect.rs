@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::batch::{ForUser, Pending};
 use super::change::Change;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
@@ -70,6 +71,46 @@ impl PairingEnd {
             PairingEnd::Failed(why) => format!("pairing failed: {why}"),
         }
     }
+}
+
+/// One connect's start, as [`Registry::start_connect`] takes it.
+pub(crate) struct ConnectStart {
+    user: UserKey,
+    owner: String,
+    phone: Option<PhoneNumber>,
+}
+
+impl ForUser for ConnectStart {
+    fn user(&self) -> &str {
+        self.user.as_str()
+    }
+}
+
+/// A code a pairing shows, as [`Registry::record_qr`] takes it.
+pub(crate) struct CodeShown {
+    user: UserKey,
+    owner: String,
+    code: String,
+    valid_for: Duration,
+    pair_code: bool,
+}
+
+impl ForUser for CodeShown {
+    fn user(&self) -> &str {
+        self.user.as_str()
+    }
+}
+
+/// The outcome of a batch of one.
+fn one<T>(batch: Result<Vec<Result<T, Error>>, Error>) -> Result<T, Error> {
+    batch?
+        .pop()
+        .unwrap_or_else(|| Err(Error::Internal("a batch of one gave no outcome".into())))
+}
+
+/// What a request hears when the registry's runtime stopped before its batch ran.
+fn closed() -> Error {
+    Error::Internal("the registry closed before the request was written".into())
 }
 
 pub(crate) const MESSAGE_ALREADY_CONNECTED: &str = "already connected: disconnect first";
@@ -313,62 +354,129 @@ impl Registry {
     }
 
     /// Rules, lock and `PENDING_QR` in one transaction: the start of every connect. Refusals
-    /// come back as [`Error::Refused`] with the verdict, and change nothing.
+    /// come back as [`Error::Refused`] with the verdict, and change nothing. On SQLite the
+    /// starts that arrive together share a transaction (see `batch`); PostgreSQL has no single
+    /// writer to queue for, so each start there is a transaction of its own.
     pub async fn start_connect(
         &self,
         user: &UserKey,
         owner: &str,
         phone: Option<&PhoneNumber>,
     ) -> Result<Connection, Error> {
+        let request = ConnectStart {
+            user: user.clone(),
+            owner: owner.to_string(),
+            phone: phone.cloned(),
+        };
+        if self.db.is_postgres() {
+            return one(self.start_connects(&[&request]).await);
+        }
+        let registry = self.clone();
+        let run = move |batch| {
+            let registry = registry.clone();
+            async move { registry.run_starts(batch).await }
+        };
+        self.starts
+            .submit(request, run)
+            .await
+            .unwrap_or_else(|| Err(closed()))
+    }
+
+    /// Answers a batch of starts. A batch whose transaction fails goes again one start at a
+    /// time, so that an error reaches only the start that caused it.
+    async fn run_starts(&self, batch: Vec<Pending<ConnectStart, Result<Connection, Error>>>) {
+        let requests: Vec<&ConnectStart> = batch.iter().map(|pending| &pending.request).collect();
+        let outcomes = match self.start_connects(&requests).await {
+            Ok(outcomes) => outcomes,
+            Err(_) if requests.len() > 1 => {
+                let mut outcomes = Vec::with_capacity(requests.len());
+                for request in &requests {
+                    outcomes.push(one(self.start_connects(&[request]).await));
+                }
+                outcomes
+            }
+            Err(error) => vec![Err(error)],
+        };
+        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+            if let Err(Ok(_)) = pending.answer.send(outcome) {
+                // Its caller went away: no session will follow, so the pairing ends now
+                // instead of leaving its lock and pending QR for the cleanup.
+                let ConnectStart { user, owner, .. } = &pending.request;
+                let ended = self.end_pairing(user, owner, PairingEnd::Cancelled).await;
+                if let Err(error) = ended {
+                    tracing::warn!(%user, %error, "cannot end a pairing nobody waits for");
+                }
+            }
+        }
+    }
+
+    /// The starts of `requests`, in one transaction: each one's outcome, or the error that
+    /// failed the transaction. A refused start writes nothing.
+    async fn start_connects(
+        &self,
+        requests: &[&ConnectStart],
+    ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let loaded = rows::load_for_new_pairing(&mut tx, user.as_str()).await?;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut changes = Vec::new();
+        for request in requests {
+            match self.prepare_start(&mut tx, request, now).await? {
+                Ok(change) => {
+                    outcomes.push(Ok(changes.len()));
+                    changes.push(change);
+                }
+                Err(refused) => outcomes.push(Err(refused)),
+            }
+        }
+        self.write_changes(&mut tx, &mut changes).await?;
+        tx.commit().await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| outcome.map(|at| changes[at].after.clone()))
+            .collect())
+    }
+
+    /// Checks the rules and takes the lock for one start inside `tx`: the change that makes
+    /// the row `PENDING_QR`, or the refusal (which has written nothing).
+    async fn prepare_start(
+        &self,
+        tx: &mut Tx,
+        request: &ConnectStart,
+        now: Timestamp,
+    ) -> Result<Result<Change, Error>, Error> {
+        let user = request.user.as_str();
+        let loaded = rows::load_for_new_pairing(tx, user).await?;
         let owes_unlink = loaded.as_ref().is_some_and(|loaded| loaded.owes_unlink);
         let holds_credentials = loaded
             .as_ref()
             .is_none_or(|loaded| loaded.holds_credentials);
         let existing = loaded.map(|loaded| loaded.row);
-        let found = evaluate(&mut tx, user.as_str(), existing, phone, now, false).await?;
+        let found = evaluate(tx, user, existing, request.phone.as_ref(), now, false).await?;
         if !found.allowed {
-            return Err(Error::Refused(Box::new(found)));
+            return Ok(Err(Error::Refused(Box::new(found))));
         }
-        let lock = take_lock(
-            &mut tx,
-            user.as_str(),
-            owner,
-            &self.node_id,
-            now,
-            self.settings().lock_ttl,
-        )
-        .await?;
+        let ttl = self.settings().lock_ttl;
+        let lock = take_lock(tx, user, &request.owner, &self.node_id, now, ttl).await?;
         if let LockOutcome::Held { expires_at, .. } = lock {
             let message = format!(
                 "another connect attempt is in progress (its lock expires in {})",
                 format_duration(now.until(expires_at))
             );
-            let refused = verdict(
-                user.as_str(),
-                ReasonCode::ConnectInProgress,
-                message,
-                found.existing,
-            );
-            return Err(Error::Refused(Box::new(refused)));
+            let refused = verdict(user, ReasonCode::ConnectInProgress, message, found.existing);
+            return Ok(Err(Error::Refused(Box::new(refused))));
         }
-        let before = found
-            .existing
-            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        let Some(before) = found.existing else {
+            return Ok(Err(Error::UnknownUser(user.to_string())));
+        };
         if owes_unlink {
-            give_up_owed(&mut tx, user.as_str()).await?;
+            give_up_owed(tx, user).await?;
         }
         let after = self.pending(&before);
-        let mut changes = [Change {
+        Ok(Ok(Change {
             holds_no_credentials: !holds_credentials,
             ..Change::new(before, after)
-        }];
-        self.write_changes(&mut tx, &mut changes).await?;
-        tx.commit().await?;
-        let [change] = changes;
-        Ok(change.after)
+        }))
     }
 
     fn pending(&self, before: &Connection) -> Connection {
@@ -388,6 +496,7 @@ impl Registry {
     }
 
     /// Records a new QR code (or pair code) of `owner`'s pending pairing and emits its event.
+    /// On SQLite the codes shown together are recorded in one transaction (see `batch`).
     pub async fn record_qr(
         &self,
         user: &UserKey,
@@ -396,32 +505,83 @@ impl Registry {
         valid_for: Duration,
         pair_code: bool,
     ) -> Result<Connection, Error> {
+        let shown = CodeShown {
+            user: user.clone(),
+            owner: owner.to_string(),
+            code: code.to_string(),
+            valid_for,
+            pair_code,
+        };
+        if self.db.is_postgres() {
+            return one(self.record_codes(&[&shown]).await);
+        }
+        let registry = self.clone();
+        let run = move |batch: Vec<Pending<CodeShown, Result<Connection, Error>>>| {
+            let registry = registry.clone();
+            async move {
+                let shown: Vec<&CodeShown> = batch.iter().map(|pending| &pending.request).collect();
+                let outcomes = match registry.record_codes(&shown).await {
+                    Ok(outcomes) => outcomes,
+                    Err(_) if shown.len() > 1 => {
+                        let mut outcomes = Vec::with_capacity(shown.len());
+                        for code in &shown {
+                            outcomes.push(one(registry.record_codes(&[code]).await));
+                        }
+                        outcomes
+                    }
+                    Err(error) => vec![Err(error)],
+                };
+                for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = pending.answer.send(outcome);
+                }
+            }
+        };
+        self.codes
+            .submit(shown, run)
+            .await
+            .unwrap_or_else(|| Err(closed()))
+    }
+
+    /// Records each of `codes` in one transaction: each one's row, or why it is not recorded
+    /// (the pairing lost its lock, the user is gone); the error that failed the transaction.
+    async fn record_codes(
+        &self,
+        codes: &[&CodeShown],
+    ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let Some(row) = rows::mark_code_issued(&mut tx, user.as_str(), owner, now).await? else {
-            rows::load_existing(&mut tx, user.as_str()).await?;
-            return Err(Error::LockLost(user.to_string()));
-        };
-        let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
-        let code_expires_at = now.plus(valid_for).min(pairing_expires_at);
-        let event = NewEvent::new(
-            EventKind::Qr,
-            user.as_str(),
-            if pair_code {
-                "new pair code"
-            } else {
-                "new QR code"
-            },
-            json!({
-                "code": code,
-                "pair_code": pair_code,
-                "code_expires_at": code_expires_at,
-                "pairing_expires_at": pairing_expires_at,
-            }),
-        );
-        events::append(&mut tx, now, &self.node_id, event);
+        let mut outcomes = Vec::with_capacity(codes.len());
+        for shown in codes {
+            let user = shown.user.as_str();
+            let Some(row) = rows::mark_code_issued(&mut tx, user, &shown.owner, now).await? else {
+                outcomes.push(match rows::load(&mut tx, user).await? {
+                    Some(_) => Err(Error::LockLost(user.to_string())),
+                    None => Err(Error::UnknownUser(user.to_string())),
+                });
+                continue;
+            };
+            let pairing_expires_at = row.qr_expires_at.unwrap_or(now);
+            let code_expires_at = now.plus(shown.valid_for).min(pairing_expires_at);
+            let event = NewEvent::new(
+                EventKind::Qr,
+                user,
+                if shown.pair_code {
+                    "new pair code"
+                } else {
+                    "new QR code"
+                },
+                json!({
+                    "code": shown.code,
+                    "pair_code": shown.pair_code,
+                    "code_expires_at": code_expires_at,
+                    "pairing_expires_at": pairing_expires_at,
+                }),
+            );
+            events::append(&mut tx, now, &self.node_id, event);
+            outcomes.push(Ok(row));
+        }
         tx.commit().await?;
-        Ok(row)
+        Ok(outcomes)
     }
 
     /// A phone scanned `owner`'s QR and reported `phone`: apply the conflict policy, connect

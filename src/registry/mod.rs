@@ -9,6 +9,7 @@
 
 #[cfg(unix)]
 mod adopt;
+mod batch;
 mod bulk;
 mod change;
 mod cleanup;
@@ -92,6 +93,10 @@ pub struct Registry {
     node_id: String,
     /// Shared by every clone, so a config reload reaches them all.
     settings: Arc<RwLock<Settings>>,
+    /// Pairings starting, and codes to record, waiting for a writer turn (SQLite; see
+    /// `batch`).
+    starts: Arc<batch::Batches<connect::ConnectStart, Result<Connection, Error>>>,
+    codes: Arc<batch::Batches<connect::CodeShown, Result<Connection, Error>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -130,6 +135,8 @@ impl Registry {
             clock,
             node_id: node_id.to_string(),
             settings: Arc::new(RwLock::new(settings)),
+            starts: Arc::default(),
+            codes: Arc::default(),
         })
     }
 
