@@ -5,16 +5,18 @@
 //! of that pairing names the owner, so a step from an attempt that lost its lock (expired,
 //! cancelled, cleaned up) changes nothing.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::batch::{ForUser, Pending};
+use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::db::{args, locking, Tx};
 use super::events::{self, NewEvent};
 use super::left_linked::{give_up_owed, owe_unlinks, Released};
-use super::rows::{self, connection_columns};
+use super::rows::{self, connection_columns, NewPairingRow};
 use super::transitions;
 use super::{Error, PhoneNumber, Registry, UserKey};
 use crate::model::{
@@ -261,6 +263,74 @@ async fn take_lock(
     })
 }
 
+/// [`take_lock`] for each `(user, owner)` of `pairings`: the users whose lock another attempt
+/// holds, with when it expires. SQLite takes them all in one statement; PostgreSQL one by
+/// one.
+async fn take_locks(
+    tx: &mut Tx,
+    pairings: &[(&str, &str)],
+    node_id: &str,
+    now: Timestamp,
+    ttl: Duration,
+) -> Result<HashMap<String, Timestamp>, Error> {
+    let mut held = HashMap::new();
+    if tx.is_postgres() {
+        for (user, owner) in pairings {
+            if let LockOutcome::Held { expires_at, .. } =
+                take_lock(tx, user, owner, node_id, now, ttl).await?
+            {
+                held.insert(user.to_string(), expires_at);
+            }
+        }
+        return Ok(held);
+    }
+    if pairings.is_empty() {
+        return Ok(held);
+    }
+    let json: Vec<serde_json::Value> = pairings
+        .iter()
+        .map(|(user, owner)| json!({ "user": user, "owner": owner }))
+        .collect();
+    let taken: Vec<(String,)> = tx
+        .fetch_all(
+            "INSERT INTO connect_locks (user_key, owner, node_id, acquired_at, expires_at) \
+             SELECT json_extract(value, '$.user'), json_extract(value, '$.owner'), $2, $3, $4 \
+             FROM json_each($1) WHERE true \
+             ON CONFLICT (user_key) DO UPDATE SET owner = excluded.owner, \
+             node_id = excluded.node_id, acquired_at = excluded.acquired_at, \
+             expires_at = excluded.expires_at WHERE connect_locks.expires_at <= $3 \
+             RETURNING user_key",
+            args![
+                serde_json::Value::from(json).to_string(),
+                node_id,
+                now.millis(),
+                now.plus(ttl).millis()
+            ],
+        )
+        .await?;
+    let taken: HashSet<String> = taken.into_iter().map(|(user,)| user).collect();
+    let refused: Vec<&str> = pairings
+        .iter()
+        .map(|(user, _)| *user)
+        .filter(|user| !taken.contains(*user))
+        .collect();
+    if refused.is_empty() {
+        return Ok(held);
+    }
+    let holders: Vec<(String, i64)> = tx
+        .fetch_all(
+            keys_in!("SELECT user_key, expires_at FROM connect_locks WHERE user_key").sqlite,
+            args![bulk::keys(&refused)],
+        )
+        .await?;
+    held.extend(
+        holders
+            .into_iter()
+            .map(|(user, expires_at)| (user, Timestamp(expires_at))),
+    );
+    Ok(held)
+}
+
 /// Whether `owner` holds `user`'s lock and it has not expired at `now`: an attempt whose lock
 /// ran out (and may have been taken over) can no longer complete a pairing.
 async fn holds_live_lock(
@@ -411,72 +481,74 @@ impl Registry {
     }
 
     /// The starts of `requests`, in one transaction: each one's outcome, or the error that
-    /// failed the transaction. A refused start writes nothing.
+    /// failed the transaction. The rows and the locks of the whole batch are read and taken
+    /// together; a refused start writes nothing.
     async fn start_connects(
         &self,
         requests: &[&ConnectStart],
     ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut outcomes = Vec::with_capacity(requests.len());
-        let mut changes = Vec::new();
+        let users: Vec<&str> = requests
+            .iter()
+            .map(|request| request.user.as_str())
+            .collect();
+        let mut loaded = rows::load_for_new_pairings(&mut tx, &users).await?;
+        let mut outcomes: Vec<Result<Connection, Error>> = Vec::with_capacity(requests.len());
+        // The requests the rules allow, by position, with what their rows say.
+        let mut allowed: Vec<(usize, NewPairingRow)> = Vec::new();
         for request in requests {
-            match self.prepare_start(&mut tx, request, now).await? {
-                Ok(change) => {
-                    outcomes.push(Ok(changes.len()));
-                    changes.push(change);
-                }
-                Err(refused) => outcomes.push(Err(refused)),
+            let user = request.user.as_str();
+            let found = loaded.remove(user);
+            let existing = found.as_ref().map(|found| found.row.clone());
+            let verdict =
+                evaluate(&mut tx, user, existing, request.phone.as_ref(), now, false).await?;
+            match found {
+                Some(found) if verdict.allowed => allowed.push((outcomes.len(), found)),
+                _ => {}
             }
+            outcomes.push(Err(Error::Refused(Box::new(verdict))));
+        }
+        let pairings: Vec<(&str, &str)> = allowed
+            .iter()
+            .map(|(at, _)| (users[*at], requests[*at].owner.as_str()))
+            .collect();
+        let ttl = self.settings().lock_ttl;
+        let held = take_locks(&mut tx, &pairings, &self.node_id, now, ttl).await?;
+        let mut changes = Vec::with_capacity(allowed.len());
+        let mut changed_at = Vec::with_capacity(allowed.len());
+        for (at, found) in allowed {
+            let user = users[at];
+            if let Some(expires_at) = held.get(user) {
+                let message = format!(
+                    "another connect attempt is in progress (its lock expires in {})",
+                    format_duration(now.until(*expires_at))
+                );
+                let refused = verdict(
+                    user,
+                    ReasonCode::ConnectInProgress,
+                    message,
+                    Some(found.row),
+                );
+                outcomes[at] = Err(Error::Refused(Box::new(refused)));
+                continue;
+            }
+            if found.owes_unlink {
+                give_up_owed(&mut tx, user).await?;
+            }
+            let after = self.pending(&found.row);
+            changes.push(Change {
+                holds_no_credentials: !found.holds_credentials,
+                ..Change::new(found.row, after)
+            });
+            changed_at.push(at);
         }
         self.write_changes(&mut tx, &mut changes).await?;
         tx.commit().await?;
-        Ok(outcomes
-            .into_iter()
-            .map(|outcome| outcome.map(|at| changes[at].after.clone()))
-            .collect())
-    }
-
-    /// Checks the rules and takes the lock for one start inside `tx`: the change that makes
-    /// the row `PENDING_QR`, or the refusal (which has written nothing).
-    async fn prepare_start(
-        &self,
-        tx: &mut Tx,
-        request: &ConnectStart,
-        now: Timestamp,
-    ) -> Result<Result<Change, Error>, Error> {
-        let user = request.user.as_str();
-        let loaded = rows::load_for_new_pairing(tx, user).await?;
-        let owes_unlink = loaded.as_ref().is_some_and(|loaded| loaded.owes_unlink);
-        let holds_credentials = loaded
-            .as_ref()
-            .is_none_or(|loaded| loaded.holds_credentials);
-        let existing = loaded.map(|loaded| loaded.row);
-        let found = evaluate(tx, user, existing, request.phone.as_ref(), now, false).await?;
-        if !found.allowed {
-            return Ok(Err(Error::Refused(Box::new(found))));
+        for (at, change) in changed_at.into_iter().zip(changes) {
+            outcomes[at] = Ok(change.after);
         }
-        let ttl = self.settings().lock_ttl;
-        let lock = take_lock(tx, user, &request.owner, &self.node_id, now, ttl).await?;
-        if let LockOutcome::Held { expires_at, .. } = lock {
-            let message = format!(
-                "another connect attempt is in progress (its lock expires in {})",
-                format_duration(now.until(expires_at))
-            );
-            let refused = verdict(user, ReasonCode::ConnectInProgress, message, found.existing);
-            return Ok(Err(Error::Refused(Box::new(refused))));
-        }
-        let Some(before) = found.existing else {
-            return Ok(Err(Error::UnknownUser(user.to_string())));
-        };
-        if owes_unlink {
-            give_up_owed(tx, user).await?;
-        }
-        let after = self.pending(&before);
-        Ok(Ok(Change {
-            holds_no_credentials: !holds_credentials,
-            ..Change::new(before, after)
-        }))
+        Ok(outcomes)
     }
 
     fn pending(&self, before: &Connection) -> Connection {
@@ -550,13 +622,29 @@ impl Registry {
     ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
+        let pairings: Vec<(&str, &str)> = codes
+            .iter()
+            .map(|shown| (shown.user.as_str(), shown.owner.as_str()))
+            .collect();
+        let mut marked = rows::mark_codes_issued(&mut tx, &pairings, now).await?;
+        let unmarked: Vec<&str> = pairings
+            .iter()
+            .map(|(user, _)| *user)
+            .filter(|user| !marked.contains_key(*user))
+            .collect();
+        let existing = if unmarked.is_empty() {
+            Vec::new()
+        } else {
+            rows::existing(&mut tx, &unmarked).await?
+        };
         let mut outcomes = Vec::with_capacity(codes.len());
         for shown in codes {
             let user = shown.user.as_str();
-            let Some(row) = rows::mark_code_issued(&mut tx, user, &shown.owner, now).await? else {
-                outcomes.push(match rows::load(&mut tx, user).await? {
-                    Some(_) => Err(Error::LockLost(user.to_string())),
-                    None => Err(Error::UnknownUser(user.to_string())),
+            let Some(row) = marked.remove(user) else {
+                outcomes.push(if existing.iter().any(|known| known == user) {
+                    Err(Error::LockLost(user.to_string()))
+                } else {
+                    Err(Error::UnknownUser(user.to_string()))
                 });
                 continue;
             };

@@ -1,11 +1,12 @@
 //! Row types as the database returns them, and their conversion into [`crate::model`] types.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use sqlx::FromRow;
 
 use super::db::{args, locking, Tx};
-use super::{credentials, Error};
+use super::{bulk, credentials, Error};
 use crate::model::{Connection, Status};
 use crate::time::Timestamp;
 
@@ -108,61 +109,68 @@ struct NewPairingRecord {
     holds_credentials: bool,
 }
 
-/// What [`NewPairingRow`] adds to the row, for the user `$1`.
-fn new_pairing_facts() -> String {
+/// What [`NewPairingRow`] adds to the row, for the user `user` (an SQL expression).
+fn new_pairing_facts(user: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM devices_left_linked o WHERE o.user_key = $1 AND o.pending = 1) \
-         AS owes_unlink, {} AS holds_credentials",
-        credentials::held_by_user()
+        "EXISTS (SELECT 1 FROM devices_left_linked o WHERE o.user_key = {user} \
+         AND o.pending = 1) AS owes_unlink, {} AS holds_credentials",
+        credentials::held_by_user(user)
     )
 }
 
-/// The row and its facts in one statement (SQLite).
-static NEW_PAIRING_ROW: LazyLock<String> = LazyLock::new(|| {
+/// The rows of the users of the JSON array `$1`, each with its facts, in one statement
+/// (SQLite).
+static NEW_PAIRING_ROWS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {}, {} FROM whatsapp_connections WHERE user_key = $1",
+        "SELECT {}, {} FROM whatsapp_connections c \
+         WHERE c.user_key IN (SELECT value FROM json_each($1))",
         connection_columns!(),
-        new_pairing_facts()
+        new_pairing_facts("c.user_key")
     )
 });
 
-/// The facts alone (PostgreSQL).
+/// The facts alone, for the user `$1` (PostgreSQL).
 static NEW_PAIRING_FACTS: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {}", new_pairing_facts()));
+    LazyLock::new(|| format!("SELECT {}", new_pairing_facts("$1")));
 
-/// [`NewPairingRow`] of `user`, as it is once the row is locked; `None` when the user does not
-/// exist. SQLite reads it in one statement (its writer waits for nobody). PostgreSQL reads the
-/// facts after the row: its row lock may wait for another transaction, and a statement's
-/// subqueries see the database as it was before that wait.
-pub(crate) async fn load_for_new_pairing(
+/// [`NewPairingRow`] of each of `users` that exists, as it is once the rows are locked.
+/// SQLite reads them all in one statement (its writer waits for nobody). PostgreSQL locks
+/// each row, then reads its facts: a row lock may wait for another transaction, and a
+/// statement's subqueries see the database as it was before that wait.
+pub(crate) async fn load_for_new_pairings(
     tx: &mut Tx,
-    user: &str,
-) -> Result<Option<NewPairingRow>, Error> {
+    users: &[&str],
+) -> Result<HashMap<String, NewPairingRow>, Error> {
+    let mut found = HashMap::with_capacity(users.len());
     if tx.is_postgres() {
-        let Some(row) = load(tx, user).await? else {
-            return Ok(None);
-        };
-        let (owes_unlink, holds_credentials): (bool, bool) = tx
-            .fetch_one(NEW_PAIRING_FACTS.as_str(), args![user])
-            .await?;
-        return Ok(Some(NewPairingRow {
-            row,
-            owes_unlink,
-            holds_credentials,
-        }));
+        for user in users {
+            let Some(row) = load(tx, user).await? else {
+                continue;
+            };
+            let (owes_unlink, holds_credentials): (bool, bool) = tx
+                .fetch_one(NEW_PAIRING_FACTS.as_str(), args![*user])
+                .await?;
+            let row = NewPairingRow {
+                row,
+                owes_unlink,
+                holds_credentials,
+            };
+            found.insert(user.to_string(), row);
+        }
+        return Ok(found);
     }
-    let found: Option<NewPairingRecord> = tx
-        .fetch_optional(NEW_PAIRING_ROW.as_str(), args![user])
+    let records: Vec<NewPairingRecord> = tx
+        .fetch_all(NEW_PAIRING_ROWS.as_str(), args![bulk::keys(users)])
         .await?;
-    found
-        .map(|found| {
-            Ok(NewPairingRow {
-                row: Connection::try_from(found.row)?,
-                owes_unlink: found.owes_unlink,
-                holds_credentials: found.holds_credentials,
-            })
-        })
-        .transpose()
+    for record in records {
+        let row = NewPairingRow {
+            row: Connection::try_from(record.row)?,
+            owes_unlink: record.owes_unlink,
+            holds_credentials: record.holds_credentials,
+        };
+        found.insert(row.row.user.clone(), row);
+    }
+    Ok(found)
 }
 
 /// Marks `owner`'s pending pairing of `user` as showing a code issued `now` and returns the
@@ -190,6 +198,59 @@ pub(crate) async fn mark_code_issued(
         )
         .await?;
     row.map(Connection::try_from).transpose()
+}
+
+/// [`mark_code_issued`] for each `(user, owner)` of `pairings`: the rows it marked, by user.
+/// SQLite marks them all in one statement; PostgreSQL locks and marks each row in turn.
+pub(crate) async fn mark_codes_issued(
+    tx: &mut Tx,
+    pairings: &[(&str, &str)],
+    now: Timestamp,
+) -> Result<HashMap<String, Connection>, Error> {
+    let mut marked = HashMap::with_capacity(pairings.len());
+    if tx.is_postgres() {
+        for (user, owner) in pairings {
+            if let Some(row) = mark_code_issued(tx, user, owner, now).await? {
+                marked.insert(row.user.clone(), row);
+            }
+        }
+        return Ok(marked);
+    }
+    let pairings: Vec<serde_json::Value> = pairings
+        .iter()
+        .map(|(user, owner)| serde_json::json!({ "user": user, "owner": owner }))
+        .collect();
+    // `+status` keeps SQLite on the key: the status index would read every pending row.
+    let rows: Vec<ConnectionRow> = tx
+        .fetch_all(
+            concat!(
+                "UPDATE whatsapp_connections SET qr_issued_at = $2, updated_at = $2 \
+                 WHERE +status = 'PENDING_QR' AND user_key IN (SELECT l.user_key \
+                 FROM json_each($1) j JOIN connect_locks l \
+                 ON l.user_key = json_extract(j.value, '$.user') \
+                 AND l.owner = json_extract(j.value, '$.owner')) RETURNING ",
+                connection_columns!()
+            ),
+            args![serde_json::Value::from(pairings).to_string(), now.millis()],
+        )
+        .await?;
+    for row in rows {
+        let row = Connection::try_from(row)?;
+        marked.insert(row.user.clone(), row);
+    }
+    Ok(marked)
+}
+
+/// Those of `users` that exist.
+pub(crate) async fn existing(tx: &mut Tx, users: &[&str]) -> Result<Vec<String>, Error> {
+    let found: Vec<(String,)> = tx
+        .fetch_all(
+            bulk::keys_in!("SELECT user_key FROM whatsapp_connections WHERE user_key")
+                .pick(tx.is_postgres()),
+            args![bulk::keys(users)],
+        )
+        .await?;
+    Ok(found.into_iter().map(|(user,)| user).collect())
 }
 
 pub(crate) async fn load_existing(tx: &mut Tx, user: &str) -> Result<Connection, Error> {

@@ -1335,3 +1335,77 @@ async fn writes_given_up_at_any_point_leave_the_registry_writable() {
         assert_invariants(&registry, db.name).await;
     });
 }
+
+/// Starts and codes that arrive together (on SQLite they share a transaction) each get the
+/// outcome they would get alone, and a refused one changes nothing.
+#[tokio::test]
+async fn starts_and_codes_that_arrive_together_each_get_their_own_outcome() {
+    on_every_db!(|db, registry, _clock| {
+        let connected = with_user(&registry, "connected@example.com").await;
+        pair(&registry, &connected, "573001234567").await;
+        let locked = with_user(&registry, "locked@example.com").await;
+        registry.acquire_lock(&locked, "other").await.expect("lock");
+        let unknown = user("unknown@example.com");
+        let mut free = Vec::new();
+        for i in 0..20 {
+            free.push(with_user(&registry, &format!("free-{i}@example.com")).await);
+        }
+
+        let start = |key: &UserKey| {
+            let (registry, key) = (registry.clone(), key.clone());
+            tokio::spawn(async move { registry.start_connect(&key, "together", None).await })
+        };
+        let refused = [start(&connected), start(&locked), start(&unknown)];
+        let started: Vec<_> = free.iter().map(start).collect();
+        let mut reasons = Vec::new();
+        for attempt in refused {
+            reasons.push(refusal(attempt.await.expect("task")));
+        }
+        assert_eq!(
+            reasons,
+            [
+                ReasonCode::AlreadyConnected,
+                ReasonCode::ConnectInProgress,
+                ReasonCode::UnknownUser
+            ],
+            "{}",
+            db.name
+        );
+        for attempt in started {
+            let row = attempt.await.expect("task").expect("started");
+            assert_eq!(row.status, Status::PendingQr);
+        }
+        assert_eq!(
+            registry.connection(&connected).await.expect("row").status,
+            Status::Connected
+        );
+        assert!(matches!(
+            registry.acquire_lock(&locked, "third").await.expect("lock"),
+            LockOutcome::Held { owner, .. } if owner == "other"
+        ));
+
+        let show = |key: &UserKey, owner: &str| {
+            let (registry, key, owner) = (registry.clone(), key.clone(), owner.to_string());
+            tokio::spawn(async move {
+                let valid_for = Duration::from_secs(20);
+                registry
+                    .record_qr(&key, &owner, "2@code", valid_for, false)
+                    .await
+            })
+        };
+        let lost = show(&free[0], "someone-else");
+        let gone = show(&unknown, "together");
+        let shown: Vec<_> = free[1..].iter().map(|key| show(key, "together")).collect();
+        assert!(matches!(lost.await.expect("task"), Err(Error::LockLost(_))));
+        assert!(matches!(
+            gone.await.expect("task"),
+            Err(Error::UnknownUser(_))
+        ));
+        for code in shown {
+            let row = code.await.expect("task").expect("recorded");
+            assert!(row.qr_issued_at.is_some(), "{}", db.name);
+        }
+        let first = registry.connection(&free[0]).await.expect("row");
+        assert_eq!(first.qr_issued_at, None, "{}", db.name);
+    });
+}

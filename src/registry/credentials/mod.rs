@@ -101,12 +101,12 @@ credential_statements!(
     "wa_msg_secrets",
 );
 
-/// SQL that is true when the user `$1` has anything in any credential table: one index probe
-/// per table, stopping at the first that has a row.
-pub(crate) fn held_by_user() -> String {
+/// SQL that is true when the user `user` (an SQL expression) has anything in any credential
+/// table: one index probe per table, stopping at the first that has a row.
+pub(crate) fn held_by_user(user: &str) -> String {
     let tables: Vec<String> = TABLES
         .iter()
-        .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = $1)"))
+        .map(|table| format!("EXISTS (SELECT 1 FROM {table} WHERE user_key = {user})"))
         .collect();
     format!("({})", tables.join(" OR "))
 }
