@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use super::Error;
+
 /// The most requests one batch takes.
 const MAX_BATCH: usize = 128;
 
@@ -23,6 +25,50 @@ pub(crate) struct Pending<R, T> {
 /// A request that names the user it is about.
 pub(crate) trait ForUser {
     fn user(&self) -> &str;
+}
+
+/// Answers each request of `batch` with its outcome from `write`, which writes the requests it
+/// is given in one transaction and returns one outcome per request, in order. When the batch's
+/// transaction fails, each request goes again on its own, so that an error reaches only the
+/// request that caused it. Returns the requests whose caller went away, with their outcomes.
+pub(crate) async fn answer<R, T, F, Fut>(
+    batch: Vec<Pending<R, Result<T, Error>>>,
+    write: F,
+) -> Vec<(R, Result<T, Error>)>
+where
+    R: Clone,
+    F: Fn(Vec<R>) -> Fut,
+    Fut: Future<Output = Result<Vec<Result<T, Error>>, Error>>,
+{
+    let requests: Vec<R> = batch
+        .iter()
+        .map(|pending| pending.request.clone())
+        .collect();
+    let outcomes = match write(requests).await {
+        Ok(outcomes) => outcomes,
+        Err(error) if batch.len() == 1 => vec![Err(error)],
+        Err(_) => {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for pending in &batch {
+                outcomes.push(one(write(vec![pending.request.clone()]).await));
+            }
+            outcomes
+        }
+    };
+    let mut unanswered = Vec::new();
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        if let Err(outcome) = pending.answer.send(outcome) {
+            unanswered.push((pending.request, outcome));
+        }
+    }
+    unanswered
+}
+
+/// The outcome of a batch of one.
+pub(crate) fn one<T>(batch: Result<Vec<Result<T, Error>>, Error>) -> Result<T, Error> {
+    batch?
+        .pop()
+        .unwrap_or_else(|| Err(Error::Internal("a batch of one gave no outcome".into())))
 }
 
 /// The queue of one kind of request, and whether a runner is working through it.
@@ -134,6 +180,7 @@ impl<R, T> Drop for Running<'_, R, T> {
 mod tests {
     use super::*;
 
+    #[derive(Clone)]
     struct Ask(&'static str, u32);
 
     impl ForUser for Ask {
@@ -190,6 +237,47 @@ mod tests {
         }
         assert_eq!(answers, [Some(10), Some(20), Some(30), Some(40), Some(50)]);
         assert_eq!(*seen.lock().unwrap(), [vec![1], vec![2, 3, 5], vec![4]]);
+    }
+
+    /// A batch whose transaction fails goes again one request at a time: the error reaches
+    /// only the request that caused it, and a request whose caller went away comes back.
+    #[tokio::test]
+    async fn a_failed_batch_fails_only_the_request_that_caused_it() {
+        let mut batch = Vec::new();
+        let mut answers = Vec::new();
+        for (user, n) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+            let (answer, answered) = oneshot::channel();
+            batch.push(Pending {
+                request: Ask(user, n),
+                answer,
+            });
+            answers.push(answered);
+        }
+        drop(answers.pop());
+        let write = |asks: Vec<Ask>| async move {
+            if asks.iter().any(|ask| ask.0 == "b") {
+                return Err(Error::Internal(format!("{} writes in vain", asks.len())));
+            }
+            Ok(asks.iter().map(|ask| Ok(ask.1 * 10)).collect())
+        };
+        let unanswered = answer(batch, write).await;
+        assert_eq!(
+            unanswered
+                .iter()
+                .map(|(ask, outcome)| (ask.0, outcome.as_ref().ok().copied()))
+                .collect::<Vec<_>>(),
+            [("d", Some(40))]
+        );
+        let mut told = Vec::new();
+        for answered in answers {
+            told.push(match answered.await.expect("an answer") {
+                Ok(n) => n.to_string(),
+                Err(error) => error.to_string(),
+            });
+        }
+        assert_eq!(told[0], "10");
+        assert!(told[1].contains("1 writes in vain"), "{}", told[1]);
+        assert_eq!(told[2], "30");
     }
 
     /// A runner that panics leaves the queue usable: its waiting requests hear that no

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::batch::{ForUser, Pending};
+use super::batch::{self, one, ForUser};
 use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::db::{args, locking, Tx};
@@ -76,6 +76,7 @@ impl PairingEnd {
 }
 
 /// One connect's start, as [`Registry::start_connect`] takes it.
+#[derive(Clone)]
 pub(crate) struct ConnectStart {
     user: UserKey,
     owner: String,
@@ -89,6 +90,7 @@ impl ForUser for ConnectStart {
 }
 
 /// A code a pairing shows, as [`Registry::record_qr`] takes it.
+#[derive(Clone)]
 pub(crate) struct CodeShown {
     user: UserKey,
     owner: String,
@@ -101,13 +103,6 @@ impl ForUser for CodeShown {
     fn user(&self) -> &str {
         self.user.as_str()
     }
-}
-
-/// The outcome of a batch of one.
-fn one<T>(batch: Result<Vec<Result<T, Error>>, Error>) -> Result<T, Error> {
-    batch?
-        .pop()
-        .unwrap_or_else(|| Err(Error::Internal("a batch of one gave no outcome".into())))
 }
 
 /// What a request hears when the registry's runtime stopped before its batch ran.
@@ -439,12 +434,22 @@ impl Registry {
             phone: phone.cloned(),
         };
         if self.db.is_postgres() {
-            return one(self.start_connects(&[&request]).await);
+            return one(self.start_connects(std::slice::from_ref(&request)).await);
         }
         let registry = self.clone();
         let run = move |batch| {
             let registry = registry.clone();
-            async move { registry.run_starts(batch).await }
+            async move {
+                let write = |starts: Vec<ConnectStart>| {
+                    let registry = registry.clone();
+                    async move { registry.start_connects(&starts).await }
+                };
+                for (start, outcome) in batch::answer(batch, write).await {
+                    if outcome.is_ok() {
+                        registry.end_unwanted(&start).await;
+                    }
+                }
+            }
         };
         self.starts
             .submit(request, run)
@@ -452,31 +457,12 @@ impl Registry {
             .unwrap_or_else(|| Err(closed()))
     }
 
-    /// Answers a batch of starts. A batch whose transaction fails goes again one start at a
-    /// time, so that an error reaches only the start that caused it.
-    async fn run_starts(&self, batch: Vec<Pending<ConnectStart, Result<Connection, Error>>>) {
-        let requests: Vec<&ConnectStart> = batch.iter().map(|pending| &pending.request).collect();
-        let outcomes = match self.start_connects(&requests).await {
-            Ok(outcomes) => outcomes,
-            Err(_) if requests.len() > 1 => {
-                let mut outcomes = Vec::with_capacity(requests.len());
-                for request in &requests {
-                    outcomes.push(one(self.start_connects(&[request]).await));
-                }
-                outcomes
-            }
-            Err(error) => vec![Err(error)],
-        };
-        for (pending, outcome) in batch.into_iter().zip(outcomes) {
-            if let Err(Ok(_)) = pending.answer.send(outcome) {
-                // Its caller went away: no session will follow, so the pairing ends now
-                // instead of leaving its lock and pending QR for the cleanup.
-                let ConnectStart { user, owner, .. } = &pending.request;
-                let ended = self.end_pairing(user, owner, PairingEnd::Cancelled).await;
-                if let Err(error) = ended {
-                    tracing::warn!(%user, %error, "cannot end a pairing nobody waits for");
-                }
-            }
+    /// Ends the pairing of a start whose caller went away: no session will follow, so the
+    /// pairing ends now instead of leaving its lock and pending QR for the cleanup.
+    async fn end_unwanted(&self, start: &ConnectStart) {
+        let ConnectStart { user, owner, .. } = start;
+        if let Err(error) = self.end_pairing(user, owner, PairingEnd::Cancelled).await {
+            tracing::warn!(%user, %error, "cannot end a pairing nobody waits for");
         }
     }
 
@@ -485,7 +471,7 @@ impl Registry {
     /// together; a refused start writes nothing.
     async fn start_connects(
         &self,
-        requests: &[&ConnectStart],
+        requests: &[ConnectStart],
     ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -585,27 +571,18 @@ impl Registry {
             pair_code,
         };
         if self.db.is_postgres() {
-            return one(self.record_codes(&[&shown]).await);
+            return one(self.record_codes(std::slice::from_ref(&shown)).await);
         }
         let registry = self.clone();
-        let run = move |batch: Vec<Pending<CodeShown, Result<Connection, Error>>>| {
+        let run = move |batch| {
             let registry = registry.clone();
             async move {
-                let shown: Vec<&CodeShown> = batch.iter().map(|pending| &pending.request).collect();
-                let outcomes = match registry.record_codes(&shown).await {
-                    Ok(outcomes) => outcomes,
-                    Err(_) if shown.len() > 1 => {
-                        let mut outcomes = Vec::with_capacity(shown.len());
-                        for code in &shown {
-                            outcomes.push(one(registry.record_codes(&[code]).await));
-                        }
-                        outcomes
-                    }
-                    Err(error) => vec![Err(error)],
+                let write = |codes: Vec<CodeShown>| {
+                    let registry = registry.clone();
+                    async move { registry.record_codes(&codes).await }
                 };
-                for (pending, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = pending.answer.send(outcome);
-                }
+                // A code nobody waits for is recorded all the same: its pairing goes on.
+                batch::answer(batch, write).await;
             }
         };
         self.codes
@@ -618,7 +595,7 @@ impl Registry {
     /// (the pairing lost its lock, the user is gone); the error that failed the transaction.
     async fn record_codes(
         &self,
-        codes: &[&CodeShown],
+        codes: &[CodeShown],
     ) -> Result<Vec<Result<Connection, Error>>, Error> {
         let now = self.now();
         let mut tx = self.db.write().await?;

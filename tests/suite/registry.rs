@@ -1409,3 +1409,38 @@ async fn starts_and_codes_that_arrive_together_each_get_their_own_outcome() {
         assert_eq!(first.qr_issued_at, None, "{}", db.name);
     });
 }
+
+/// A start whose caller goes away while it waits for the database leaves no lock and no
+/// pending QR behind.
+#[tokio::test]
+async fn a_start_whose_caller_goes_away_leaves_no_lock_or_pending_qr() {
+    on_every_db!(|db, registry, _clock| {
+        let alice = with_user(&registry, "alice@example.com").await;
+        let caller = tokio::spawn({
+            let (registry, alice) = (registry.clone(), alice.clone());
+            async move { registry.start_connect(&alice, "gone", None).await }
+        });
+        // The caller queues its start (or opens its transaction), then goes away.
+        tokio::task::yield_now().await;
+        caller.abort();
+        assert!(caller.await.is_err_and(|error| error.is_cancelled()));
+
+        let mut settled = false;
+        for _ in 0..100 {
+            let row = registry.connection(&alice).await.expect("row");
+            let lock = registry.acquire_lock(&alice, "next").await.expect("lock");
+            if row.status != Status::PendingQr && matches!(lock, LockOutcome::Acquired { .. }) {
+                settled = true;
+                break;
+            }
+            if matches!(lock, LockOutcome::Acquired { .. }) {
+                registry
+                    .release_lock(&alice, "next")
+                    .await
+                    .expect("release");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(settled, "{}: the abandoned start was undone", db.name);
+    });
+}
