@@ -111,10 +111,15 @@ impl<R: ForUser + Send + 'static, T: Send + 'static> Batches<R, T> {
         if start {
             let batches = self.clone();
             tokio::spawn(async move {
-                let _running = Running(&batches);
+                let mut running = Running {
+                    batches: &batches,
+                    emptied: false,
+                };
                 loop {
                     let batch = batches.lock().next_batch();
                     if batch.is_empty() {
+                        // The queue is another runner's from here on.
+                        running.emptied = true;
                         return;
                     }
                     run(batch).await;
@@ -160,19 +165,24 @@ impl<R: ForUser, T> Queue<R, T> {
 /// Held by a runner: should its task end any other way than by finding the queue empty (a
 /// panic, the runtime stopping), the queue is left to the next request, and the requests it
 /// holds are told that no answer comes, instead of waiting for a runner that is gone.
-struct Running<'a, R, T>(&'a Batches<R, T>);
+struct Running<'a, R, T> {
+    batches: &'a Batches<R, T>,
+    /// The runner found the queue empty and gave it up: a new runner may hold it already.
+    emptied: bool,
+}
 
 impl<R, T> Drop for Running<'_, R, T> {
     fn drop(&mut self) {
+        if self.emptied {
+            return;
+        }
         let mut queue = self
-            .0
+            .batches
             .queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if queue.running {
-            queue.running = false;
-            queue.waiting.clear();
-        }
+        queue.running = false;
+        queue.waiting.clear();
     }
 }
 
