@@ -30,6 +30,16 @@ pub(crate) fn keys<S: AsRef<str>>(keys: &[S]) -> String {
     serde_json::Value::from(keys).to_string()
 }
 
+/// `(user, owner)` pairs as a JSON array of `{"user", "owner"}` objects, read back with
+/// `json_extract(value, '$.user')` and `'$.owner'` (SQLite).
+pub(crate) fn pairings(pairings: &[(&str, &str)]) -> String {
+    let pairings: Vec<serde_json::Value> = pairings
+        .iter()
+        .map(|(user, owner)| serde_json::json!({ "user": user, "owner": owner }))
+        .collect();
+    serde_json::Value::from(pairings).to_string()
+}
+
 /// `bytes` as lowercase hex: how binary values travel in the JSON arrays, read back with
 /// SQLite's `unhex` and PostgreSQL's `decode(…, 'hex')`.
 #[cfg_attr(not(unix), allow(dead_code))] // Only the credential tables, which are Unix-only.

@@ -6,11 +6,13 @@
 //! cancelled, cleaned up) changes nothing.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use super::batch::{self, one, ForUser};
+use super::batch::{self, one, Batches, ForUser};
 use super::bulk::{self, keys_in};
 use super::change::Change;
 use super::db::{args, locking, Tx};
@@ -282,10 +284,6 @@ async fn take_locks(
     if pairings.is_empty() {
         return Ok(held);
     }
-    let json: Vec<serde_json::Value> = pairings
-        .iter()
-        .map(|(user, owner)| json!({ "user": user, "owner": owner }))
-        .collect();
     let taken: Vec<(String,)> = tx
         .fetch_all(
             "INSERT INTO connect_locks (user_key, owner, node_id, acquired_at, expires_at) \
@@ -296,7 +294,7 @@ async fn take_locks(
              expires_at = excluded.expires_at WHERE connect_locks.expires_at <= $3 \
              RETURNING user_key",
             args![
-                serde_json::Value::from(json).to_string(),
+                bulk::pairings(pairings),
                 node_id,
                 now.millis(),
                 now.plus(ttl).millis()
@@ -433,25 +431,52 @@ impl Registry {
             owner: owner.to_string(),
             phone: phone.cloned(),
         };
+        let write = |registry: Registry, starts: Vec<ConnectStart>| async move {
+            registry.start_connects(&starts).await
+        };
+        let unanswered = |registry: Registry, start: ConnectStart, started: bool| async move {
+            if started {
+                registry.end_unwanted(&start).await;
+            }
+        };
+        self.write_batched(&self.starts, request, write, unanswered)
+            .await
+    }
+
+    /// Writes `request` with `write`: on SQLite in the next batch of its kind (see `batch`);
+    /// on PostgreSQL, which has no single writer to queue for, in a transaction of its own.
+    /// `unanswered` is told of each request of a batch whose caller went away, and whether
+    /// its write succeeded.
+    async fn write_batched<R, T, W, WF, U, UF>(
+        &self,
+        batches: &Arc<Batches<R, Result<T, Error>>>,
+        request: R,
+        write: W,
+        unanswered: U,
+    ) -> Result<T, Error>
+    where
+        R: ForUser + Clone + Send + Sync + 'static,
+        T: Send + 'static,
+        W: Fn(Registry, Vec<R>) -> WF + Send + Sync + 'static,
+        WF: Future<Output = Result<Vec<Result<T, Error>>, Error>> + Send,
+        U: Fn(Registry, R, bool) -> UF + Send + Sync + 'static,
+        UF: Future<Output = ()> + Send,
+    {
         if self.db.is_postgres() {
-            return one(self.start_connects(std::slice::from_ref(&request)).await);
+            return one(write(self.clone(), vec![request]).await);
         }
-        let registry = self.clone();
+        let (registry, write, unanswered) = (self.clone(), Arc::new(write), Arc::new(unanswered));
         let run = move |batch| {
-            let registry = registry.clone();
+            let (registry, write, unanswered) =
+                (registry.clone(), write.clone(), unanswered.clone());
             async move {
-                let write = |starts: Vec<ConnectStart>| {
-                    let registry = registry.clone();
-                    async move { registry.start_connects(&starts).await }
-                };
-                for (start, outcome) in batch::answer(batch, write).await {
-                    if outcome.is_ok() {
-                        registry.end_unwanted(&start).await;
-                    }
+                let left = batch::answer(batch, |requests| write(registry.clone(), requests)).await;
+                for (request, outcome) in left {
+                    unanswered(registry.clone(), request, outcome.is_ok()).await;
                 }
             }
         };
-        self.starts
+        batches
             .submit(request, run)
             .await
             .unwrap_or_else(|| Err(closed()))
@@ -570,25 +595,13 @@ impl Registry {
             valid_for,
             pair_code,
         };
-        if self.db.is_postgres() {
-            return one(self.record_codes(std::slice::from_ref(&shown)).await);
-        }
-        let registry = self.clone();
-        let run = move |batch| {
-            let registry = registry.clone();
-            async move {
-                let write = |codes: Vec<CodeShown>| {
-                    let registry = registry.clone();
-                    async move { registry.record_codes(&codes).await }
-                };
-                // A code nobody waits for is recorded all the same: its pairing goes on.
-                batch::answer(batch, write).await;
-            }
+        let write = |registry: Registry, codes: Vec<CodeShown>| async move {
+            registry.record_codes(&codes).await
         };
-        self.codes
-            .submit(shown, run)
+        // A code nobody waits for is recorded all the same: its pairing goes on.
+        let unanswered = |_: Registry, _: CodeShown, _: bool| async {};
+        self.write_batched(&self.codes, shown, write, unanswered)
             .await
-            .unwrap_or_else(|| Err(closed()))
     }
 
     /// Records each of `codes` in one transaction: each one's row, or why it is not recorded

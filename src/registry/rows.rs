@@ -216,10 +216,6 @@ pub(crate) async fn mark_codes_issued(
         }
         return Ok(marked);
     }
-    let pairings: Vec<serde_json::Value> = pairings
-        .iter()
-        .map(|(user, owner)| serde_json::json!({ "user": user, "owner": owner }))
-        .collect();
     // `+status` keeps SQLite on the key: the status index would read every pending row.
     let rows: Vec<ConnectionRow> = tx
         .fetch_all(
@@ -231,7 +227,7 @@ pub(crate) async fn mark_codes_issued(
                  AND l.owner = json_extract(j.value, '$.owner')) RETURNING ",
                 connection_columns!()
             ),
-            args![serde_json::Value::from(pairings).to_string(), now.millis()],
+            args![bulk::pairings(pairings), now.millis()],
         )
         .await?;
     for row in rows {
